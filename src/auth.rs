@@ -1,0 +1,163 @@
+//! Is this callback ours and authentic? The query string Tencent sends, the SdkAppid check and,
+//! when a token is configured, the `Sign`/`RequestTime` check.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::refusal::Refusal;
+
+/// The query parameters Tencent puts on every callback URL, percent-decoded.
+#[derive(Debug, Default, Clone)]
+pub struct CallbackQuery<'a> {
+    pub sdk_app_id: Option<Cow<'a, str>>,
+    pub callback_command: Option<Cow<'a, str>>,
+    pub content_type: Option<Cow<'a, str>>,
+    pub client_ip: Option<Cow<'a, str>>,
+    pub platform: Option<Cow<'a, str>>,
+    pub sign: Option<Cow<'a, str>>,
+    pub request_time: Option<Cow<'a, str>>,
+    /// Every parameter but `Sign`, in order, as kept on the DLQ.
+    pub kept: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+}
+
+impl<'a> CallbackQuery<'a> {
+    /// Parses the raw query. A parameter we act on given twice is refused: two `SdkAppid`s
+    /// would let a forger pick which one each check sees.
+    pub fn parse(raw: &'a str) -> Result<Self, Refusal> {
+        let mut q = CallbackQuery::default();
+        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+            let slot = match name.as_ref() {
+                "SdkAppid" => &mut q.sdk_app_id,
+                "CallbackCommand" => &mut q.callback_command,
+                "contenttype" => &mut q.content_type,
+                "ClientIP" => &mut q.client_ip,
+                "OptPlatform" => &mut q.platform,
+                "Sign" => &mut q.sign,
+                "RequestTime" => &mut q.request_time,
+                _ => {
+                    q.kept.push((name, value));
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                return Err(Refusal::BadQuery(format!("{name}: given more than once")));
+            }
+            if name != "Sign" {
+                q.kept.push((name.clone(), value.clone()));
+            }
+            *slot = Some(value);
+        }
+        Ok(q)
+    }
+}
+
+/// The checks of steps 2 and 3 of the HTTP contract, in that order.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    app_ids: Vec<String>,
+    token: Option<String>,
+    max_skew: Duration,
+}
+
+impl Authenticator {
+    pub fn new(app_ids: Vec<String>, token: Option<String>, max_skew: Duration) -> Self {
+        Self { app_ids, token, max_skew }
+    }
+
+    pub fn check(&self, q: &CallbackQuery<'_>) -> Result<(), Refusal> {
+        self.check_at(q, SystemTime::now())
+    }
+
+    fn check_at(&self, q: &CallbackQuery<'_>, now: SystemTime) -> Result<(), Refusal> {
+        let app_id = q.sdk_app_id.as_deref().ok_or(Refusal::AppIdMissing)?;
+        if !self.app_ids.iter().any(|ours| ours == app_id) {
+            return Err(Refusal::AppIdUnknown);
+        }
+        let Some(token) = &self.token else { return Ok(()) };
+        let sign = q.sign.as_deref().ok_or(Refusal::SignMissing("Sign"))?;
+        let time = q.request_time.as_deref().ok_or(Refusal::SignMissing("RequestTime"))?;
+        let secs: i64 = time.parse().map_err(|_| Refusal::RequestTimeSkew)?;
+        let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+        if now_secs.abs_diff(secs) > self.max_skew.as_secs() {
+            return Err(Refusal::RequestTimeSkew);
+        }
+        let expected = sign_hex(token, time);
+        if bool::from(expected.as_bytes().ct_eq(sign.as_bytes())) {
+            Ok(())
+        } else {
+            Err(Refusal::BadSign)
+        }
+    }
+}
+
+/// Tencent's callback signature: lowercase hex SHA-256 of `token + RequestTime`, with
+/// `RequestTime` exactly as it appears in the URL.
+pub fn sign_hex(token: &str, request_time: &str) -> String {
+    let digest = Sha256::new().chain_update(token).chain_update(request_time).finalize();
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn auth(token: Option<&str>) -> Authenticator {
+        Authenticator::new(vec!["1400".into()], token.map(Into::into), Duration::from_secs(300))
+    }
+
+    fn check(a: &Authenticator, raw: &str) -> Result<(), Refusal> {
+        let q = CallbackQuery::parse(raw)?;
+        a.check_at(&q, UNIX_EPOCH + Duration::from_secs(NOW))
+    }
+
+    #[test]
+    fn sign_is_sha256_of_token_and_time() {
+        // echo -n "abc1700000000" | sha256sum
+        assert_eq!(sign_hex("abc", "1700000000"), "139d720ab3fe33252a099243519e7548ce791f035b647c70bc13e8a12f503cda");
+        assert_eq!(sign_hex("", "").len(), 64);
+        assert_eq!(sign_hex("", ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    }
+
+    #[test]
+    fn app_id_checks() {
+        assert_eq!(check(&auth(None), "CallbackCommand=x"), Err(Refusal::AppIdMissing));
+        assert_eq!(check(&auth(None), "SdkAppid=9"), Err(Refusal::AppIdUnknown));
+        assert_eq!(check(&auth(None), "SdkAppid=1400"), Ok(()));
+        assert!(matches!(check(&auth(None), "SdkAppid=1400&SdkAppid=9"), Err(Refusal::BadQuery(_))));
+    }
+
+    #[test]
+    fn signature_checks() {
+        let a = auth(Some("tok"));
+        let good = sign_hex("tok", "1700000100");
+        assert_eq!(check(&a, "SdkAppid=1400"), Err(Refusal::SignMissing("Sign")));
+        assert_eq!(check(&a, "SdkAppid=1400&Sign=x"), Err(Refusal::SignMissing("RequestTime")));
+        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1700000100&Sign={good}")), Ok(()));
+        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1700000100&Sign={}", &good[1..])), Err(Refusal::BadSign));
+        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1700000100&Sign={}", good.to_uppercase())), Err(Refusal::BadSign));
+        let late = sign_hex("tok", "1700000301");
+        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1700000301&Sign={late}")), Err(Refusal::RequestTimeSkew));
+        let early = sign_hex("tok", "1699999699");
+        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1699999699&Sign={early}")), Err(Refusal::RequestTimeSkew));
+        let edge = sign_hex("tok", "1699999700");
+        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1699999700&Sign={edge}")), Ok(()));
+        assert_eq!(check(&a, "SdkAppid=1400&RequestTime=soon&Sign=x"), Err(Refusal::RequestTimeSkew));
+    }
+
+    #[test]
+    fn sign_is_never_kept() {
+        let q = CallbackQuery::parse("SdkAppid=1&Sign=abc&RequestTime=5&x=y%20z").unwrap();
+        assert!(q.kept.iter().all(|(k, _)| k != "Sign"));
+        assert!(q.kept.iter().any(|(k, v)| k == "x" && v == "y z"));
+    }
+}

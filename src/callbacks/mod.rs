@@ -1,0 +1,179 @@
+//! decode: the JSON body of each Tencent command into its typed struct. One file per command;
+//! adding a command is one new file and one arm in [`Kind`] and [`Callback`].
+
+mod errors;
+pub mod group_member;
+pub mod live_member;
+pub mod room_member;
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+
+use crate::event::Facts;
+use crate::refusal::Refusal;
+
+pub use errors::decode_typed;
+
+/// The commands the bridge models. Alias spellings are resolved here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    LiveMemberStateChanged,
+    GroupMemberStateChange,
+    RoomMemberEnter,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 3] =
+        [Kind::LiveMemberStateChanged, Kind::GroupMemberStateChange, Kind::RoomMemberEnter];
+
+    /// `None` for a command we do not model (the passthrough).
+    pub fn from_name(name: &str) -> Option<Kind> {
+        match name {
+            // The Live page's URL table spells it without "After"; its body sample with it.
+            "Live.CallbackAfterMemberStateChanged" | "Live.CallbackMemberStateChanged" => {
+                Some(Kind::LiveMemberStateChanged)
+            }
+            "Group.CallbackOnMemberStateChange" => Some(Kind::GroupMemberStateChange),
+            "Room.CallbackAfterMemberEnter" => Some(Kind::RoomMemberEnter),
+            _ => None,
+        }
+    }
+
+    pub fn canonical(self) -> &'static str {
+        match self {
+            Kind::LiveMemberStateChanged => "Live.CallbackAfterMemberStateChanged",
+            Kind::GroupMemberStateChange => "Group.CallbackOnMemberStateChange",
+            Kind::RoomMemberEnter => "Room.CallbackAfterMemberEnter",
+        }
+    }
+}
+
+/// A decoded callback body.
+#[derive(Debug)]
+pub enum Callback<'a> {
+    Live(live_member::LiveMemberStateChanged<'a>),
+    Group(group_member::GroupMemberStateChange<'a>),
+    RoomEnter(room_member::RoomMemberEnter<'a>),
+    /// A command we do not model: only its JSON-object-ness is checked.
+    Other,
+}
+
+impl<'a> Callback<'a> {
+    /// Decodes `body` as the command the query named (`None` = not modelled), and checks that
+    /// the body's own `CallbackCommand` names the same command.
+    pub fn decode(kind: Option<Kind>, query_command: &str, body: &'a str) -> Result<Self, Refusal> {
+        if !body.trim_start().starts_with('{') {
+            // Tell "not JSON at all" from "JSON, but not an object".
+            return Err(match serde_json::from_str::<serde::de::IgnoredAny>(body) {
+                Ok(_) => Refusal::NotObject,
+                Err(e) => Refusal::NotJson(errors::without_position(&e)),
+            });
+        }
+        let (callback, body_command) = match kind {
+            None => {
+                let other: OtherBody<'a> = decode_typed(body)?;
+                (Callback::Other, other.command)
+            }
+            Some(Kind::LiveMemberStateChanged) => {
+                let cb: live_member::LiveMemberStateChanged<'a> = decode_typed(body)?;
+                let command = Some(cb.command.clone());
+                (Callback::Live(cb), command)
+            }
+            Some(Kind::GroupMemberStateChange) => {
+                let cb: group_member::GroupMemberStateChange<'a> = decode_typed(body)?;
+                let command = Some(cb.command.clone());
+                (Callback::Group(cb), command)
+            }
+            Some(Kind::RoomMemberEnter) => {
+                let cb: room_member::RoomMemberEnter<'a> = decode_typed(body)?;
+                let command = Some(cb.command.clone());
+                (Callback::RoomEnter(cb), command)
+            }
+        };
+        if let Some(body_command) = body_command {
+            let same = match kind {
+                Some(k) => Kind::from_name(&body_command) == Some(k),
+                None => body_command == query_command,
+            };
+            if !same {
+                return Err(Refusal::CommandMismatch {
+                    body: body_command.into_owned(),
+                    query: query_command.to_owned(),
+                });
+            }
+        }
+        Ok(callback)
+    }
+
+    /// normalize, first half: what the callback says, in the envelope's terms.
+    pub fn facts(&self) -> Facts<'_> {
+        match self {
+            Callback::Live(cb) => cb.facts(),
+            Callback::Group(cb) => cb.facts(),
+            Callback::RoomEnter(cb) => cb.facts(),
+            Callback::Other => Facts::other(),
+        }
+    }
+}
+
+/// One entry of Tencent's `MemberList`.
+#[derive(Debug, Deserialize)]
+pub struct Member<'a> {
+    #[serde(rename = "Member_Account", borrow)]
+    pub account: Cow<'a, str>,
+}
+
+/// The body of a command we do not model: a JSON object whose `CallbackCommand`, if any, must
+/// agree with the query.
+#[derive(Deserialize)]
+struct OtherBody<'a> {
+    #[serde(rename = "CallbackCommand", borrow, default)]
+    command: Option<Cow<'a, str>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_resolve_to_one_kind() {
+        assert_eq!(Kind::from_name("Live.CallbackMemberStateChanged"), Some(Kind::LiveMemberStateChanged));
+        for k in Kind::ALL {
+            assert_eq!(Kind::from_name(k.canonical()), Some(k));
+        }
+        assert_eq!(Kind::from_name("live.callbackafterMemberStateChanged"), None);
+    }
+
+    #[test]
+    fn not_json_and_not_object_are_told_apart() {
+        assert!(matches!(Callback::decode(None, "X", "[1]"), Err(Refusal::NotObject)));
+        assert!(matches!(Callback::decode(None, "X", "  \"s\""), Err(Refusal::NotObject)));
+        assert!(matches!(Callback::decode(None, "X", "{"), Err(Refusal::NotJson(_))));
+        assert!(matches!(Callback::decode(None, "X", "nope"), Err(Refusal::NotJson(_))));
+        assert!(matches!(Callback::decode(None, "X", ""), Err(Refusal::NotJson(_))));
+        assert!(matches!(Callback::decode(None, "X", "{} x"), Err(Refusal::NotJson(_))));
+    }
+
+    #[test]
+    fn other_commands_must_agree_with_the_query() {
+        assert!(matches!(Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Y","a":[1]}"#), Ok(Callback::Other)));
+        assert!(matches!(Callback::decode(None, "X.Y", r#"{"a":1}"#), Ok(Callback::Other)));
+        assert!(matches!(
+            Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Z"}"#),
+            Err(Refusal::CommandMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn alias_in_query_and_canonical_in_body_agree() {
+        let body = r#"{"CallbackCommand":"Live.CallbackAfterMemberStateChanged","RoomId":"r","EventType":"Online","EventCause":"Enter","MemberList":[]}"#;
+        let kind = Kind::from_name("Live.CallbackMemberStateChanged");
+        assert!(matches!(Callback::decode(kind, "Live.CallbackMemberStateChanged", body), Ok(Callback::Live(_))));
+        let room = Kind::from_name("Room.CallbackAfterMemberEnter");
+        assert!(matches!(
+            Callback::decode(room, "Room.CallbackAfterMemberEnter", body),
+            Err(Refusal::BadField(_) | Refusal::CommandMismatch { .. })
+        ));
+    }
+}

@@ -1,0 +1,37 @@
+//! deliver: hands a routed record off as the delivery mode promises, then the HTTP answer goes
+//! out. Each mode is one file; the spool slots in here as another variant.
+
+mod kafka;
+mod memory;
+
+use crate::config::DeliveryMode;
+use crate::publish::Publisher;
+use crate::refusal::Refusal;
+use crate::route::Record;
+
+pub use kafka::KafkaDelivery;
+pub use memory::MemoryDelivery;
+
+/// The configured delivery mode.
+#[derive(Clone)]
+pub enum Delivery {
+    Memory(MemoryDelivery),
+    Kafka(KafkaDelivery),
+}
+
+impl Delivery {
+    pub fn new(mode: DeliveryMode, publisher: Publisher) -> Self {
+        match mode {
+            DeliveryMode::Memory => Delivery::Memory(MemoryDelivery::new(publisher)),
+            DeliveryMode::Kafka => Delivery::Kafka(KafkaDelivery::new(publisher)),
+        }
+    }
+
+    /// `Ok` means the record is as safe as the mode promises; only then may the OK go out.
+    pub async fn deliver(&self, record: Record) -> Result<(), Refusal> {
+        match self {
+            Delivery::Memory(m) => m.deliver(&record),
+            Delivery::Kafka(k) => k.deliver(&record).await,
+        }
+    }
+}

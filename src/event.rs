@@ -1,0 +1,249 @@
+//! normalize: a decoded callback becomes the one envelope every consumer reads (design.md,
+//! "The event"), with a deterministic `event_id`.
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+/// Bumped when a field is added or its meaning changes; see the README's contract section.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A group of commands whose order matters to one consumer; one topic each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    LiveMember,
+    GroupMember,
+    RoomMember,
+    Other,
+    Dlq,
+}
+
+impl Family {
+    pub const ALL: [Family; 5] =
+        [Family::LiveMember, Family::GroupMember, Family::RoomMember, Family::Other, Family::Dlq];
+
+    /// The topic suffix and the envelope's `family` value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::LiveMember => "live.member",
+            Family::GroupMember => "group.member",
+            Family::RoomMember => "room.member",
+            Family::Other => "other",
+            Family::Dlq => "dlq",
+        }
+    }
+}
+
+/// What an event is about; it becomes the Kafka key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject<'a> {
+    Room(&'a str),
+    Group(&'a str),
+    /// No room or group: keyed by the SdkAppid.
+    App,
+}
+
+impl<'a> Subject<'a> {
+    pub fn id(self) -> Option<&'a str> {
+        match self {
+            Subject::Room(id) | Subject::Group(id) => Some(id),
+            Subject::App => None,
+        }
+    }
+}
+
+/// What a callback says, in the envelope's terms; each callback file produces one.
+#[derive(Debug)]
+pub struct Facts<'a> {
+    pub family: Family,
+    pub subject: Subject<'a>,
+    pub state: Option<Cow<'a, str>>,
+    pub cause: Option<Cow<'a, str>>,
+    pub members: Option<Vec<&'a str>>,
+    pub operator: Option<&'a str>,
+    pub member_count: Option<i64>,
+    pub event_time_ms: Option<i64>,
+}
+
+impl Facts<'_> {
+    pub fn other() -> Self {
+        Facts {
+            family: Family::Other,
+            subject: Subject::App,
+            state: None,
+            cause: None,
+            members: None,
+            operator: None,
+            member_count: None,
+            event_time_ms: None,
+        }
+    }
+}
+
+/// Where the callback came from: the parts of the request that are not the body.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin<'a> {
+    pub sdk_app_id: &'a str,
+    pub client_ip: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    pub received_at_ms: i64,
+}
+
+/// The Kafka value. Field order is the documented order; `raw` is appended last, verbatim.
+#[derive(Debug, Serialize)]
+pub struct Event<'a> {
+    pub event_id: String,
+    pub schema_version: u32,
+    pub family: &'static str,
+    pub command: &'a str,
+    pub sdk_app_id: &'a str,
+    pub room_id: Option<&'a str>,
+    pub group_id: Option<&'a str>,
+    pub state: Option<&'a str>,
+    pub cause: Option<&'a str>,
+    pub members: Option<&'a [&'a str]>,
+    pub operator: Option<&'a str>,
+    pub member_count: Option<i64>,
+    pub event_time_ms: Option<i64>,
+    pub received_at_ms: i64,
+    pub client_ip: Option<&'a str>,
+    pub platform: Option<&'a str>,
+}
+
+impl<'a> Event<'a> {
+    pub fn new(facts: &'a Facts<'a>, command: &'a str, origin: Origin<'a>, body: &[u8]) -> Self {
+        let (room_id, group_id) = match facts.subject {
+            Subject::Room(id) => (Some(id), None),
+            Subject::Group(id) => (None, Some(id)),
+            Subject::App => (None, None),
+        };
+        Event {
+            event_id: event_id(origin.sdk_app_id, command, body),
+            schema_version: SCHEMA_VERSION,
+            family: facts.family.name(),
+            command,
+            sdk_app_id: origin.sdk_app_id,
+            room_id,
+            group_id,
+            state: facts.state.as_deref(),
+            cause: facts.cause.as_deref(),
+            members: facts.members.as_deref(),
+            operator: facts.operator,
+            member_count: facts.member_count,
+            event_time_ms: facts.event_time_ms,
+            received_at_ms: origin.received_at_ms,
+            client_ip: origin.client_ip,
+            platform: origin.platform,
+        }
+    }
+
+    /// The JSON value with `raw` = the body exactly as received. The body was already parsed
+    /// as a JSON object, so splicing it in keeps it byte for byte without a second parse.
+    pub fn to_json(&self, raw_body: &str) -> Vec<u8> {
+        let mut out = Vec::with_capacity(512 + raw_body.len());
+        // Serializing plain strings and numbers into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut out, self);
+        out.pop(); // the closing brace
+        out.extend_from_slice(b",\"raw\":");
+        out.extend_from_slice(raw_body.trim().as_bytes());
+        out.push(b'}');
+        out
+    }
+}
+
+/// `event_id` = lowercase hex of the first 16 bytes of
+/// SHA-256(sdk_app_id ‖ 0x0A ‖ command ‖ 0x0A ‖ body bytes as received), where `command` is the
+/// canonical spelling. Tencent sending the same callback twice yields the same id.
+pub fn event_id(sdk_app_id: &str, command: &str, body: &[u8]) -> String {
+    let digest = Sha256::new()
+        .chain_update(sdk_app_id)
+        .chain_update(b"\n")
+        .chain_update(command)
+        .chain_update(b"\n")
+        .chain_update(body)
+        .finalize();
+    let mut out = String::with_capacity(32);
+    for b in &digest[..16] {
+        out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+        out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+    }
+    out
+}
+
+/// Tencent's PascalCase enum values as snake_case (`HeartbeatInterrupt` →
+/// `heartbeat_interrupt`, `AVChatRoom` → `av_chat_room`). Values we do not know yet go through
+/// the same rule, so new ones are kept rather than refused.
+pub fn snake_case(s: &str) -> Cow<'_, str> {
+    let already = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if already {
+        return Cow::Borrowed(s);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
+                _ => false,
+            };
+            if boundary && !out.ends_with('_') {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else if c.is_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake_case_examples() {
+        for (pascal, snake) in [
+            ("Online", "online"),
+            ("HeartbeatInterrupt", "heartbeat_interrupt"),
+            ("HeartbeatRecover", "heartbeat_recover"),
+            ("Kicked", "kicked"),
+            ("AVChatRoom", "av_chat_room"),
+            ("Enter", "enter"),
+            ("already_snake", "already_snake"),
+            ("Two Words-here", "two_words_here"),
+            ("V2Thing", "v2_thing"),
+        ] {
+            assert_eq!(snake_case(pascal), snake, "{pascal}");
+        }
+    }
+
+    #[test]
+    fn event_id_is_deterministic_and_depends_on_every_part() {
+        let a = event_id("1", "C", b"{}");
+        assert_eq!(a, event_id("1", "C", b"{}"));
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, event_id("2", "C", b"{}"));
+        assert_ne!(a, event_id("1", "D", b"{}"));
+        assert_ne!(a, event_id("1", "C", b"{ }"));
+    }
+
+    #[test]
+    fn raw_is_spliced_verbatim() {
+        let facts = Facts::other();
+        let origin = Origin { sdk_app_id: "1", client_ip: None, platform: Some("iOS"), received_at_ms: 5 };
+        let body = "{\"a\": [1, 2],\n \"b\":\"\\u00e9\"}\n";
+        let json = Event::new(&facts, "X.Y", origin, body.as_bytes()).to_json(body);
+        let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(v["raw"]["b"], "é");
+        assert_eq!(v["platform"], "iOS");
+        assert_eq!(v["members"], serde_json::Value::Null);
+        assert!(std::str::from_utf8(&json).unwrap().ends_with("\"raw\":{\"a\": [1, 2],\n \"b\":\"\\u00e9\"}}"));
+    }
+}

@@ -1,0 +1,73 @@
+//! Readiness: can the bridge take callbacks? It is not when the broker cannot be reached, when a
+//! topic it publishes to is missing (tansu and many clusters do not auto-create), or while
+//! draining. Checked in the background, never on the request path.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::publish::Publisher;
+use crate::route::Topics;
+
+#[derive(Default)]
+pub struct Health {
+    /// `None` = ready; otherwise why not.
+    problem: Mutex<Option<String>>,
+    draining: AtomicBool,
+}
+
+impl Health {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Health { problem: Mutex::new(Some("not yet connected to Kafka".into())), draining: AtomicBool::new(false) })
+    }
+
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.draining.load(Ordering::Relaxed) {
+            return Err("draining".into());
+        }
+        match self.problem.lock() {
+            Ok(p) => p.clone().map_or(Ok(()), Err),
+            Err(_) => Err("health state poisoned".into()),
+        }
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Relaxed);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Relaxed)
+    }
+
+    /// Records the latest check, logging only when the answer changes.
+    fn set(&self, problem: Option<String>) {
+        let Ok(mut slot) = self.problem.lock() else { return };
+        if *slot != problem {
+            match &problem {
+                None => tracing::info!("ready: Kafka reachable and every topic exists"),
+                Some(p) => tracing::error!(problem = %p, "not ready"),
+            }
+            *slot = problem;
+        }
+    }
+}
+
+/// Checks the broker and the topics now and then, for as long as the process runs.
+pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) {
+    loop {
+        let (p, t) = (publisher.clone(), topics.clone());
+        let check = tokio::task::spawn_blocking(move || {
+            p.missing_topics(t.all().map(|s| s.as_ref()), Duration::from_secs(5))
+        })
+        .await;
+        let problem = match check {
+            Ok(Ok(missing)) if missing.is_empty() => None,
+            Ok(Ok(missing)) => Some(format!("missing topics: {}", missing.join(", "))),
+            Ok(Err(e)) => Some(format!("Kafka unreachable: {e}")),
+            Err(e) => Some(format!("health check failed: {e}")),
+        };
+        let ready = problem.is_none();
+        health.set(problem);
+        tokio::time::sleep(if ready { Duration::from_secs(10) } else { Duration::from_secs(1) }).await;
+    }
+}

@@ -1,0 +1,132 @@
+//! ingress: the hyper server. Routes, the body limit, header timeouts and Tencent-shaped
+//! answers live here; what a callback means is the pipeline's business.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::health::Health;
+use crate::pipeline::Pipeline;
+use crate::refusal::{answer_body, Refusal};
+
+/// Cuts clients that never finish their headers (slowloris).
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Ingress {
+    pub pipeline: Pipeline,
+    pub health: Arc<Health>,
+    pub callback_path: String,
+    pub max_body_bytes: usize,
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and gives requests in flight up to
+/// `grace` to finish.
+pub async fn serve(listener: TcpListener, app: Arc<Ingress>, shutdown: impl Future<Output = ()>, grace: Duration) {
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let app = app.clone();
+                let service = service_fn(move |req| {
+                    let app = app.clone();
+                    async move { Ok::<_, std::convert::Infallible>(route(&app, req).await) }
+                });
+                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    app.health.start_draining();
+    tracing::info!("shutting down: no new connections, finishing requests in flight");
+    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still in flight after the shutdown timeout");
+    }
+}
+
+async fn route(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path();
+    if path == app.callback_path {
+        if req.method() != Method::POST {
+            let mut resp = refuse(&Refusal::MethodNotAllowed);
+            resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+        return match callback(app, req).await {
+            Ok(()) => answer(StatusCode::OK, answer_body(None)),
+            Err(refusal) => refuse(&refusal),
+        };
+    }
+    match path {
+        "/healthz" => answer(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
+        "/readyz" => match app.health.readiness() {
+            Ok(()) => answer(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()),
+            Err(why) => {
+                let body = serde_json::json!({ "status": "not ready", "reason": why });
+                answer(StatusCode::SERVICE_UNAVAILABLE, body.to_string().into_bytes())
+            }
+        },
+        _ => refuse(&Refusal::NotFound),
+    }
+}
+
+async fn callback(app: &Ingress, req: Request<Incoming>) -> Result<(), Refusal> {
+    let limit = app.max_body_bytes;
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Refusal::BodyTooLarge { limit });
+    }
+    if app.health.is_draining() {
+        return Err(Refusal::ShuttingDown);
+    }
+    let (parts, body) = req.into_parts();
+    let body = Limited::new(body, limit).collect().await.map_err(|e| {
+        if e.downcast_ref::<LengthLimitError>().is_some() {
+            Refusal::BodyTooLarge { limit }
+        } else {
+            Refusal::BodyRead(e.to_string())
+        }
+    })?;
+    let body = body.to_bytes();
+    app.pipeline.handle(parts.uri.query().unwrap_or(""), &body).await
+}
+
+fn refuse(refusal: &Refusal) -> Response<Full<Bytes>> {
+    answer(refusal.status_and_code().0, answer_body(Some(refusal)))
+}
+
+fn answer(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp
+}

@@ -1,0 +1,84 @@
+//! tencent-kafka-bridge: Tencent Cloud membership callbacks in, normalized Kafka events out.
+//!
+//! The pipeline, one module per stage: [`ingress`] → [`auth`] → [`callbacks`] (decode) →
+//! [`event`] (normalize) → [`route`] → [`deliver`] → [`publish`]. [`run`] wires them and owns
+//! shutdown.
+
+pub mod auth;
+pub mod callbacks;
+pub mod config;
+pub mod deliver;
+pub mod event;
+pub mod health;
+pub mod ingress;
+pub mod pipeline;
+pub mod publish;
+pub mod refusal;
+pub mod route;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::deliver::Delivery;
+use crate::health::Health;
+use crate::ingress::Ingress;
+use crate::pipeline::Pipeline;
+use crate::publish::Publisher;
+use crate::route::Topics;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("Kafka producer: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+}
+
+/// Runs the bridge until `shutdown` resolves, then drains within `--shutdown-timeout`.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let publisher = Publisher::new(&config.brokers, &config.kafka_properties)?;
+    let topics = Topics::new(&config.topic_prefix);
+    let health = Health::new();
+    let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
+
+    let delivery = Delivery::new(config.delivery, publisher.clone());
+    let app = Arc::new(Ingress {
+        pipeline: Pipeline::new(&config, topics, delivery),
+        health,
+        callback_path: config.callback_path.clone(),
+        max_body_bytes: config.max_body_bytes,
+    });
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| RunError::Bind { addr: config.listen, source })?;
+    tracing::info!(
+        listen = %config.listen,
+        callback_path = %config.callback_path,
+        delivery = ?config.delivery,
+        brokers = %config.brokers,
+        "tencent-kafka-bridge started"
+    );
+
+    let mut started_drain = None;
+    let shutdown = async {
+        shutdown.await;
+        started_drain = Some(Instant::now());
+    };
+    ingress::serve(listener, app, shutdown, config.shutdown_timeout).await;
+    monitor.abort();
+
+    let spent = started_drain.map_or(Duration::ZERO, |t| t.elapsed());
+    let left = config.shutdown_timeout.saturating_sub(spent);
+    let queued = publisher.in_flight();
+    let flushed = tokio::task::spawn_blocking(move || publisher.flush(left)).await;
+    match flushed {
+        Ok(Ok(())) => tracing::info!(flushed = queued, "shutdown complete"),
+        Ok(Err(e)) => tracing::error!(error = %e, "records were still unsent at the shutdown deadline"),
+        Err(e) => tracing::error!(error = %e, "flush task failed"),
+    }
+    Ok(())
+}

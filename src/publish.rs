@@ -1,0 +1,140 @@
+//! publish: the one rdkafka producer and nothing else. Enqueueing never blocks (`send` returns
+//! `QueueFull` at once and the caller answers 503); delivery reports go to whoever asked.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::ClientContext;
+use tokio::sync::oneshot;
+
+use crate::route::Record;
+
+/// librdkafka settings the bridge starts from; every one can be overridden with
+/// `--kafka-property`.
+pub const DEFAULTS: &[(&str, &str)] = &[
+    ("enable.idempotence", "true"),
+    ("acks", "all"),
+    ("compression.type", "lz4"),
+    // The Java client's partitioner: a room lands on the same partition as in other teams'
+    // Java / Kafka Streams producers.
+    ("partitioner", "murmur2_random"),
+    ("linger.ms", "5"),
+    ("message.timeout.ms", "30000"),
+    // Bounds memory: beyond these the bridge answers 503 instead of growing.
+    ("queue.buffering.max.messages", "100000"),
+    ("queue.buffering.max.kbytes", "65536"),
+    ("client.id", "tencent-kafka-bridge"),
+];
+
+/// What to do with a record's delivery report.
+#[derive(Debug)]
+pub enum Ack {
+    /// Tell the waiting request (kafka mode).
+    Notify(oneshot::Sender<Result<(), KafkaError>>),
+    /// Nobody waits (memory mode); failures are logged.
+    Forget,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("producer queue full")]
+    QueueFull,
+    #[error("{0}")]
+    Kafka(KafkaError),
+}
+
+/// Sees every delivery report on librdkafka's polling thread.
+pub struct Reports {
+    failing: AtomicBool,
+}
+
+impl ClientContext for Reports {}
+
+impl ProducerContext for Reports {
+    type DeliveryOpaque = Box<Ack>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ack: Box<Ack>) {
+        let outcome = result.as_ref().map(|_| ()).map_err(|(e, _)| e.clone());
+        // Log delivery trouble once per change of state, not once per record.
+        let failed = outcome.is_err();
+        if self.failing.swap(failed, Ordering::Relaxed) != failed {
+            match &outcome {
+                Err(e) => tracing::error!(error = %e, "Kafka deliveries are failing"),
+                Ok(()) => tracing::info!("Kafka deliveries succeed again"),
+            }
+        }
+        if let Ack::Notify(tx) = *ack {
+            let _ = tx.send(outcome);
+        }
+    }
+}
+
+/// The shared producer. Cheap to clone.
+#[derive(Clone)]
+pub struct Publisher {
+    producer: Arc<ThreadedProducer<Reports>>,
+}
+
+impl Publisher {
+    pub fn new(brokers: &str, overrides: &[(String, String)]) -> Result<Self, KafkaError> {
+        let mut cfg = ClientConfig::new();
+        cfg.set("bootstrap.servers", brokers);
+        for (k, v) in DEFAULTS {
+            cfg.set(*k, *v);
+        }
+        for (k, v) in overrides {
+            cfg.set(k, v);
+        }
+        let producer = cfg.create_with_context(Reports { failing: AtomicBool::new(false) })?;
+        Ok(Publisher { producer: Arc::new(producer) })
+    }
+
+    /// Enqueues without waiting; the report goes to `ack`.
+    pub fn send(&self, record: &Record, ack: Ack) -> Result<(), SendError> {
+        let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
+        for (name, value) in &record.headers {
+            headers = headers.insert(Header { key: name, value: Some(value) });
+        }
+        let base = BaseRecord::with_opaque_to(&record.topic, Box::new(ack))
+            .key(&record.key)
+            .payload(&record.value)
+            .headers(headers);
+        self.producer.send(base).map_err(|(e, _)| match e {
+            KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => SendError::QueueFull,
+            e => SendError::Kafka(e),
+        })
+    }
+
+    /// Records queued or in flight.
+    pub fn in_flight(&self) -> i32 {
+        self.producer.in_flight_count()
+    }
+
+    /// Blocks up to `timeout` for the queue to drain; call from a blocking thread. Dropping a
+    /// producer purges what is still queued, so shutdown must come through here.
+    pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
+        self.producer.flush(timeout)
+    }
+
+    /// Asks the cluster which of `topics` it does not have. Blocking (a metadata request);
+    /// `Err` means the broker could not be reached.
+    pub fn missing_topics<'t>(
+        &self,
+        topics: impl Iterator<Item = &'t str>,
+        timeout: Duration,
+    ) -> Result<Vec<String>, KafkaError> {
+        let meta = self.producer.client().fetch_metadata(None, timeout)?;
+        let missing = topics
+            .filter(|name| {
+                !meta.topics().iter().any(|t| t.name() == *name && t.error().is_none() && !t.partitions().is_empty())
+            })
+            .map(str::to_owned)
+            .collect();
+        Ok(missing)
+    }
+}

@@ -1,0 +1,188 @@
+//! route: an event (or a refused callback) becomes a Kafka record — topic, key, CloudEvents
+//! binary-mode headers, value. Topics, keys and headers are public API (README, "Contract").
+
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use base64::Engine;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::auth::CallbackQuery;
+use crate::event::{event_id, Event, Family};
+use crate::refusal::Refusal;
+
+/// A record ready for any delivery mode. Owned, so a spool can write it and a producer can
+/// send it after the request is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub topic: Arc<str>,
+    pub key: Vec<u8>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub value: Vec<u8>,
+}
+
+/// Topic names, built once from the prefix.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    names: [Arc<str>; 5],
+}
+
+impl Topics {
+    pub fn new(prefix: &str) -> Self {
+        Topics { names: Family::ALL.map(|f| Arc::from(format!("{prefix}{}", f.name()))) }
+    }
+
+    pub fn get(&self, family: Family) -> &Arc<str> {
+        let i = Family::ALL.iter().position(|f| *f == family).unwrap_or(0);
+        &self.names[i]
+    }
+
+    pub fn all(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.names.iter()
+    }
+}
+
+/// CloudEvents `ce_type` prefix: reverse-DNS, then the canonical Tencent command.
+pub const CE_TYPE_PREFIX: &str = "com.tencent.cloud.callback.";
+/// `ce_type` of a DLQ record.
+pub const CE_TYPE_DLQ: &str = "com.tencent.cloud.callback.dlq";
+
+fn ce_source(sdk_app_id: &str) -> Vec<u8> {
+    format!("tencent-cloud://sdkappid/{sdk_app_id}").into_bytes()
+}
+
+fn rfc3339(ms: i64) -> Vec<u8> {
+    let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(t).to_string().into_bytes()
+}
+
+fn headers(id: &str, source: Vec<u8>, ce_type: String, time_ms: i64, subject: &str) -> Vec<(String, Vec<u8>)> {
+    vec![
+        ("ce_specversion".into(), b"1.0".to_vec()),
+        ("ce_id".into(), id.as_bytes().to_vec()),
+        ("ce_source".into(), source),
+        ("ce_type".into(), ce_type.into_bytes()),
+        ("ce_time".into(), rfc3339(time_ms)),
+        ("ce_subject".into(), subject.as_bytes().to_vec()),
+        ("content-type".into(), b"application/json".to_vec()),
+    ]
+}
+
+/// An accepted event: keyed by room or group (the app id when it has neither), so one room's
+/// events land on one partition in order.
+pub fn event_record(topics: &Topics, family: Family, event: &Event<'_>, raw_body: &str) -> Record {
+    let subject = event.room_id.or(event.group_id).unwrap_or(event.sdk_app_id);
+    let time_ms = event.event_time_ms.unwrap_or(event.received_at_ms);
+    Record {
+        topic: topics.get(family).clone(),
+        key: subject.as_bytes().to_vec(),
+        headers: headers(
+            &event.event_id,
+            ce_source(event.sdk_app_id),
+            format!("{CE_TYPE_PREFIX}{}", event.command),
+            time_ms,
+            subject,
+        ),
+        value: event.to_json(raw_body),
+    }
+}
+
+/// The DLQ value: everything needed to understand and replay a refused callback.
+#[derive(Serialize)]
+struct DlqValue<'a> {
+    event_id: &'a str,
+    schema_version: u32,
+    reason: String,
+    error_code: u32,
+    sdk_app_id: &'a str,
+    command: Option<&'a str>,
+    query: QueryMap<'a>,
+    body: String,
+    body_encoding: &'static str,
+    received_at_ms: i64,
+}
+
+/// The query parameters as a JSON object (`Sign` was never kept; first value of a repeat).
+struct QueryMap<'a>(&'a CallbackQuery<'a>);
+
+impl Serialize for QueryMap<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(None)?;
+        let mut seen: Vec<&str> = Vec::with_capacity(self.0.kept.len());
+        for (k, v) in &self.0.kept {
+            if !seen.contains(&k.as_ref()) {
+                seen.push(k);
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// A refused but authentic callback, kept because Tencent will never send it again.
+pub fn dlq_record(
+    topics: &Topics,
+    query: &CallbackQuery<'_>,
+    refusal: &Refusal,
+    body: &[u8],
+    received_at_ms: i64,
+) -> Record {
+    let sdk_app_id = query.sdk_app_id.as_deref().unwrap_or("");
+    let command = query.callback_command.as_deref();
+    let id = event_id(sdk_app_id, command.unwrap_or(""), body);
+    let (body, body_encoding) = match std::str::from_utf8(body) {
+        Ok(s) => (s.to_owned(), "utf8"),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), "base64"),
+    };
+    let value = DlqValue {
+        event_id: &id,
+        schema_version: crate::event::SCHEMA_VERSION,
+        reason: refusal.to_string(),
+        error_code: refusal.status_and_code().1,
+        sdk_app_id,
+        command,
+        query: QueryMap(query),
+        body,
+        body_encoding,
+        received_at_ms,
+    };
+    Record {
+        topic: topics.get(Family::Dlq).clone(),
+        key: sdk_app_id.as_bytes().to_vec(),
+        headers: headers(&id, ce_source(sdk_app_id), CE_TYPE_DLQ.into(), received_at_ms, sdk_app_id),
+        value: serde_json::to_vec(&value).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_follow_the_prefix() {
+        let t = Topics::new("x.");
+        let names: Vec<&str> = t.all().map(|s| s.as_ref()).collect();
+        assert_eq!(names, ["x.live.member", "x.group.member", "x.room.member", "x.other", "x.dlq"]);
+        assert_eq!(t.get(Family::Dlq).as_ref(), "x.dlq");
+    }
+
+    #[test]
+    fn dlq_keeps_binary_bodies_as_base64_and_never_the_sign() {
+        let q = CallbackQuery::parse("SdkAppid=14&CallbackCommand=A.B&Sign=secret&RequestTime=1").unwrap();
+        let r = dlq_record(&Topics::new("t."), &q, &Refusal::NotJson("x".into()), &[0xff, 0x00], 7);
+        let v: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
+        assert_eq!(v["body_encoding"], "base64");
+        assert_eq!(v["body"], "/wA=");
+        assert_eq!(v["error_code"], 4003);
+        assert_eq!(v["query"]["RequestTime"], "1");
+        assert!(v["query"].get("Sign").is_none());
+        assert!(!String::from_utf8_lossy(&r.value).contains("secret"));
+        assert_eq!(r.key, b"14");
+    }
+
+    #[test]
+    fn ce_time_is_rfc3339_millis() {
+        assert_eq!(rfc3339(1703589922780), b"2023-12-26T11:25:22.780Z");
+    }
+}

@@ -1,0 +1,120 @@
+//! The real bridge binary, started with test flags, stopped on drop.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use super::{free_port, wait_for};
+
+pub const APP_ID: &str = "1400000001";
+pub const TOKEN: &str = "test-token-Ω";
+
+pub struct Bridge {
+    pub port: u16,
+    child: Option<Child>,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Bridge {
+    /// Starts the bridge against `brokers` with `args` appended, and waits until /readyz is 200.
+    pub fn start(brokers: &str, args: &[&str]) -> Bridge {
+        let bridge = Self::spawn(brokers, args);
+        bridge.wait_ready();
+        bridge
+    }
+
+    /// Starts without waiting for readiness.
+    pub fn spawn(brokers: &str, args: &[&str]) -> Bridge {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let log = dir.path().join("bridge.log");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"));
+        for (k, _) in std::env::vars() {
+            if k.starts_with("BRIDGE_") {
+                cmd.env_remove(k);
+            }
+        }
+        let child = cmd
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--brokers",
+                brokers,
+                "--sdk-app-id",
+                APP_ID,
+            ])
+            .args(["--kafka-property", "message.timeout.ms=20000"])
+            .args(args)
+            .env("BRIDGE_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start bridge");
+        Bridge {
+            port,
+            child: Some(child),
+            log,
+            _dir: dir,
+        }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn wait_ready(&self) {
+        wait_for(
+            &format!("bridge /readyz (log: {})", self.log()),
+            Duration::from_secs(60),
+            || {
+                let status = super::http::get_blocking(&self.addr(), "/readyz")?;
+                (status == 200).then_some(())
+            },
+        );
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map_or(0, |c| c.id() as i32)
+    }
+
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: kill(2) on our own child's pid has no memory effects.
+        unsafe { libc::kill(self.pid(), sig) };
+    }
+
+    /// Waits for the process to exit (after a signal) and returns its status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let child = self.child.as_mut().expect("running");
+        let status = wait_for("bridge to exit", timeout, || child.try_wait().ok().flatten());
+        self.child = None;
+        status
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs the binary to completion with `args` (for config checks).
+pub fn run_to_exit(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("BRIDGE_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("run bridge")
+}

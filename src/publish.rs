@@ -31,13 +31,44 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("client.id", "tencent-kafka-bridge"),
 ];
 
+/// Broker errors that no retry will fix: the record must go to the DLQ instead of blocking the
+/// records behind it.
+pub fn is_permanent(e: &KafkaError) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(
+            InvalidRecord
+                | MessageSizeTooLarge
+                | InvalidMessageSize
+                | InvalidMessage
+                | TopicAuthorizationFailed
+                | ClusterAuthorizationFailed
+                | PolicyViolation
+                | InvalidTopic
+        )
+    )
+}
+
 /// What to do with a record's delivery report.
-#[derive(Debug)]
 pub enum Ack {
     /// Tell the waiting request (kafka mode).
     Notify(oneshot::Sender<Result<(), KafkaError>>),
     /// Nobody waits (memory mode); failures are logged.
     Forget,
+    /// Hand the report to a callback (spool mode: advances the watermark or re-sends). Runs
+    /// on librdkafka's polling thread, so it must be quick.
+    Call(Box<dyn FnOnce(Result<(), KafkaError>) + Send + Sync>),
+}
+
+impl std::fmt::Debug for Ack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ack::Notify(_) => "Ack::Notify",
+            Ack::Forget => "Ack::Forget",
+            Ack::Call(_) => "Ack::Call",
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,8 +99,12 @@ impl ProducerContext for Reports {
                 Ok(()) => tracing::info!("Kafka deliveries succeed again"),
             }
         }
-        if let Ack::Notify(tx) = *ack {
-            let _ = tx.send(outcome);
+        match *ack {
+            Ack::Notify(tx) => {
+                let _ = tx.send(outcome);
+            }
+            Ack::Call(f) => f(outcome),
+            Ack::Forget => {}
         }
     }
 }

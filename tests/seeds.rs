@@ -225,3 +225,20 @@ async fn memory_mode_delivers_too() {
         samples::ROOM_003,
     );
 }
+
+/// The broker really enforces `schemas/`: a record that breaks the contract is refused, so the
+/// tests above passing means the bridge's records satisfy it.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_broker_enforces_the_schemas() {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let broker = Broker::start("tencent.");
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", broker.bootstrap())
+        .set("message.timeout.ms", "10000")
+        .create()
+        .expect("producer");
+    let bad = FutureRecord::to("tencent.live.member").key("k").payload(r#"{"family":"live.member"}"#);
+    let result = producer.send(bad, Duration::from_secs(10)).await;
+    let err = result.expect_err("a record breaking the schema must be refused").0;
+    assert_eq!(err.rdkafka_error_code(), Some(rdkafka::types::RDKafkaErrorCode::InvalidRecord), "{err}");
+}

@@ -2,6 +2,7 @@
 //! out. Each mode is one file; the spool slots in here as another variant.
 
 mod kafka;
+pub mod spool;
 mod memory;
 
 use crate::config::DeliveryMode;

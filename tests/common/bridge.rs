@@ -1,6 +1,6 @@
 //! The real bridge binary, started with test flags, stopped on drop.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
@@ -26,8 +26,12 @@ impl Bridge {
 
     /// Starts without waiting for readiness.
     pub fn spawn(brokers: &str, args: &[&str]) -> Bridge {
+        Self::spawn_at(brokers, free_port(), args)
+    }
+
+    /// Starts on a given port without waiting (a restarted bridge keeps its address).
+    pub fn spawn_at(brokers: &str, port: u16, args: &[&str]) -> Bridge {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
         let log = dir.path().join("bridge.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"));
         for (k, _) in std::env::vars() {
@@ -93,6 +97,46 @@ impl Bridge {
         let status = wait_for("bridge to exit", timeout, || child.try_wait().ok().flatten());
         self.child = None;
         status
+    }
+}
+
+impl Bridge {
+    /// `--delivery spool --spool-dir <dir>` then `args`, on `port`; waits for /readyz.
+    pub fn start_spool(brokers: &str, port: u16, dir: &Path, args: &[&str]) -> Bridge {
+        let bridge = Self::spawn_spool(brokers, port, dir, args);
+        bridge.wait_ready();
+        bridge
+    }
+
+    pub fn spawn_spool(brokers: &str, port: u16, dir: &Path, args: &[&str]) -> Bridge {
+        let dir = dir.to_str().expect("UTF-8 spool dir");
+        let mut all = vec!["--delivery", "spool", "--spool-dir", dir];
+        all.extend_from_slice(args);
+        Self::spawn_at(brokers, port, &all)
+    }
+
+    /// SIGKILL, and reaps the process: a crash with no chance to flush or clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// The exit status if the process ended within `timeout`.
+    pub fn exit_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

@@ -6,12 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use super::proxy::Proxy;
 use super::{free_port, wait_for};
 
 pub const FAMILIES: [&str; 5] = ["live.member", "group.member", "room.member", "other", "dlq"];
 
 pub struct Broker {
+    /// Where tansu listens.
     pub port: u16,
+    /// What tansu advertises in metadata (and what `bootstrap()` names): `port`, or a proxy's.
+    pub advertised_port: u16,
     pub dir: tempfile::TempDir,
     child: Child,
 }
@@ -44,10 +48,25 @@ impl Broker {
     }
 
     pub fn start_with(prefix: &str, extra: &[&str]) -> Broker {
+        Self::launch(prefix, extra, free_port(), None)
+    }
+
+    /// Starts tansu behind a [`Proxy`]: it advertises the proxy's address, so every client
+    /// (the bridge, the test consumer) reaches it only through the proxy, and `proxy.cut()`
+    /// is a network outage. Topics are created on tansu's own port.
+    pub fn start_behind_proxy(prefix: &str) -> (Broker, Proxy) {
+        let port = free_port();
+        let proxy = Proxy::start(([127, 0, 0, 1], port).into());
+        let broker = Self::launch(prefix, &[], port, Some(proxy.port));
+        (broker, proxy)
+    }
+
+    fn launch(prefix: &str, extra: &[&str], port: u16, advertised: Option<u16>) -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
         write_registry(dir.path(), prefix);
-        let port = free_port();
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised_port = advertised.unwrap_or(port);
+        let advertised_url = format!("tcp://127.0.0.1:{advertised_port}");
         let log = std::fs::File::create(dir.path().join("tansu.log")).expect("log file");
         let child = Command::new(tansu_bin())
             .current_dir(dir.path())
@@ -56,7 +75,7 @@ impl Broker {
                 "--listener-url",
                 &url,
                 "--advertised-listener-url",
-                &url,
+                &advertised_url,
             ])
             .args(["--schema-registry", "file://./registry"])
             .args(extra)
@@ -64,7 +83,12 @@ impl Broker {
             .stderr(log)
             .spawn()
             .expect("start tansu");
-        let broker = Broker { port, dir, child };
+        let broker = Broker {
+            port,
+            advertised_port,
+            dir,
+            child,
+        };
         wait_for("tansu to listen", Duration::from_secs(30), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).ok()
         });
@@ -75,7 +99,7 @@ impl Broker {
     }
 
     pub fn bootstrap(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("127.0.0.1:{}", self.advertised_port)
     }
 
     pub fn create_topic(&self, name: &str, partitions: u32) {

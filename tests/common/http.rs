@@ -56,6 +56,45 @@ pub async fn request(addr: &str, method: &str, path_and_query: &str, body: impl 
     }
 }
 
+/// Like [`post`] on a fresh connection, but a refused or broken connection (the bridge was
+/// killed, or is restarting) or no answer within 30 s is an `Err`: not acknowledged.
+pub async fn try_post(addr: &str, path_and_query: &str, body: impl Into<Bytes>) -> Result<Answer, String> {
+    let attempt = async {
+        let stream = tokio::net::TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| format!("handshake: {e}"))?;
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .method("POST")
+            .uri(path_and_query)
+            .header("host", addr)
+            .header("content-type", "application/json")
+            .body(Full::new(body.into()))
+            .map_err(|e| format!("request: {e}"))?;
+        let resp = sender.send_request(req).await.map_err(|e| format!("send: {e}"))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("body: {e}"))?
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(30), attempt)
+        .await
+        .map_err(|_| "no answer within 30 s".to_owned())?
+}
+
 pub async fn post(addr: &str, path_and_query: &str, body: impl Into<Bytes>) -> Answer {
     request(addr, "POST", path_and_query, body).await
 }

@@ -6,6 +6,7 @@ pub mod bridge;
 pub mod broker;
 pub mod consume;
 pub mod http;
+pub mod proxy;
 pub mod samples;
 
 use std::time::{Duration, Instant};

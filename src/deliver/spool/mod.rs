@@ -1,0 +1,48 @@
+//! spool: a durable write-ahead log between the HTTP answer and Kafka.
+//!
+//! A callback is appended here and fdatasynced before the bridge answers OK; a publisher
+//! later reads from the delivery watermark forward and sends to Kafka. The format is built
+//! so that a `kill -9` (or power cut) at any moment never loses a record whose append
+//! returned `Ok`, and never invents one.
+//!
+//! # On-disk format
+//!
+//! One directory, owned by one process:
+//!
+//! - `LOCK` — empty; an exclusive `flock` is held on it while a [`Store`] (or a [`Cleaner`])
+//!   lives, so two bridges can never append to one spool.
+//! - `<base_seq:020>.log` — segment files. A segment holds records with *consecutive* seqs
+//!   starting at `base_seq`, as a sequence of frames (see [`log`]):
+//!   `[len u32 LE][crc32c u32 LE of payload][payload]`, payload =
+//!   `[seq u64][topic_len u16][topic][key_len u32][key][header_count u16]`
+//!   `{[name_len u16][name][value_len u32][value]}*[value_len u32][value]`.
+//!   Only the newest segment is ever written; a new one starts when it reaches the
+//!   configured size.
+//! - `watermark` — the next seq not yet delivered: `[u64 LE][crc32c u32 LE of those 8 bytes]`,
+//!   replaced atomically (`watermark.tmp`, fdatasync, rename, directory fsync). Missing or
+//!   damaged reads as 0: duplicates, never loss.
+//! - `*.log.corrupt` — damaged segments moved aside at startup, for an operator to inspect.
+//!
+//! # Recovery (at [`Store::open`])
+//!
+//! Segments whose successor starts at or below the watermark are deleted. Every other
+//! segment is read in full. Damage in the last segment with no valid frame after it is a
+//! torn tail — a write cut short, never acknowledged — and is truncated away. Any other
+//! damage moves the segment aside (logged as an error); the bridge keeps running.
+
+pub mod cleaner;
+mod dir;
+pub mod error;
+pub mod log;
+pub mod reader;
+mod recover;
+pub mod store;
+
+pub use cleaner::Cleaner;
+pub use error::SpoolError;
+pub use log::{EncodeError, FrameError, MAX_RECORD_LEN};
+pub use reader::Reader;
+pub use store::{Recovery, SpoolStats, Store};
+
+#[cfg(test)]
+mod testutil;

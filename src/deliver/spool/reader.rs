@@ -1,0 +1,185 @@
+//! The publisher's read side: streams durable records from a seq forward, on its own thread,
+//! while the writer appends.
+//!
+//! Segments hold consecutive seqs from their base, so the reader always knows the seq of the
+//! frame at its offset *before* reading it, and reads it only if that seq is below
+//! `committed`. Bytes past `committed` may belong to an append still in flight (or one that
+//! failed and will be cut back), so they are never looked at — and every call re-seeks to
+//! the last consumed offset, so no stale read-ahead outlives a cut-back either.
+
+use std::fs::File;
+use std::io::{self, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use super::dir::{self, SegmentFile};
+use super::error::{io_err, SpoolError};
+use super::log::{self, FrameError, ReadFrame};
+use crate::route::Record;
+
+/// Where the reader is inside one segment.
+struct Position {
+    seg: SegmentFile,
+    file: BufReader<File>,
+    /// Offset of the next unconsumed frame.
+    offset: u64,
+    /// Seq of the frame at `offset`.
+    next: u64,
+}
+
+pub struct Reader {
+    dir: PathBuf,
+    /// The next seq to hand out; records below it are skipped.
+    pos: u64,
+    at: Option<Position>,
+    buf: Vec<u8>,
+}
+
+enum Step {
+    Got(u64, Record, usize),
+    /// Nothing more is readable now.
+    Stop,
+}
+
+impl Reader {
+    pub fn new(dir: &Path, from_seq: u64) -> Reader {
+        Reader {
+            dir: dir.to_path_buf(),
+            pos: from_seq,
+            at: None,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The next seq this reader will hand out (or the first one after it, across a gap).
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Re-reads from `seq`, e.g. to resend records whose delivery failed.
+    pub fn rewind(&mut self, seq: u64) {
+        self.pos = seq;
+        self.at = None;
+    }
+
+    /// Up to `max_records` records with seq in `position()..committed`, in order, totalling at
+    /// most `max_bytes` of frames (a single larger record still comes alone, so nothing is
+    /// ever stuck). Empty when nothing durable is left to read.
+    pub fn next_batch(
+        &mut self,
+        committed: u64,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<(u64, Record)>, SpoolError> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        self.resync()?;
+        while out.len() < max_records {
+            let Step::Got(seq, record, len) = self.step(committed)? else {
+                break;
+            };
+            if !out.is_empty() && bytes + len > max_bytes {
+                // Not consumed: the next call re-seeks to this frame.
+                break;
+            }
+            self.consume(len);
+            if seq < self.pos {
+                continue;
+            }
+            bytes += len;
+            self.pos = seq + 1;
+            out.push((seq, record));
+        }
+        Ok(out)
+    }
+
+    /// Reads the frame at the current offset, moving to newer segments as needed.
+    fn step(&mut self, committed: u64) -> Result<Step, SpoolError> {
+        loop {
+            if self.at.is_none() && !self.locate()? {
+                return Ok(Step::Stop);
+            }
+            let Some(at) = self.at.as_mut() else {
+                return Ok(Step::Stop);
+            };
+            if at.next >= committed {
+                return Ok(Step::Stop);
+            }
+            let frame = log::read_frame(&mut at.file, &mut self.buf).map_err(io_err("read", &at.seg.path))?;
+            let error = match frame {
+                ReadFrame::Record { seq, record, len } if seq == at.next => {
+                    return Ok(Step::Got(seq, record, len))
+                }
+                ReadFrame::Record { .. } => FrameError::BadPayload,
+                // The durable record `next` is not here, so it is in a newer segment.
+                ReadFrame::End | ReadFrame::Broken(FrameError::Incomplete) => {
+                    if self.next_segment()? {
+                        continue;
+                    }
+                    return Ok(Step::Stop);
+                }
+                ReadFrame::Broken(e) => e,
+            };
+            return Err(SpoolError::Corrupt {
+                path: at.seg.path.clone(),
+                offset: at.offset,
+                error,
+            });
+        }
+    }
+
+    fn consume(&mut self, len: usize) {
+        if let Some(at) = self.at.as_mut() {
+            at.offset += len as u64;
+            at.next += 1;
+        }
+    }
+
+    /// Drops any read-ahead: the next read starts exactly at the last consumed frame.
+    fn resync(&mut self) -> Result<(), SpoolError> {
+        if let Some(at) = self.at.as_mut() {
+            at.file
+                .seek(SeekFrom::Start(at.offset))
+                .map_err(io_err("seek", &at.seg.path))?;
+        }
+        Ok(())
+    }
+
+    /// Opens the segment holding `pos`: the newest with base <= pos, else the oldest (a gap).
+    fn locate(&mut self) -> Result<bool, SpoolError> {
+        let segs = dir::list_segments(&self.dir)?;
+        let start = segs.iter().rposition(|s| s.base <= self.pos).unwrap_or(0);
+        self.open_first(segs.into_iter().skip(start))
+    }
+
+    /// Moves to the oldest segment newer than the current one, if any.
+    fn next_segment(&mut self) -> Result<bool, SpoolError> {
+        let current = self.at.as_ref().map_or(0, |at| at.seg.base);
+        let segs = dir::list_segments(&self.dir)?;
+        self.open_first(segs.into_iter().filter(|s| s.base > current))
+    }
+
+    /// Opens the first candidate that still exists (the cleaner may delete old ones).
+    fn open_first(&mut self, candidates: impl Iterator<Item = SegmentFile>) -> Result<bool, SpoolError> {
+        for seg in candidates {
+            match File::open(&seg.path) {
+                Ok(file) => {
+                    let next = seg.base;
+                    self.at = Some(Position {
+                        seg,
+                        file: BufReader::with_capacity(64 * 1024, file),
+                        offset: 0,
+                        next,
+                    });
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io_err("open", &seg.path)(e)),
+            }
+        }
+        Ok(false)
+    }
+}
+
+#[cfg(test)]
+#[path = "reader_tests.rs"]
+mod tests;

@@ -1,0 +1,109 @@
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use super::*;
+use crate::deliver::spool::testutil::{rec, recs, seqs};
+use crate::deliver::spool::Store;
+
+#[test]
+fn never_reads_at_or_past_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&recs(0..10)).unwrap();
+    let mut reader = store.reader(0);
+    assert_eq!(seqs(&reader.next_batch(4, 100, 1 << 20).unwrap()), [0, 1, 2, 3]);
+    assert!(reader.next_batch(4, 100, 1 << 20).unwrap().is_empty());
+    assert_eq!(
+        seqs(&reader.next_batch(10, 100, 1 << 20).unwrap()),
+        (4..10).collect::<Vec<_>>()
+    );
+    assert!(reader.next_batch(10, 100, 1 << 20).unwrap().is_empty());
+    assert_eq!(reader.position(), 10);
+}
+
+#[test]
+fn starts_mid_segment_and_respects_batch_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&recs(0..10)).unwrap();
+    let mut reader = Reader::new(dir.path(), 6);
+    assert_eq!(seqs(&reader.next_batch(10, 2, 1 << 20).unwrap()), [6, 7]);
+    // max_bytes smaller than one record: still one record per batch, never stuck.
+    assert_eq!(seqs(&reader.next_batch(10, 100, 1).unwrap()), [8]);
+    assert_eq!(seqs(&reader.next_batch(10, 100, 1).unwrap()), [9]);
+    assert!(reader.next_batch(10, 0, 1 << 20).unwrap().is_empty());
+}
+
+#[test]
+fn rewind_rereads_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    for i in 0..5 {
+        store.append_batch(&recs(i * 2..i * 2 + 2)).unwrap();
+    }
+    let mut reader = store.reader(0);
+    assert_eq!(reader.next_batch(10, 100, 1 << 20).unwrap().len(), 10);
+    reader.rewind(3);
+    let again = reader.next_batch(10, 4, 1 << 20).unwrap();
+    assert_eq!(again, (3..7).map(|i| (i, rec(i))).collect::<Vec<_>>());
+    reader.rewind(9);
+    assert_eq!(seqs(&reader.next_batch(10, 100, 1 << 20).unwrap()), [9]);
+}
+
+#[test]
+fn follows_new_segments_as_the_writer_rolls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    let mut reader = store.reader(0);
+    assert!(reader.next_batch(0, 10, 1 << 20).unwrap().is_empty());
+    for i in 0..4 {
+        store.append_batch(&[rec(i)]).unwrap();
+        let got = reader.next_batch(store.stats().committed(), 10, 1 << 20).unwrap();
+        assert_eq!(got, [(i, rec(i))]);
+    }
+}
+
+#[test]
+fn bytes_past_committed_are_never_consumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&recs(0..2)).unwrap();
+    let mut reader = store.reader(0);
+    assert_eq!(reader.next_batch(2, 10, 1 << 20).unwrap().len(), 2);
+    // Garbage from a failed append sits past the end until it is cut back.
+    store.simulate_failed_write(&[0x11; 40]).unwrap();
+    assert!(reader.next_batch(2, 10, 1 << 20).unwrap().is_empty());
+    store.append_batch(&[rec(2)]).unwrap();
+    assert_eq!(reader.next_batch(3, 10, 1 << 20).unwrap(), [(2, rec(2))]);
+}
+
+#[test]
+fn concurrent_writer_reader_and_cleaner() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 300).unwrap();
+    let stats = store.stats();
+    let mut cleaner = store.cleaner();
+    let done = Arc::new(AtomicBool::new(false));
+    let reader_done = Arc::clone(&done);
+    let mut reader = store.reader(0);
+    let publisher = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        loop {
+            let finished = reader_done.load(Ordering::Acquire);
+            let batch = reader.next_batch(stats.committed(), 7, 1 << 20).unwrap();
+            if let Some((last, _)) = batch.last() {
+                cleaner.advance(last + 1).unwrap();
+            } else if finished {
+                return got;
+            }
+            got.extend(batch.into_iter().map(|(s, r)| (s, r == rec(s))));
+        }
+    });
+    for i in 0..100 {
+        store.append_batch(&recs(i * 3..i * 3 + 3)).unwrap();
+    }
+    done.store(true, Ordering::Release);
+    let got = publisher.join().unwrap();
+    assert_eq!(got, (0..300).map(|s| (s, true)).collect::<Vec<_>>());
+    assert_eq!(crate::deliver::spool::testutil::log_files(dir.path()).len(), 1);
+}

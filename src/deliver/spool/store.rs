@@ -1,0 +1,289 @@
+//! The writer side: opens (and recovers) the directory, appends batches durably, rolls
+//! segments. One `Store` per directory, enforced by the `LOCK` file.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::cleaner::Cleaner;
+use super::dir::{self, SegmentFile};
+use super::error::{io_err, SpoolError};
+use super::log;
+use super::reader::Reader;
+use super::recover;
+use crate::route::Record;
+
+/// Counters shared with health, metrics and the publisher. Updated only after the fact they
+/// describe is durable, so a reader of `committed` never sees a seq that could be lost.
+#[derive(Debug, Default)]
+pub struct SpoolStats {
+    bytes: AtomicU64,
+    committed: AtomicU64,
+    watermark: AtomicU64,
+}
+
+impl SpoolStats {
+    /// Total size of the live segment files.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Acquire)
+    }
+    /// The next seq to be assigned: every seq below it is durable (exclusive upper bound).
+    pub fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+    /// The next seq not yet delivered, as last persisted.
+    pub fn watermark(&self) -> u64 {
+        self.watermark.load(Ordering::Acquire)
+    }
+    /// Records written but not yet delivered (approximate: gaps count too).
+    pub fn pending(&self) -> u64 {
+        self.committed().saturating_sub(self.watermark())
+    }
+    pub(crate) fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::AcqRel);
+    }
+    pub(crate) fn sub_bytes(&self, n: u64) {
+        // Saturating: a miscount must never wrap into an absurd "disk full" figure.
+        let _ = self
+            .bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
+    }
+    pub(crate) fn set_watermark(&self, w: u64) {
+        self.watermark.store(w, Ordering::Release);
+    }
+}
+
+/// What `open` found and repaired; worth logging at startup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// Bytes of torn tail cut from the last segment (unacknowledged writes).
+    pub bytes_cut: u64,
+    /// Damaged segments moved aside (`*.corrupt`); their records will not be delivered.
+    pub segments_quarantined: Vec<PathBuf>,
+    /// Fully delivered segments deleted at open.
+    pub segments_deleted: usize,
+    /// The oldest seq still on disk (`next_seq` when the spool is empty).
+    pub first_seq: u64,
+    /// The seq the next append gets.
+    pub next_seq: u64,
+    pub watermark: u64,
+    /// `next_seq - watermark`: records to (re)deliver, roughly.
+    pub pending: u64,
+}
+
+/// The segment being appended to.
+struct Active {
+    seg: SegmentFile,
+    file: File,
+    /// Bytes known durable; the file is cut back here after a failed append.
+    len: u64,
+}
+
+pub struct Store {
+    dir: PathBuf,
+    lock: Arc<File>,
+    segment_bytes: u64,
+    active: Active,
+    next_seq: u64,
+    /// A failed append whose garbage could not be cut yet: cut before anything else.
+    dirty: bool,
+    buf: Vec<u8>,
+    stats: Arc<SpoolStats>,
+    watermark_lock: Arc<Mutex<()>>,
+}
+
+impl Store {
+    /// Locks, recovers and opens `dir` (created if missing). `segment_bytes` is the size at
+    /// which the next batch goes to a new segment file.
+    pub fn open(dir: &Path, segment_bytes: u64) -> Result<(Store, Recovery), SpoolError> {
+        create_dir(dir)?;
+        let lock = dir::lock(dir)?;
+        let watermark = dir::read_watermark(dir, !dir::list_segments(dir)?.is_empty());
+        let rec = recover::recover(dir, watermark)?;
+        let stats = Arc::new(SpoolStats::default());
+        stats.add_bytes(rec.segments.iter().map(|(_, len)| len).sum());
+        stats.committed.store(rec.next_seq, Ordering::Release);
+        stats.set_watermark(watermark);
+        let first_seq = rec.segments.first().map_or(rec.next_seq, |(s, _)| s.base);
+        let active = match rec.segments.last() {
+            // Appending keeps a segment's seqs consecutive only if it ends right before next_seq.
+            Some((seg, len)) if rec.tail_next == Some(rec.next_seq) => open_active(seg.clone(), *len)?,
+            _ => create_segment(dir, rec.next_seq)?,
+        };
+        let recovery = Recovery {
+            bytes_cut: rec.bytes_cut,
+            segments_quarantined: rec.quarantined,
+            segments_deleted: rec.deleted,
+            first_seq,
+            next_seq: rec.next_seq,
+            watermark,
+            pending: rec.next_seq.saturating_sub(watermark),
+        };
+        let store = Store {
+            dir: dir.to_path_buf(),
+            lock: Arc::new(lock),
+            segment_bytes,
+            active,
+            next_seq: rec.next_seq,
+            dirty: false,
+            buf: Vec::new(),
+            stats,
+            watermark_lock: Arc::new(Mutex::new(())),
+        };
+        Ok((store, recovery))
+    }
+
+    /// Appends `records` durably (one write, one fdatasync) and returns the seq of the first.
+    /// On `Err` nothing was appended: the caller may answer 503 and retry later.
+    pub fn append_batch(&mut self, records: &[Record]) -> Result<u64, SpoolError> {
+        let first = self.next_seq;
+        if records.is_empty() {
+            return Ok(first);
+        }
+        self.buf.clear();
+        for (seq, record) in (first..).zip(records) {
+            log::encode(seq, record, &mut self.buf)?;
+        }
+        self.repair()?;
+        if self.active.len >= self.segment_bytes && self.active.len > 0 {
+            self.roll()?;
+        }
+        self.write_buf()?;
+        self.next_seq = first + records.len() as u64;
+        self.stats.committed.store(self.next_seq, Ordering::Release);
+        Ok(first)
+    }
+
+    /// One write and one fdatasync; on failure cuts the file back so no garbage precedes
+    /// the next successful append.
+    fn write_buf(&mut self) -> Result<(), SpoolError> {
+        let path = &self.active.seg.path;
+        let result = self
+            .active
+            .file
+            .write_all(&self.buf)
+            .map_err(io_err("write", path))
+            .and_then(|()| self.active.file.sync_data().map_err(io_err("fdatasync", path)));
+        if let Err(e) = result {
+            self.dirty = true;
+            if let Err(cut) = self.repair() {
+                tracing::error!(error = %cut, "spool: cannot cut back a failed append; will retry");
+            }
+            return Err(e);
+        }
+        self.active.len += self.buf.len() as u64;
+        self.stats.add_bytes(self.buf.len() as u64);
+        Ok(())
+    }
+
+    /// Cuts the active file back to its durable length after a failed append.
+    fn repair(&mut self) -> Result<(), SpoolError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        let path = &self.active.seg.path;
+        self.active
+            .file
+            .set_len(self.active.len)
+            .map_err(io_err("truncate", path))?;
+        self.active.file.sync_all().map_err(io_err("fsync", path))?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    fn roll(&mut self) -> Result<(), SpoolError> {
+        self.active = create_segment(&self.dir, self.next_seq)?;
+        Ok(())
+    }
+
+    /// Leaves `garbage` after the durable end, as a write that failed half-way (and could
+    /// not be cut back at the time) would.
+    #[cfg(test)]
+    pub(crate) fn simulate_failed_write(&mut self, garbage: &[u8]) -> std::io::Result<()> {
+        self.dirty = true;
+        self.active.file.write_all(garbage)
+    }
+
+    /// The next seq to be assigned.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn stats(&self) -> Arc<SpoolStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// A handle for the publisher to persist the watermark and delete delivered segments.
+    pub fn cleaner(&self) -> Cleaner {
+        Cleaner::new(
+            self.dir.clone(),
+            Arc::clone(&self.stats),
+            Arc::clone(&self.watermark_lock),
+            Arc::clone(&self.lock),
+        )
+    }
+
+    /// A reader starting at `from_seq`.
+    pub fn reader(&self, from_seq: u64) -> Reader {
+        Reader::new(&self.dir, from_seq)
+    }
+}
+
+/// Creates the spool directory durably: without a parent fsync, a power cut could lose the
+/// directory entry, and with it every acknowledged record inside.
+fn create_dir(dir: &Path) -> Result<(), SpoolError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
+    match dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => dir::sync_dir(parent),
+        _ => Ok(()),
+    }
+}
+
+fn open_active(seg: SegmentFile, len: u64) -> Result<Active, SpoolError> {
+    // O_APPEND: after a cut-back, writes land at the new end without seeking.
+    let file = OpenOptions::new()
+        .append(true)
+        .open(&seg.path)
+        .map_err(io_err("open", &seg.path))?;
+    Ok(Active { seg, file, len })
+}
+
+/// A new, empty segment, made durable in the directory before any record goes in. An empty
+/// file left by an earlier attempt whose directory fsync failed is reused, so a roll can be
+/// retried; a non-empty one is refused rather than appended to out of order.
+fn create_segment(dir: &Path, base: u64) -> Result<Active, SpoolError> {
+    let path = dir::segment_path(dir, base);
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(io_err("create", &path))?;
+    let len = file.metadata().map_err(io_err("stat", &path))?.len();
+    if len != 0 {
+        let source = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "segment already holds data");
+        return Err(SpoolError::Io {
+            op: "create",
+            path,
+            source,
+        });
+    }
+    dir::sync_dir(dir)?;
+    Ok(Active {
+        seg: SegmentFile { base, path },
+        file,
+        len: 0,
+    })
+}
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

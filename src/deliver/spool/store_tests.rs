@@ -1,0 +1,262 @@
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+
+use super::*;
+use crate::deliver::spool::testutil::{log_files, names, read_all, rec, recs, seqs};
+
+#[test]
+fn append_reopen_and_read_everything_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spool"); // created on open
+    let (mut store, rec0) = Store::open(&path, 1 << 20).unwrap();
+    assert_eq!((rec0.next_seq, rec0.bytes_cut, rec0.pending), (0, 0, 0));
+    assert_eq!(store.append_batch(&recs(0..5)).unwrap(), 0);
+    assert_eq!(store.append_batch(&[rec(5)]).unwrap(), 5);
+    assert_eq!(store.append_batch(&[]).unwrap(), 6);
+    let bytes = store.stats().bytes();
+    assert_eq!(
+        bytes,
+        fs::metadata(path.join(&log_files(&path)[0])).unwrap().len()
+    );
+    drop(store);
+
+    let (store, recovery) = Store::open(&path, 1 << 20).unwrap();
+    assert_eq!(
+        (
+            recovery.next_seq,
+            recovery.first_seq,
+            recovery.pending,
+            recovery.bytes_cut
+        ),
+        (6, 0, 6, 0)
+    );
+    assert_eq!(store.stats().bytes(), bytes);
+    assert_eq!(store.stats().committed(), 6);
+    let all = read_all(&path, 0, store.stats().committed());
+    assert_eq!(all, (0..6).map(|i| (i, rec(i))).collect::<Vec<_>>());
+}
+
+#[test]
+fn torn_tail_is_cut_and_appends_continue() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&recs(0..3)).unwrap();
+    let good = store.stats().bytes();
+    store.append_batch(&recs(3..4)).unwrap();
+    drop(store);
+    // A crash mid-write: half of record 3, then whatever the disk had.
+    let seg = dir.path().join(&log_files(dir.path())[0]);
+    let full = fs::metadata(&seg).unwrap().len();
+    let file = OpenOptions::new().write(true).open(&seg).unwrap();
+    file.set_len(good + (full - good) / 2).unwrap();
+    drop(file);
+    OpenOptions::new()
+        .append(true)
+        .open(&seg)
+        .unwrap()
+        .write_all(&[0x5a; 37])
+        .unwrap();
+    let damaged = fs::metadata(&seg).unwrap().len();
+
+    let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!(recovery.bytes_cut, damaged - good);
+    assert!(recovery.segments_quarantined.is_empty());
+    assert_eq!((recovery.next_seq, fs::metadata(&seg).unwrap().len()), (3, good));
+    assert_eq!(store.append_batch(&[rec(99)]).unwrap(), 3);
+    let all = read_all(dir.path(), 0, store.stats().committed());
+    assert_eq!(seqs(&all), [0, 1, 2, 3]);
+    assert_eq!(all[3].1, rec(99));
+}
+
+#[test]
+fn damage_in_an_older_segment_moves_it_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    for i in 0..3 {
+        store.append_batch(&recs(i * 2..i * 2 + 2)).unwrap();
+    }
+    drop(store);
+    let logs = log_files(dir.path());
+    assert_eq!(logs.len(), 3);
+    let middle = dir.path().join(&logs[1]);
+    let mut bytes = fs::read(&middle).unwrap();
+    let at = bytes.len() - 3;
+    bytes[at] ^= 0xff;
+    fs::write(&middle, bytes).unwrap();
+
+    let (mut store, recovery) = Store::open(dir.path(), 1).unwrap();
+    assert_eq!(
+        recovery.segments_quarantined,
+        [middle.with_extension("log.corrupt")]
+    );
+    assert!(recovery.segments_quarantined[0].exists());
+    assert_eq!(recovery.next_seq, 6);
+    store.append_batch(&[rec(6)]).unwrap();
+    assert_eq!(
+        seqs(&read_all(dir.path(), 0, store.stats().committed())),
+        [0, 1, 4, 5, 6]
+    );
+}
+
+#[test]
+fn damage_followed_by_valid_frames_in_the_last_segment_is_not_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&recs(0..4)).unwrap();
+    drop(store);
+    let seg = dir.path().join(&log_files(dir.path())[0]);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes[10] ^= 0xff; // inside record 0: records 1..4 still have valid checksums
+    fs::write(&seg, bytes).unwrap();
+
+    let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!((recovery.bytes_cut, recovery.segments_quarantined.len()), (0, 1));
+    assert!(recovery.segments_quarantined[0].exists());
+    assert_eq!(store.append_batch(&[rec(7)]).unwrap(), recovery.next_seq);
+    let all = read_all(dir.path(), 0, store.stats().committed());
+    assert_eq!(all, [(recovery.next_seq, rec(7))]);
+}
+
+#[test]
+fn a_second_open_is_refused_while_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    let err = Store::open(dir.path(), 1 << 20).err().unwrap();
+    assert!(matches!(&err, SpoolError::Locked(p) if p == dir.path()));
+    assert!(err
+        .to_string()
+        .contains("another bridge uses this spool directory"));
+    let cleaner = store.cleaner();
+    drop(store);
+    assert!(
+        matches!(Store::open(dir.path(), 1 << 20), Err(SpoolError::Locked(_))),
+        "cleaner keeps the lock"
+    );
+    drop(cleaner);
+    assert!(Store::open(dir.path(), 1 << 20).is_ok());
+}
+
+#[test]
+fn segments_roll_at_the_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 200).unwrap();
+    for i in 0..10 {
+        store.append_batch(&[rec(i)]).unwrap();
+    }
+    let logs = log_files(dir.path());
+    assert!(logs.len() > 2, "{logs:?}");
+    assert_eq!(logs[0], "00000000000000000000.log");
+    let total: u64 = logs
+        .iter()
+        .map(|n| fs::metadata(dir.path().join(n)).unwrap().len())
+        .sum();
+    assert_eq!(store.stats().bytes(), total);
+    assert_eq!(seqs(&read_all(dir.path(), 0, 10)), (0..10).collect::<Vec<_>>());
+}
+
+#[test]
+fn cleaner_deletes_delivered_segments_but_not_the_active_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    for i in 0..4 {
+        store.append_batch(&recs(i * 2..i * 2 + 2)).unwrap(); // segments at 0, 2, 4, 6
+    }
+    let mut cleaner = store.cleaner();
+    let before = store.stats().bytes();
+    cleaner.advance(5).unwrap();
+    assert_eq!(
+        log_files(dir.path()),
+        ["00000000000000000004.log", "00000000000000000006.log"]
+    );
+    assert!(store.stats().bytes() < before);
+    cleaner.advance(8).unwrap();
+    assert_eq!(
+        log_files(dir.path()),
+        ["00000000000000000006.log"],
+        "the active segment stays"
+    );
+    assert!(matches!(
+        cleaner.advance(9),
+        Err(SpoolError::WatermarkAhead { .. })
+    ));
+    cleaner.advance(3).unwrap(); // going back is a no-op
+    assert_eq!(store.stats().watermark(), 8);
+    store.append_batch(&[rec(8)]).unwrap();
+    drop((store, cleaner));
+
+    let (store, recovery) = Store::open(dir.path(), 1).unwrap();
+    assert_eq!(
+        (recovery.watermark, recovery.next_seq, recovery.pending),
+        (8, 9, 1)
+    );
+    assert_eq!(
+        seqs(&read_all(
+            dir.path(),
+            recovery.watermark,
+            store.stats().committed()
+        )),
+        [8]
+    );
+    assert!(names(dir.path()).contains(&"watermark".to_string()));
+}
+
+#[test]
+fn open_deletes_segments_below_the_watermark() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    for i in 0..3 {
+        store.append_batch(&[rec(i)]).unwrap();
+    }
+    drop(store);
+    super::dir::write_watermark(dir.path(), 2).unwrap();
+    let (_, recovery) = Store::open(dir.path(), 1).unwrap();
+    assert_eq!((recovery.segments_deleted, recovery.first_seq), (2, 2));
+    assert_eq!(log_files(dir.path()).len(), 1);
+}
+
+#[test]
+fn a_failed_append_is_cut_back_before_the_next_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&[rec(0)]).unwrap();
+    // Simulate a write that failed half-way and could not be cut back at the time.
+    store.simulate_failed_write(&[0xee; 13]).unwrap();
+    assert_eq!(store.append_batch(&[rec(1)]).unwrap(), 1);
+    assert_eq!(seqs(&read_all(dir.path(), 0, 2)), [0, 1]);
+    drop(store);
+    let (_, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
+    assert_eq!((recovery.bytes_cut, recovery.next_seq), (0, 2));
+}
+
+#[test]
+fn a_write_error_leaves_the_seq_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    // A read-only handle makes write fail like a full disk would.
+    let path = store.active.seg.path.clone();
+    store.active.file = OpenOptions::new().read(true).open(&path).unwrap();
+    assert!(matches!(
+        store.append_batch(&[rec(0)]),
+        Err(SpoolError::Io { op: "write", .. })
+    ));
+    assert_eq!(
+        (store.next_seq(), store.stats().committed(), store.stats().bytes()),
+        (0, 0, 0)
+    );
+    store.active.file = OpenOptions::new().append(true).open(&path).unwrap();
+    assert_eq!(store.append_batch(&[rec(1)]).unwrap(), 0);
+    assert_eq!(read_all(dir.path(), 0, 1)[0].1, rec(1));
+}
+
+#[test]
+fn an_oversized_record_is_refused_without_side_effects() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    let mut big = rec(0);
+    big.topic = std::sync::Arc::from("t".repeat(70_000));
+    assert!(matches!(
+        store.append_batch(&[rec(0), big]),
+        Err(SpoolError::TooLarge(_))
+    ));
+    assert_eq!((store.next_seq(), store.stats().bytes()), (0, 0));
+}

@@ -2,6 +2,7 @@
 //! passed down immutable. Nothing else in the crate reads the environment.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -55,11 +56,27 @@ pub struct Config {
     #[arg(long = "kafka-property", env = "BRIDGE_KAFKA_PROPERTIES", value_delimiter = ',', value_parser = parse_property)]
     pub kafka_properties: Vec<(String, String)>,
 
-    /// When the OK goes out. memory: once queued in the producer (fastest; a crash loses the
-    /// queue). kafka: once the broker acknowledged it with acks=all (slowest; Tencent waits on
-    /// the broker).
-    #[arg(long, env = "BRIDGE_DELIVERY", value_enum, default_value_t = DeliveryMode::Kafka)]
+    /// When the OK goes out. spool: once fsynced to the local spool (survives kill -9 and
+    /// broker outages; costs one shared fsync). memory: once queued in the producer (fastest;
+    /// a crash loses the queue). kafka: once the broker acknowledged it with acks=all (Tencent
+    /// waits on the broker; an outage answers 503).
+    #[arg(long, env = "BRIDGE_DELIVERY", value_enum, default_value_t = DeliveryMode::Spool)]
     pub delivery: DeliveryMode,
+
+    /// Spool directory (created if missing; one bridge per directory). Put it on a volume
+    /// that outlives the container if the backlog must survive a pod restart.
+    #[arg(long, env = "BRIDGE_SPOOL_DIR", default_value = "spool")]
+    pub spool_dir: PathBuf,
+
+    /// Spool size limit (e.g. 1GiB, 512MiB). Larger rides out longer broker outages; at the
+    /// limit callbacks get 503 (code 5032) and /readyz 503 until Kafka drains it.
+    #[arg(long, env = "BRIDGE_SPOOL_MAX_BYTES", default_value = "1GiB", value_parser = parse_bytes)]
+    pub spool_max_bytes: u64,
+
+    /// Spool segment file size. Delivered space is freed a whole segment at a time: smaller
+    /// frees disk sooner, larger means fewer files. At most a quarter of --spool-max-bytes.
+    #[arg(long, env = "BRIDGE_SPOOL_SEGMENT_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
+    pub spool_segment_bytes: u64,
 
     /// Largest callback body accepted; larger gets 413 without being read.
     #[arg(long, env = "BRIDGE_MAX_BODY_BYTES", default_value_t = 1_048_576)]
@@ -81,6 +98,7 @@ pub struct Config {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DeliveryMode {
+    Spool,
     Memory,
     Kafka,
 }
@@ -114,6 +132,8 @@ pub enum ConfigError {
     ZeroBodyLimit,
     #[error("--topic-prefix: {0:?} has characters Kafka does not allow in topic names")]
     BadTopicPrefix(String),
+    #[error("--spool-max-bytes: must be at least 64KiB")]
+    SpoolTooSmall,
 }
 
 impl Config {
@@ -146,8 +166,33 @@ impl Config {
         if !self.topic_prefix.chars().all(legal) || self.topic_prefix.len() > 200 {
             return Err(ConfigError::BadTopicPrefix(self.topic_prefix));
         }
+        if self.spool_max_bytes < 64 * 1024 {
+            return Err(ConfigError::SpoolTooSmall);
+        }
+        // Space is freed a segment at a time: several segments must fit under the limit, or
+        // a drained spool could still look full.
+        self.spool_segment_bytes = self.spool_segment_bytes.clamp(4096, self.spool_max_bytes / 4);
         Ok(self)
     }
+}
+
+/// `1048576`, `64KiB`, `512MiB`, `1GiB` (also KB/MB/GB as powers of 1000).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("{s:?} is not a size like 1GiB"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        _ => return Err(format!("{s:?}: unknown unit (use B, KiB, MiB, GiB)")),
+    };
+    n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
 }
 
 fn parse_property(s: &str) -> Result<(String, String), String> {
@@ -187,6 +232,17 @@ mod tests {
         assert!(parse(&["--sdk-app-id", "1", "--kafka-property", "x"]).unwrap_err().contains("KEY=VALUE"));
         assert!(parse(&["--sdk-app-id", "1", "--callback-path", "/readyz"]).is_err());
         assert!(parse(&["--sdk-app-id", "1", "--sign-max-skew", "5 parsecs"]).is_err());
+    }
+
+    #[test]
+    fn sizes_take_units_and_segments_fit_the_limit() {
+        let cfg = parse(&["--sdk-app-id", "1", "--spool-max-bytes", "1MiB"]).unwrap();
+        assert_eq!(cfg.spool_max_bytes, 1 << 20);
+        assert_eq!(cfg.spool_segment_bytes, 1 << 18);
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("5000"), Ok(5000));
+        assert!(parse_bytes("5 parsecs").is_err());
+        assert!(parse(&["--sdk-app-id", "1", "--spool-max-bytes", "10"]).is_err());
     }
 
     #[test]

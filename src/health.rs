@@ -3,32 +3,62 @@
 //! draining. Checked in the background, never on the request path.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
+use crate::deliver::spool::SpoolStats;
 use crate::publish::Publisher;
 use crate::route::Topics;
 
 #[derive(Default)]
 pub struct Health {
-    /// `None` = ready; otherwise why not.
+    /// Broker and topics: `None` = fine; otherwise why not.
     problem: Mutex<Option<String>>,
+    /// Publishing (e.g. the DLQ refusing records): `None` = fine.
+    delivery: Mutex<Option<String>>,
     draining: AtomicBool,
+    /// Spool mode: the spool's counters and its size limit.
+    spool: OnceLock<(Arc<SpoolStats>, u64)>,
 }
 
 impl Health {
     pub fn new() -> Arc<Self> {
-        Arc::new(Health { problem: Mutex::new(Some("not yet connected to Kafka".into())), draining: AtomicBool::new(false) })
+        Arc::new(Health { problem: Mutex::new(Some("not yet connected to Kafka".into())), ..Health::default() })
+    }
+
+    /// Spool mode: readiness also says no while the spool is full.
+    pub fn watch_spool(&self, stats: Arc<SpoolStats>, max_bytes: u64) {
+        let _ = self.spool.set((stats, max_bytes));
+    }
+
+    pub fn set_delivery_problem(&self, problem: Option<String>) {
+        let Ok(mut slot) = self.delivery.lock() else { return };
+        if *slot != problem {
+            match &problem {
+                None => tracing::info!("delivery healthy again"),
+                Some(p) => tracing::error!(problem = %p, "delivery problem"),
+            }
+            *slot = problem;
+        }
     }
 
     pub fn readiness(&self) -> Result<(), String> {
         if self.draining.load(Ordering::Relaxed) {
             return Err("draining".into());
         }
-        match self.problem.lock() {
-            Ok(p) => p.clone().map_or(Ok(()), Err),
-            Err(_) => Err("health state poisoned".into()),
+        if let Some((stats, max)) = self.spool.get() {
+            if stats.bytes() >= *max {
+                return Err(format!("spool full ({} of {max} bytes); waiting for Kafka to drain it", stats.bytes()));
+            }
         }
+        for slot in [&self.problem, &self.delivery] {
+            match slot.lock() {
+                Ok(p) if p.is_some() => return p.clone().map_or(Ok(()), Err),
+                Ok(_) => {}
+                Err(_) => return Err("health state poisoned".into()),
+            }
+        }
+        Ok(())
     }
 
     pub fn start_draining(&self) {

@@ -18,11 +18,11 @@ pub mod route;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::net::TcpListener;
 
-use crate::config::Config;
+use crate::config::{Config, DeliveryMode};
 use crate::deliver::Delivery;
 use crate::health::Health;
 use crate::ingress::Ingress;
@@ -36,6 +36,8 @@ pub enum RunError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("spool: {0}")]
+    Spool(#[from] deliver::spool::SpoolError),
 }
 
 /// Runs the bridge until `shutdown` resolves, then drains within `--shutdown-timeout`.
@@ -44,10 +46,22 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let topics = Topics::new(&config.topic_prefix);
     let health = Health::new();
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
-
-    let delivery = Delivery::new(config.delivery, publisher.clone());
+    let (delivery, drain) = match config.delivery {
+        DeliveryMode::Spool => {
+            let spool = deliver::spool::start(
+                &config.spool_dir,
+                config.spool_max_bytes,
+                config.spool_segment_bytes,
+                publisher.clone(),
+                topics.clone(),
+                health.clone(),
+            )?;
+            (Delivery::Spool(spool.writer), Some(spool.drain))
+        }
+        mode => (Delivery::direct(mode, publisher.clone()), None),
+    };
     let app = Arc::new(Ingress {
-        pipeline: Pipeline::new(&config, topics, delivery),
+        pipeline: Pipeline::new(&config, topics.clone(), delivery),
         health,
         callback_path: config.callback_path.clone(),
         max_body_bytes: config.max_body_bytes,
@@ -71,8 +85,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     ingress::serve(listener, app, shutdown, config.shutdown_timeout).await;
     monitor.abort();
 
-    let spent = started_drain.map_or(Duration::ZERO, |t| t.elapsed());
-    let left = config.shutdown_timeout.saturating_sub(spent);
+    let deadline = started_drain.unwrap_or_else(Instant::now) + config.shutdown_timeout;
+    if let Some(drain) = drain {
+        let _ = tokio::task::spawn_blocking(move || drain.stop(deadline)).await;
+    }
+    let left = deadline.saturating_duration_since(Instant::now());
     let queued = publisher.in_flight();
     let flushed = tokio::task::spawn_blocking(move || publisher.flush(left)).await;
     match flushed {

@@ -47,6 +47,10 @@ pub enum Refusal {
     ShuttingDown,
     #[error("Kafka did not acknowledge the event: {0}")]
     KafkaFailed(String),
+    #[error("spool full, try again")]
+    SpoolFull,
+    #[error("spool write failed: {0}")]
+    SpoolWrite(String),
 }
 
 impl Refusal {
@@ -74,6 +78,9 @@ impl Refusal {
             QueueFull => (StatusCode::SERVICE_UNAVAILABLE, 5030),
             ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, 5031),
             KafkaFailed(_) => (StatusCode::SERVICE_UNAVAILABLE, 5040),
+            // 5041 is taken: DLQ records the broker refused (route::BROKER_REFUSED_CODE).
+            SpoolFull => (StatusCode::SERVICE_UNAVAILABLE, 5032),
+            SpoolWrite(_) => (StatusCode::SERVICE_UNAVAILABLE, 5033),
         }
     }
 

@@ -128,30 +128,71 @@ pub fn dlq_record(
     body: &[u8],
     received_at_ms: i64,
 ) -> Record {
-    let sdk_app_id = query.sdk_app_id.as_deref().unwrap_or("");
-    let command = query.callback_command.as_deref();
-    let id = event_id(sdk_app_id, command.unwrap_or(""), body);
-    let (body, body_encoding) = match std::str::from_utf8(body) {
-        Ok(s) => (s.to_owned(), "utf8"),
-        Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), "base64"),
-    };
-    let value = DlqValue {
-        event_id: &id,
-        schema_version: crate::event::SCHEMA_VERSION,
+    let dead = Dead {
+        sdk_app_id: query.sdk_app_id.as_deref().unwrap_or(""),
+        command: query.callback_command.as_deref(),
+        query,
         reason: refusal.to_string(),
         error_code: refusal.status_and_code().1,
+    };
+    dead.record(topics, body, received_at_ms)
+}
+
+/// A record the broker refused for good (schema, size, authorization): kept on the DLQ with
+/// the broker's error instead of blocking the records behind it or being dropped.
+pub fn broker_refused_record(topics: &Topics, record: &Record, error: &str, now_ms: i64) -> Record {
+    let header = |name: &str| {
+        record.headers.iter().find(|(n, _)| n == name).and_then(|(_, v)| std::str::from_utf8(v).ok())
+    };
+    let sdk_app_id = header("ce_source").and_then(|s| s.rsplit('/').next()).unwrap_or("");
+    let command = header("ce_type").and_then(|t| t.strip_prefix(CE_TYPE_PREFIX));
+    let empty = CallbackQuery::default();
+    let dead = Dead {
         sdk_app_id,
         command,
-        query: QueryMap(query),
-        body,
-        body_encoding,
-        received_at_ms,
+        query: &empty,
+        reason: format!("Kafka refused the record for {}: {error}", record.topic),
+        error_code: BROKER_REFUSED_CODE,
     };
-    Record {
-        topic: topics.get(Family::Dlq).clone(),
-        key: sdk_app_id.as_bytes().to_vec(),
-        headers: headers(&id, ce_source(sdk_app_id), CE_TYPE_DLQ.into(), received_at_ms, sdk_app_id),
-        value: serde_json::to_vec(&value).unwrap_or_default(),
+    dead.record(topics, &record.value, now_ms)
+}
+
+/// `error_code` of a DLQ record the broker refused (never an HTTP answer).
+pub const BROKER_REFUSED_CODE: u32 = 5041;
+
+struct Dead<'a> {
+    sdk_app_id: &'a str,
+    command: Option<&'a str>,
+    query: &'a CallbackQuery<'a>,
+    reason: String,
+    error_code: u32,
+}
+
+impl Dead<'_> {
+    fn record(self, topics: &Topics, body: &[u8], received_at_ms: i64) -> Record {
+        let id = event_id(self.sdk_app_id, self.command.unwrap_or(""), body);
+        let (body, body_encoding) = match std::str::from_utf8(body) {
+            Ok(s) => (s.to_owned(), "utf8"),
+            Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), "base64"),
+        };
+        let value = DlqValue {
+            event_id: &id,
+            schema_version: crate::event::SCHEMA_VERSION,
+            reason: self.reason,
+            error_code: self.error_code,
+            sdk_app_id: self.sdk_app_id,
+            command: self.command,
+            query: QueryMap(self.query),
+            body,
+            body_encoding,
+            received_at_ms,
+        };
+        Record {
+            topic: topics.get(Family::Dlq).clone(),
+            key: self.sdk_app_id.as_bytes().to_vec(),
+            headers: headers(&id, ce_source(self.sdk_app_id), CE_TYPE_DLQ.into(), received_at_ms, self.sdk_app_id),
+            value: serde_json::to_vec(&value).unwrap_or_default(),
+        }
     }
 }
 
@@ -179,6 +220,22 @@ mod tests {
         assert!(v["query"].get("Sign").is_none());
         assert!(!String::from_utf8_lossy(&r.value).contains("secret"));
         assert_eq!(r.key, b"14");
+    }
+
+    #[test]
+    fn broker_refused_records_keep_the_original_value() {
+        let t = Topics::new("t.");
+        let q = CallbackQuery::parse("SdkAppid=14&CallbackCommand=A.B").unwrap();
+        let original = dlq_record(&t, &q, &Refusal::NotObject, b"[1]", 7);
+        let mut event = original.clone();
+        event.headers[3].1 = format!("{CE_TYPE_PREFIX}Live.X").into_bytes();
+        let r = broker_refused_record(&t, &event, "INVALID_RECORD", 9);
+        let v: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
+        assert_eq!(v["error_code"], BROKER_REFUSED_CODE);
+        assert_eq!(v["sdk_app_id"], "14");
+        assert_eq!(v["command"], "Live.X");
+        assert_eq!(v["body"], String::from_utf8(event.value).unwrap());
+        assert!(v["reason"].as_str().unwrap().contains("INVALID_RECORD"));
     }
 
     #[test]

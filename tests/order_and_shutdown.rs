@@ -17,8 +17,14 @@ const LIVE: &str = "Live.CallbackAfterMemberStateChanged";
 
 #[tokio::test(flavor = "multi_thread")]
 async fn one_rooms_events_arrive_in_order_and_ids_are_stable() {
+    for mode in ["memory", "spool", "kafka"] {
+        in_order_with_stable_ids(mode).await;
+    }
+}
+
+async fn in_order_with_stable_ids(mode: &str) {
     let broker = Broker::start("tencent.");
-    let bridge = Bridge::start(&broker.bootstrap(), &["--delivery", "memory"]);
+    let bridge = Bridge::start(&broker.bootstrap(), &["--delivery", mode]);
     let q = query("/callback", APP_ID, LIVE, None);
     for i in 0..200 {
         let a = post(
@@ -49,7 +55,7 @@ async fn one_rooms_events_arrive_in_order_and_ids_are_stable() {
         .map(|m| m.value["members"][0].as_str().unwrap_or("").to_owned())
         .collect();
     let expected: Vec<String> = (0..200).map(|i| format!("m{i:03}")).collect();
-    assert_eq!(members, expected, "one room's events out of order or missing");
+    assert_eq!(members, expected, "{mode}: one room's events out of order or missing");
     assert!(
         room.iter().all(|m| m.partition == room[0].partition),
         "one room spread over partitions"

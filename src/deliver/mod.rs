@@ -18,13 +18,15 @@ pub use memory::MemoryDelivery;
 pub enum Delivery {
     Memory(MemoryDelivery),
     Kafka(KafkaDelivery),
+    Spool(spool::SpoolWriter),
 }
 
 impl Delivery {
-    pub fn new(mode: DeliveryMode, publisher: Publisher) -> Self {
+    /// memory and kafka mode; spool mode is built from [`spool::start`].
+    pub fn direct(mode: DeliveryMode, publisher: Publisher) -> Self {
         match mode {
             DeliveryMode::Memory => Delivery::Memory(MemoryDelivery::new(publisher)),
-            DeliveryMode::Kafka => Delivery::Kafka(KafkaDelivery::new(publisher)),
+            _ => Delivery::Kafka(KafkaDelivery::new(publisher)),
         }
     }
 
@@ -33,6 +35,7 @@ impl Delivery {
         match self {
             Delivery::Memory(m) => m.deliver(&record),
             Delivery::Kafka(k) => k.deliver(&record).await,
+            Delivery::Spool(s) => s.append(record).await,
         }
     }
 }

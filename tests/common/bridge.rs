@@ -39,7 +39,9 @@ impl Bridge {
                 cmd.env_remove(k);
             }
         }
+        // The default spool dir (`spool`, relative) lands in this temp dir.
         let child = cmd
+            .current_dir(dir.path())
             .args([
                 "--listen",
                 &format!("127.0.0.1:{port}"),
@@ -51,6 +53,9 @@ impl Bridge {
             .args(["--kafka-property", "message.timeout.ms=20000"])
             .args(args)
             .env("BRIDGE_LOG", "info")
+            // Spool mode (the default) gets a private spool unless `--spool-dir` is given, so
+            // bridges never share (and lock) one directory by accident.
+            .env("BRIDGE_SPOOL_DIR", dir.path().join("spool"))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()

@@ -32,17 +32,70 @@
 
 pub mod cleaner;
 mod dir;
+pub mod drain;
 pub mod error;
 pub mod log;
 pub mod reader;
 mod recover;
 pub mod store;
+pub mod writer;
 
 pub use cleaner::Cleaner;
 pub use error::SpoolError;
 pub use log::{EncodeError, FrameError, MAX_RECORD_LEN};
 pub use reader::Reader;
+pub use drain::Drain;
 pub use store::{Recovery, SpoolStats, Store};
+pub use writer::SpoolWriter;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::health::Health;
+use crate::publish::Publisher;
+use crate::route::Topics;
+
+/// Both halves of spool mode, running.
+pub struct SpoolMode {
+    pub writer: SpoolWriter,
+    pub drain: Drain,
+}
+
+/// Opens (and recovers) the spool, then starts the drain and the writer threads. Everything
+/// past the watermark is delivered while new callbacks are accepted.
+pub fn start(
+    dir: &Path,
+    max_bytes: u64,
+    segment_bytes: u64,
+    publisher: Publisher,
+    topics: Topics,
+    health: Arc<Health>,
+) -> Result<SpoolMode, SpoolError> {
+    let (store, recovery) = Store::open(dir, segment_bytes)?;
+    tracing::info!(
+        dir = %dir.display(),
+        pending = recovery.pending,
+        watermark = recovery.watermark,
+        next_seq = recovery.next_seq,
+        bytes_cut = recovery.bytes_cut,
+        quarantined = recovery.segments_quarantined.len(),
+        "spool opened"
+    );
+    let stats = store.stats();
+    health.watch_spool(stats.clone(), max_bytes);
+    let spawn_err = |e: std::io::Error| SpoolError::Io { op: "start thread", path: dir.to_path_buf(), source: e };
+    let parts = drain::DrainParts {
+        reader: store.reader(recovery.watermark),
+        cleaner: store.cleaner(),
+        stats,
+        publisher,
+        topics,
+        health,
+    };
+    let drain = Drain::start(parts).map_err(spawn_err)?;
+    let writer = SpoolWriter::start(store, max_bytes, drain.waker()).map_err(spawn_err)?;
+    Ok(SpoolMode { writer, drain })
+}
 
 #[cfg(test)]
 mod testutil;

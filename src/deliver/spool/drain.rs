@@ -1,0 +1,252 @@
+//! spool mode, publish side: one thread reads the spool from the delivery watermark forward, a
+//! bounded window ahead, and sends through the producer. Delivery reports come back here: a
+//! success shrinks the window and moves the watermark over the contiguous delivered prefix;
+//! a failure — a broker outage, `message.timeout.ms` running out — is re-sent, never dropped;
+//! a permanent refusal (schema, size, authorization) goes to the DLQ instead.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::error::KafkaError;
+
+use super::{Cleaner, Reader, SpoolStats};
+use crate::health::Health;
+use crate::pipeline::now_ms;
+use crate::publish::{is_permanent, Ack, Publisher};
+use crate::route::{broker_refused_record, Record, Topics};
+
+/// Records read from disk but not yet delivered: the bound on this thread's memory.
+const WINDOW_RECORDS: usize = 10_000;
+const WINDOW_BYTES: usize = 16 << 20;
+/// Persisting the watermark more often only saves duplicates after a crash.
+const PERSIST_EVERY: Duration = Duration::from_millis(200);
+/// Pause before re-sending failed records, so a broker that refuses everything is not hammered.
+const RETRY_PAUSE: Duration = Duration::from_millis(500);
+
+enum Msg {
+    Committed,
+    Report(u64, Result<(), KafkaError>),
+    Stop(Instant),
+}
+
+/// Owns the drain thread.
+pub struct Drain {
+    tx: Sender<Msg>,
+    thread: JoinHandle<()>,
+}
+
+pub struct DrainParts {
+    pub reader: Reader,
+    pub cleaner: Cleaner,
+    pub stats: Arc<SpoolStats>,
+    pub publisher: Publisher,
+    pub topics: Topics,
+    pub health: Arc<Health>,
+}
+
+impl Drain {
+    pub fn start(parts: DrainParts) -> std::io::Result<Drain> {
+        let (tx, rx) = mpsc::channel();
+        let state = State::new(parts, tx.clone());
+        let thread = std::thread::Builder::new().name("spool-drain".into()).spawn(move || state.run(rx))?;
+        Ok(Drain { tx, thread })
+    }
+
+    /// Wakes the thread when the writer made new records durable.
+    pub fn waker(&self) -> impl Fn() + Send + 'static {
+        let tx = self.tx.clone();
+        move || {
+            let _ = tx.send(Msg::Committed);
+        }
+    }
+
+    /// Publishes what it can until `deadline`, persists the watermark and stops. Blocking.
+    pub fn stop(self, deadline: Instant) {
+        let _ = self.tx.send(Msg::Stop(deadline));
+        let _ = self.thread.join();
+    }
+}
+
+struct Pending {
+    record: Record,
+    /// Counted against the window when read.
+    bytes: usize,
+    /// Already replaced by its DLQ record after a permanent refusal.
+    to_dlq: bool,
+}
+
+struct State {
+    p: DrainParts,
+    tx: Sender<Msg>,
+    pending: BTreeMap<u64, Pending>,
+    pending_bytes: usize,
+    outstanding: usize,
+    retry: BTreeSet<u64>,
+    retry_after: Instant,
+    persisted: u64,
+    last_persist: Instant,
+    stopping: Option<Instant>,
+}
+
+impl State {
+    fn new(p: DrainParts, tx: Sender<Msg>) -> Self {
+        let persisted = p.reader.position();
+        State {
+            p,
+            tx,
+            pending: BTreeMap::new(),
+            pending_bytes: 0,
+            outstanding: 0,
+            retry: BTreeSet::new(),
+            retry_after: Instant::now(),
+            persisted,
+            last_persist: Instant::now(),
+            stopping: None,
+        }
+    }
+
+    fn run(mut self, rx: Receiver<Msg>) {
+        loop {
+            let idle = Duration::from_millis(if self.retry.is_empty() { 100 } else { 20 });
+            match rx.recv_timeout(idle) {
+                Ok(msg) => self.handle(msg),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            while let Ok(msg) = rx.try_recv() {
+                self.handle(msg);
+            }
+            self.resend_if_due();
+            self.fill_window();
+            self.advance_watermark(self.stopping.is_some());
+            if let Some(deadline) = self.stopping {
+                let caught_up = self.pending.is_empty() && self.p.reader.position() >= self.p.stats.committed();
+                if caught_up || Instant::now() >= deadline {
+                    self.advance_watermark(true);
+                    self.log_stop(caught_up);
+                    break;
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Committed => {}
+            Msg::Stop(deadline) => self.stopping = Some(deadline),
+            Msg::Report(seq, result) => {
+                self.outstanding = self.outstanding.saturating_sub(1);
+                match result {
+                    Ok(()) => {
+                        if let Some(done) = self.pending.remove(&seq) {
+                            self.pending_bytes -= done.bytes;
+                            if done.to_dlq {
+                                self.p.health.set_delivery_problem(None);
+                            }
+                        }
+                    }
+                    Err(e) => self.failed(seq, &e),
+                }
+            }
+        }
+    }
+
+    fn failed(&mut self, seq: u64, error: &KafkaError) {
+        let Some(entry) = self.pending.get_mut(&seq) else { return };
+        if is_permanent(error) {
+            if entry.to_dlq {
+                let why = format!("the DLQ refuses records ({error}); they stay in the spool");
+                self.p.health.set_delivery_problem(Some(why));
+            } else {
+                tracing::error!(topic = %entry.record.topic, error = %error, "broker refused a record for good; moving it to the DLQ");
+                entry.record = broker_refused_record(&self.p.topics, &entry.record, &error.to_string(), now_ms());
+                entry.to_dlq = true;
+            }
+        }
+        self.retry.insert(seq);
+        self.retry_after = Instant::now() + RETRY_PAUSE;
+    }
+
+    /// Re-sends failed records in spool order once every report of the round is back, so one
+    /// room's records go out again in the order they were accepted.
+    fn resend_if_due(&mut self) {
+        if self.retry.is_empty() || self.outstanding > 0 || Instant::now() < self.retry_after {
+            return;
+        }
+        let seqs = std::mem::take(&mut self.retry);
+        tracing::info!(records = seqs.len(), "re-sending records whose delivery failed");
+        for seq in seqs {
+            self.send(seq);
+        }
+    }
+
+    fn fill_window(&mut self) {
+        while self.retry.is_empty()
+            && self.pending.len() < WINDOW_RECORDS
+            && self.pending_bytes < WINDOW_BYTES
+        {
+            let room = WINDOW_RECORDS - self.pending.len();
+            let batch = match self.p.reader.next_batch(self.p.stats.committed(), room, WINDOW_BYTES - self.pending_bytes) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the spool; retrying");
+                    self.retry_after = Instant::now() + RETRY_PAUSE;
+                    return;
+                }
+            };
+            if batch.is_empty() {
+                return;
+            }
+            for (seq, record) in batch {
+                let bytes = record.value.len();
+                self.pending_bytes += bytes;
+                self.pending.insert(seq, Pending { record, bytes, to_dlq: false });
+                self.send(seq);
+            }
+        }
+    }
+
+    fn send(&mut self, seq: u64) {
+        let Some(entry) = self.pending.get(&seq) else { return };
+        let tx = self.tx.clone();
+        let ack = Ack::Call(Box::new(move |result| {
+            let _ = tx.send(Msg::Report(seq, result));
+        }));
+        match self.p.publisher.send(&entry.record, ack) {
+            Ok(()) => self.outstanding += 1,
+            Err(e) => {
+                tracing::debug!(error = %e, "producer refused to enqueue; will retry");
+                self.retry.insert(seq);
+                self.retry_after = Instant::now() + RETRY_PAUSE;
+            }
+        }
+    }
+
+    /// The watermark is the oldest undelivered record, or the reader's position when
+    /// everything read was delivered (gaps from quarantined segments are passed over).
+    fn advance_watermark(&mut self, force: bool) {
+        let w = self.pending.keys().next().copied().unwrap_or_else(|| self.p.reader.position());
+        if w <= self.persisted || (!force && self.last_persist.elapsed() < PERSIST_EVERY) {
+            return;
+        }
+        match self.p.cleaner.advance(w) {
+            Ok(()) => {
+                self.persisted = w;
+                self.last_persist = Instant::now();
+            }
+            Err(e) => tracing::error!(error = %e, "cannot persist the spool watermark; retrying"),
+        }
+    }
+
+    fn log_stop(&self, caught_up: bool) {
+        if caught_up {
+            tracing::info!("spool drained: everything accepted was delivered");
+        } else {
+            let left = self.p.stats.committed().saturating_sub(self.persisted);
+            tracing::warn!(records = left, "shutdown deadline: undelivered records stay in the spool for the next start");
+        }
+    }
+}

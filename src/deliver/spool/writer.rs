@@ -1,0 +1,101 @@
+//! spool mode, write side: the request hands its record to one writer thread and waits; the
+//! writer takes every append waiting at that moment, writes them with one `write` and one
+//! fdatasync (group commit), and only then answers them all. No timer: a lone request is
+//! synced at once, a crowd shares one sync.
+
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::store::{SpoolStats, Store};
+use crate::refusal::Refusal;
+use crate::route::Record;
+
+/// Appends waiting beyond this make the request wait for room (bounded memory).
+const QUEUE: usize = 4096;
+/// Most records one fsync covers; bounds the batch buffer.
+const MAX_BATCH: usize = 1024;
+
+struct Append {
+    record: Record,
+    done: oneshot::Sender<Result<(), Refusal>>,
+}
+
+/// The request side of the spool. Cheap to clone.
+#[derive(Clone)]
+pub struct SpoolWriter {
+    tx: mpsc::Sender<Append>,
+    stats: Arc<SpoolStats>,
+    max_bytes: u64,
+}
+
+impl SpoolWriter {
+    /// Starts the writer thread, which owns `store` until every `SpoolWriter` is dropped.
+    /// `on_commit` runs after each durable batch (wakes the publisher).
+    pub fn start(store: Store, max_bytes: u64, on_commit: impl Fn() + Send + 'static) -> std::io::Result<Self> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let stats = store.stats();
+        std::thread::Builder::new()
+            .name("spool-writer".into())
+            .spawn(move || write_loop(store, rx, max_bytes, on_commit))?;
+        Ok(SpoolWriter { tx, stats, max_bytes })
+    }
+
+    /// Resolves once the record is on disk and fsynced: only then may the OK go out.
+    pub async fn append(&self, record: Record) -> Result<(), Refusal> {
+        if self.is_full() {
+            return Err(Refusal::SpoolFull);
+        }
+        let (done, rx) = oneshot::channel();
+        self.tx.send(Append { record, done }).await.map_err(|_| Refusal::ShuttingDown)?;
+        rx.await.unwrap_or(Err(Refusal::ShuttingDown))
+    }
+
+    /// A soft limit: the spool may pass it by one batch, then refuses until the publisher
+    /// has drained enough for delivered segments to be deleted.
+    pub fn is_full(&self) -> bool {
+        self.stats.bytes() >= self.max_bytes
+    }
+
+    pub fn stats(&self) -> &Arc<SpoolStats> {
+        &self.stats
+    }
+}
+
+fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, on_commit: impl Fn()) {
+    let stats = store.stats();
+    let mut failing = false;
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(a) => batch.push(a),
+                Err(_) => break,
+            }
+        }
+        if stats.bytes() >= max_bytes {
+            for a in batch {
+                let _ = a.done.send(Err(Refusal::SpoolFull));
+            }
+            continue;
+        }
+        let (records, waiters): (Vec<Record>, Vec<_>) = batch.into_iter().map(|a| (a.record, a.done)).unzip();
+        let result = store.append_batch(&records);
+        // Log a failing disk once per change of state, not once per request.
+        if result.is_err() != failing {
+            failing = result.is_err();
+            match &result {
+                Err(e) => tracing::error!(error = %e, "spool append failed: answering 503 until the disk recovers"),
+                Ok(_) => tracing::info!("spool appends succeed again"),
+            }
+        }
+        let answer = result.map(|_| ()).map_err(|e| Refusal::SpoolWrite(e.to_string()));
+        if answer.is_ok() {
+            on_commit();
+        }
+        for w in waiters {
+            let _ = w.send(answer.clone());
+        }
+    }
+    tracing::debug!("spool writer stopped");
+}

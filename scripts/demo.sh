@@ -23,7 +23,7 @@ for family in live.member group.member room.member other dlq; do
 done
 
 target/release/tencent-kafka-bridge --listen "127.0.0.1:$http_port" --sdk-app-id "$app_id" \
-  --auth-token "$token" --brokers "127.0.0.1:$kafka_port" 2>"$work/bridge.log" &
+  --auth-token "$token" --brokers "127.0.0.1:$kafka_port" --spool-dir "$work/spool" 2>"$work/bridge.log" &
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$http_port/readyz"; echo
 

@@ -6,8 +6,9 @@ use std::borrow::Cow;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-/// Bumped when a field is added or its meaning changes; see the README's contract section.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bumped when a field is added or its meaning changes; the changelog is in
+/// `docs/consumers.md`. 2: `reason` and `group_type`, group join/exit and room leave.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A group of commands whose order matters to one consumer; one topic each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,6 +65,10 @@ pub struct Facts<'a> {
     pub operator: Option<&'a str>,
     pub member_count: Option<i64>,
     pub event_time_ms: Option<i64>,
+    /// Tencent's free-text reason (room leave).
+    pub reason: Option<&'a str>,
+    /// Chat group type in snake_case (group join and exit).
+    pub group_type: Option<Cow<'a, str>>,
 }
 
 impl Facts<'_> {
@@ -77,6 +82,8 @@ impl Facts<'_> {
             operator: None,
             member_count: None,
             event_time_ms: None,
+            reason: None,
+            group_type: None,
         }
     }
 }
@@ -106,6 +113,8 @@ pub struct Event<'a> {
     pub operator: Option<&'a str>,
     pub member_count: Option<i64>,
     pub event_time_ms: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub group_type: Option<&'a str>,
     pub received_at_ms: i64,
     pub client_ip: Option<&'a str>,
     pub platform: Option<&'a str>,
@@ -132,6 +141,8 @@ impl<'a> Event<'a> {
             operator: facts.operator,
             member_count: facts.member_count,
             event_time_ms: facts.event_time_ms,
+            reason: facts.reason,
+            group_type: facts.group_type.as_deref(),
             received_at_ms: origin.received_at_ms,
             client_ip: origin.client_ip,
             platform: origin.platform,

@@ -10,53 +10,10 @@ use std::time::Duration;
 use common::assert_schema;
 use common::bridge::{Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
-use common::consume::{read_until, Msg};
+use common::consume::read_until;
+use common::events::{expect_event, send_ok, WAIT};
 use common::http::post;
 use common::samples::{self, query};
-
-const WAIT: Duration = Duration::from_secs(30);
-
-fn find<'a>(msgs: &'a [Msg], event_id: &str) -> Option<&'a Msg> {
-    msgs.iter().find(|m| m.value["event_id"] == event_id)
-}
-
-async fn send_ok(bridge: &Bridge, command: &str, body: &str) {
-    let q = query("/callback", APP_ID, command, Some(TOKEN));
-    let a = post(&bridge.addr(), &q, body.to_owned()).await;
-    assert_eq!(a.status, 200, "{command}: {a:?}");
-    assert_eq!(
-        a.body,
-        serde_json::json!({"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0})
-    );
-    assert_eq!(a.headers["content-type"], "application/json");
-}
-
-fn expect_event(broker: &Broker, topic: &str, app: &str, command: &str, body: &str) -> Msg {
-    let id = tencent_kafka_bridge::event::event_id(app, command, body.as_bytes());
-    let msgs = read_until(&broker.bootstrap(), topic, WAIT, |m| find(m, &id).is_some());
-    let msg = find(&msgs, &id)
-        .unwrap_or_else(|| panic!("event {id} not on {topic}; read {msgs:?}"))
-        .clone();
-    assert_schema(msg.value["family"].as_str().expect("family"), &msg.value);
-    assert_eq!(msg.headers["ce_specversion"], "1.0");
-    assert_eq!(msg.headers["ce_id"], id);
-    assert_eq!(
-        msg.headers["ce_source"],
-        format!("tencent-cloud://sdkappid/{app}")
-    );
-    assert_eq!(
-        msg.headers["ce_type"],
-        format!("com.tencent.cloud.callback.{command}")
-    );
-    assert_eq!(msg.headers["content-type"], "application/json");
-    assert_eq!(msg.headers["ce_subject"], msg.key);
-    assert!(msg.headers["ce_time"].ends_with('Z'), "{:?}", msg.headers);
-    assert_eq!(
-        msg.value["raw"],
-        serde_json::from_str::<serde_json::Value>(body).expect("body json")
-    );
-    msg
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_seed_sample_reaches_its_topic() {
@@ -237,8 +194,16 @@ async fn the_broker_enforces_the_schemas() {
         .set("message.timeout.ms", "10000")
         .create()
         .expect("producer");
-    let bad = FutureRecord::to("tencent.live.member").key("k").payload(r#"{"family":"live.member"}"#);
+    let bad = FutureRecord::to("tencent.live.member")
+        .key("k")
+        .payload(r#"{"family":"live.member"}"#);
     let result = producer.send(bad, Duration::from_secs(10)).await;
-    let err = result.expect_err("a record breaking the schema must be refused").0;
-    assert_eq!(err.rdkafka_error_code(), Some(rdkafka::types::RDKafkaErrorCode::InvalidRecord), "{err}");
+    let err = result
+        .expect_err("a record breaking the schema must be refused")
+        .0;
+    assert_eq!(
+        err.rdkafka_error_code(),
+        Some(rdkafka::types::RDKafkaErrorCode::InvalidRecord),
+        "{err}"
+    );
 }

@@ -38,6 +38,8 @@ impl GroupMemberStateChange<'_> {
             operator: None,
             member_count: None,
             event_time_ms: self.event_time,
+            reason: None,
+            group_type: None,
         }
     }
 }

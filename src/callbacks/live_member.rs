@@ -40,6 +40,8 @@ impl LiveMemberStateChanged<'_> {
             operator: None,
             member_count: None,
             event_time_ms: self.event_time,
+            reason: None,
+            group_type: None,
         }
     }
 }

@@ -2,8 +2,11 @@
 //! adding a command is one new file and one arm in [`Kind`] and [`Callback`].
 
 mod errors;
+pub mod group_exit;
+pub mod group_join;
 pub mod group_member;
 pub mod live_member;
+pub mod room_leave;
 pub mod room_member;
 
 use std::borrow::Cow;
@@ -21,11 +24,20 @@ pub enum Kind {
     LiveMemberStateChanged,
     GroupMemberStateChange,
     RoomMemberEnter,
+    RoomMemberLeave,
+    GroupNewMemberJoin,
+    GroupMemberExit,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 3] =
-        [Kind::LiveMemberStateChanged, Kind::GroupMemberStateChange, Kind::RoomMemberEnter];
+    pub const ALL: [Kind; 6] = [
+        Kind::LiveMemberStateChanged,
+        Kind::GroupMemberStateChange,
+        Kind::RoomMemberEnter,
+        Kind::RoomMemberLeave,
+        Kind::GroupNewMemberJoin,
+        Kind::GroupMemberExit,
+    ];
 
     /// `None` for a command we do not model (the passthrough).
     pub fn from_name(name: &str) -> Option<Kind> {
@@ -36,6 +48,9 @@ impl Kind {
             }
             "Group.CallbackOnMemberStateChange" => Some(Kind::GroupMemberStateChange),
             "Room.CallbackAfterMemberEnter" => Some(Kind::RoomMemberEnter),
+            "Room.CallbackAfterMemberLeave" => Some(Kind::RoomMemberLeave),
+            "Group.CallbackAfterNewMemberJoin" => Some(Kind::GroupNewMemberJoin),
+            "Group.CallbackAfterMemberExit" => Some(Kind::GroupMemberExit),
             _ => None,
         }
     }
@@ -45,6 +60,9 @@ impl Kind {
             Kind::LiveMemberStateChanged => "Live.CallbackAfterMemberStateChanged",
             Kind::GroupMemberStateChange => "Group.CallbackOnMemberStateChange",
             Kind::RoomMemberEnter => "Room.CallbackAfterMemberEnter",
+            Kind::RoomMemberLeave => "Room.CallbackAfterMemberLeave",
+            Kind::GroupNewMemberJoin => "Group.CallbackAfterNewMemberJoin",
+            Kind::GroupMemberExit => "Group.CallbackAfterMemberExit",
         }
     }
 }
@@ -55,8 +73,12 @@ pub enum Callback<'a> {
     Live(live_member::LiveMemberStateChanged<'a>),
     Group(group_member::GroupMemberStateChange<'a>),
     RoomEnter(room_member::RoomMemberEnter<'a>),
-    /// A command we do not model: only its JSON-object-ness is checked.
-    Other,
+    RoomLeave(room_leave::RoomMemberLeave<'a>),
+    GroupJoin(group_join::GroupNewMemberJoin<'a>),
+    GroupExit(group_exit::GroupMemberExit<'a>),
+    /// A command we do not model: only its JSON-object-ness is checked. Holds the body's
+    /// `CallbackCommand`, if any.
+    Other(Option<Cow<'a, str>>),
 }
 
 impl<'a> Callback<'a> {
@@ -70,11 +92,10 @@ impl<'a> Callback<'a> {
                 Err(e) => Refusal::NotJson(errors::without_position(&e)),
             });
         }
-        let decoded = Self::decode_as(kind, body);
-        // A body meant for another command fails the typed decode too; say what is really
-        // wrong. Only the error path pays for this second look.
-        let (callback, body_command) = match decoded {
-            Ok(pair) => pair,
+        let callback = match Self::decode_as(kind, body) {
+            Ok(callback) => callback,
+            // A body meant for another command fails the typed decode too; say what is really
+            // wrong. Only the error path pays for this second look.
             Err(e) => match decode_typed::<OtherBody<'a>>(body) {
                 Ok(OtherBody { command: Some(c) }) if !Self::same_command(kind, query_command, &c) => {
                     return Err(Refusal::CommandMismatch { body: c.into_owned(), query: query_command.to_owned() })
@@ -82,10 +103,10 @@ impl<'a> Callback<'a> {
                 _ => return Err(e),
             },
         };
-        if let Some(body_command) = body_command {
-            if !Self::same_command(kind, query_command, &body_command) {
+        if let Some(body_command) = callback.body_command() {
+            if !Self::same_command(kind, query_command, body_command) {
                 return Err(Refusal::CommandMismatch {
-                    body: body_command.into_owned(),
+                    body: body_command.to_owned(),
                     query: query_command.to_owned(),
                 });
             }
@@ -100,27 +121,31 @@ impl<'a> Callback<'a> {
         }
     }
 
-    fn decode_as(kind: Option<Kind>, body: &'a str) -> Result<(Self, Option<Cow<'a, str>>), Refusal> {
+    fn decode_as(kind: Option<Kind>, body: &'a str) -> Result<Self, Refusal> {
+        let Some(kind) = kind else {
+            let other: OtherBody<'a> = decode_typed(body)?;
+            return Ok(Callback::Other(other.command));
+        };
         Ok(match kind {
-            None => {
-                let other: OtherBody<'a> = decode_typed(body)?;
-                (Callback::Other, other.command)
-            }
-            Some(Kind::LiveMemberStateChanged) => {
-                let cb: live_member::LiveMemberStateChanged<'a> = decode_typed(body)?;
-                let command = Some(cb.command.clone());
-                (Callback::Live(cb), command)
-            }
-            Some(Kind::GroupMemberStateChange) => {
-                let cb: group_member::GroupMemberStateChange<'a> = decode_typed(body)?;
-                let command = Some(cb.command.clone());
-                (Callback::Group(cb), command)
-            }
-            Some(Kind::RoomMemberEnter) => {
-                let cb: room_member::RoomMemberEnter<'a> = decode_typed(body)?;
-                let command = Some(cb.command.clone());
-                (Callback::RoomEnter(cb), command)
-            }
+            Kind::LiveMemberStateChanged => Callback::Live(decode_typed(body)?),
+            Kind::GroupMemberStateChange => Callback::Group(decode_typed(body)?),
+            Kind::RoomMemberEnter => Callback::RoomEnter(decode_typed(body)?),
+            Kind::RoomMemberLeave => Callback::RoomLeave(decode_typed(body)?),
+            Kind::GroupNewMemberJoin => Callback::GroupJoin(decode_typed(body)?),
+            Kind::GroupMemberExit => Callback::GroupExit(decode_typed(body)?),
+        })
+    }
+
+    /// The body's own `CallbackCommand`.
+    fn body_command(&self) -> Option<&str> {
+        Some(match self {
+            Callback::Live(cb) => &cb.command,
+            Callback::Group(cb) => &cb.command,
+            Callback::RoomEnter(cb) => &cb.command,
+            Callback::RoomLeave(cb) => &cb.command,
+            Callback::GroupJoin(cb) => &cb.command,
+            Callback::GroupExit(cb) => &cb.command,
+            Callback::Other(command) => return command.as_deref(),
         })
     }
 
@@ -130,7 +155,10 @@ impl<'a> Callback<'a> {
             Callback::Live(cb) => cb.facts(),
             Callback::Group(cb) => cb.facts(),
             Callback::RoomEnter(cb) => cb.facts(),
-            Callback::Other => Facts::other(),
+            Callback::RoomLeave(cb) => cb.facts(),
+            Callback::GroupJoin(cb) => cb.facts(),
+            Callback::GroupExit(cb) => cb.facts(),
+            Callback::Other(_) => Facts::other(),
         }
     }
 }
@@ -175,8 +203,8 @@ mod tests {
 
     #[test]
     fn other_commands_must_agree_with_the_query() {
-        assert!(matches!(Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Y","a":[1]}"#), Ok(Callback::Other)));
-        assert!(matches!(Callback::decode(None, "X.Y", r#"{"a":1}"#), Ok(Callback::Other)));
+        assert!(matches!(Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Y","a":[1]}"#), Ok(Callback::Other(_))));
+        assert!(matches!(Callback::decode(None, "X.Y", r#"{"a":1}"#), Ok(Callback::Other(_))));
         assert!(matches!(
             Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Z"}"#),
             Err(Refusal::CommandMismatch { .. })

@@ -38,6 +38,8 @@ impl RoomMemberEnter<'_> {
             operator: self.operator.as_deref(),
             member_count: self.member_count,
             event_time_ms: self.event_time,
+            reason: None,
+            group_type: None,
         }
     }
 }

@@ -5,9 +5,11 @@
 pub mod bridge;
 pub mod broker;
 pub mod consume;
+pub mod events;
 pub mod http;
 pub mod proxy;
 pub mod samples;
+pub mod spool;
 
 use std::time::{Duration, Instant};
 

@@ -82,6 +82,32 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
 
+    /// How long a client may take to send a request's headers once it starts one (and a new
+    /// connection to start its first request). Guards against slowloris.
+    #[arg(long, env = "BRIDGE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// How long a client may take to send the body once the headers are in (408 beyond).
+    #[arg(long, env = "BRIDGE_BODY_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub body_read_timeout: Duration,
+
+    /// How long an idle keep-alive connection is kept open between requests.
+    #[arg(long, env = "BRIDGE_KEEPALIVE_IDLE_TIMEOUT", default_value = "60s", value_parser = humantime::parse_duration)]
+    pub keepalive_idle_timeout: Duration,
+
+    /// Largest request head (request line + headers); larger gets 431. At least 8KiB.
+    #[arg(long, env = "BRIDGE_MAX_HEADER_BYTES", default_value = "16KiB", value_parser = parse_bytes)]
+    pub max_header_bytes: u64,
+
+    /// Most headers in one request; more gets 431.
+    #[arg(long, env = "BRIDGE_MAX_HEADERS", default_value_t = 64)]
+    pub max_headers: usize,
+
+    /// Most connections served at once. Beyond it new connections wait in the accept backlog
+    /// (they are not refused) until one closes; memory stays bounded.
+    #[arg(long, env = "BRIDGE_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+
     /// Commands the bridge does not model: passthrough to `<prefix>other` (200), or reject
     /// (400, and the callback is kept on `<prefix>dlq`).
     #[arg(long, env = "BRIDGE_UNKNOWN_COMMANDS", value_enum, default_value_t = UnknownCommands::Passthrough)]
@@ -132,11 +158,26 @@ pub enum ConfigError {
     ZeroBodyLimit,
     #[error("--topic-prefix: {0:?} has characters Kafka does not allow in topic names")]
     BadTopicPrefix(String),
+    #[error("--max-connections and --max-headers must be at least 1")]
+    ZeroLimit,
     #[error("--spool-max-bytes: must be at least 64KiB")]
     SpoolTooSmall,
 }
 
 impl Config {
+    /// The limits the ingress enforces.
+    pub fn limits(&self) -> crate::ingress::Limits {
+        crate::ingress::Limits {
+            max_body_bytes: self.max_body_bytes,
+            body_read_timeout: self.body_read_timeout,
+            header_read_timeout: self.header_read_timeout,
+            keepalive_idle_timeout: self.keepalive_idle_timeout,
+            max_header_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
+            max_headers: self.max_headers,
+            max_connections: self.max_connections,
+        }
+    }
+
     /// Checks what clap's types cannot; run once before anything starts.
     pub fn validate(mut self) -> Result<Self, ConfigError> {
         self.sdk_app_ids.retain(|id| !id.trim().is_empty());
@@ -166,6 +207,11 @@ impl Config {
         if !self.topic_prefix.chars().all(legal) || self.topic_prefix.len() > 200 {
             return Err(ConfigError::BadTopicPrefix(self.topic_prefix));
         }
+        if self.max_connections == 0 || self.max_headers == 0 {
+            return Err(ConfigError::ZeroLimit);
+        }
+        // hyper needs room for at least one read buffer.
+        self.max_header_bytes = self.max_header_bytes.max(8192);
         if self.spool_max_bytes < 64 * 1024 {
             return Err(ConfigError::SpoolTooSmall);
         }

@@ -64,7 +64,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         pipeline: Pipeline::new(&config, topics.clone(), delivery),
         health,
         callback_path: config.callback_path.clone(),
-        max_body_bytes: config.max_body_bytes,
+        limits: config.limits(),
     });
     let listener = TcpListener::bind(config.listen)
         .await

@@ -27,6 +27,8 @@ pub enum Refusal {
     CommandMissing,
     #[error("body: {0}")]
     BodyRead(String),
+    #[error("body: not received in time")]
+    BodyTimeout,
     #[error("body: not JSON ({0})")]
     NotJson(String),
     #[error("body: expected a JSON object")]
@@ -67,6 +69,7 @@ impl Refusal {
             CommandMismatch { .. } => (StatusCode::BAD_REQUEST, 4006),
             UnknownCommand(_) => (StatusCode::BAD_REQUEST, 4007),
             BodyRead(_) => (StatusCode::BAD_REQUEST, 4008),
+            BodyTimeout => (StatusCode::REQUEST_TIMEOUT, 4080),
             SignMissing(_) => (StatusCode::UNAUTHORIZED, 4010),
             RequestTimeSkew => (StatusCode::UNAUTHORIZED, 4011),
             BadSign => (StatusCode::UNAUTHORIZED, 4012),

@@ -1,5 +1,8 @@
-//! ingress: the hyper server. Routes, the body limit, header timeouts and Tencent-shaped
-//! answers live here; what a callback means is the pipeline's business.
+//! ingress: the hyper server. Routes, limits and Tencent-shaped answers live here; what a
+//! callback means is the pipeline's business. Every limit a hostile client meets is set in
+//! [`Limits`] and applied in [`serve`] (socket and connection limits) or [`callback`] (body).
+
+mod guard;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,29 +18,67 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+use self::guard::{Guarded, Timeouts};
 
 use crate::health::Health;
 use crate::pipeline::Pipeline;
 use crate::refusal::{answer_body, Refusal};
 
-/// Cuts clients that never finish their headers (slowloris).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// What a client may cost the bridge; from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub body_read_timeout: Duration,
+    pub header_read_timeout: Duration,
+    pub keepalive_idle_timeout: Duration,
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    /// Beyond this, new connections wait in the kernel's accept backlog.
+    pub max_connections: usize,
+}
 
 pub struct Ingress {
     pub pipeline: Pipeline,
     pub health: Arc<Health>,
     pub callback_path: String,
-    pub max_body_bytes: usize,
+    pub limits: Limits,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and gives requests in flight up to
 /// `grace` to finish.
-pub async fn serve(listener: TcpListener, app: Arc<Ingress>, shutdown: impl Future<Output = ()>, grace: Duration) {
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<Ingress>,
+    shutdown: impl Future<Output = ()>,
+    grace: Duration,
+) {
     let graceful = GracefulShutdown::new();
+    let limits = app.limits;
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
+    // The socket guard enforces the header and idle timeouts; hyper bounds head size.
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(None)
+        .max_buf_size(limits.max_header_bytes)
+        .max_headers(limits.max_headers);
+    let timeouts = Timeouts {
+        header_read: limits.header_read_timeout,
+        keepalive_idle: limits.keepalive_idle_timeout,
+    };
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     loop {
+        // At the connection cap, stop accepting: new clients wait in the backlog, and the
+        // ones being served are not starved.
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let stream = match accepted {
@@ -55,11 +96,13 @@ pub async fn serve(listener: TcpListener, app: Arc<Ingress>, shutdown: impl Futu
                     let app = app.clone();
                     async move { Ok::<_, std::convert::Infallible>(route(&app, req).await) }
                 });
-                let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                let io = TokioIo::new(Guarded::new(stream, timeouts));
+                let conn = graceful.watch(builder.serve_connection(io, service));
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,
@@ -100,8 +143,11 @@ async fn route(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
 }
 
 async fn callback(app: &Ingress, req: Request<Incoming>) -> Result<(), Refusal> {
-    let limit = app.max_body_bytes;
-    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let limit = app.limits.max_body_bytes;
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(Refusal::BodyTooLarge { limit });
     }
@@ -109,13 +155,17 @@ async fn callback(app: &Ingress, req: Request<Incoming>) -> Result<(), Refusal> 
         return Err(Refusal::ShuttingDown);
     }
     let (parts, body) = req.into_parts();
-    let body = Limited::new(body, limit).collect().await.map_err(|e| {
-        if e.downcast_ref::<LengthLimitError>().is_some() {
-            Refusal::BodyTooLarge { limit }
-        } else {
-            Refusal::BodyRead(e.to_string())
-        }
-    })?;
+    let read = Limited::new(body, limit).collect();
+    let body = tokio::time::timeout(app.limits.body_read_timeout, read)
+        .await
+        .map_err(|_| Refusal::BodyTimeout)?
+        .map_err(|e| {
+            if e.downcast_ref::<LengthLimitError>().is_some() {
+                Refusal::BodyTooLarge { limit }
+            } else {
+                Refusal::BodyRead(e.to_string())
+            }
+        })?;
     let body = body.to_bytes();
     app.pipeline.handle(parts.uri.query().unwrap_or(""), &body).await
 }
@@ -127,6 +177,7 @@ fn refuse(refusal: &Refusal) -> Response<Full<Bytes>> {
 fn answer(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     resp
 }

@@ -64,7 +64,11 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(app_ids: Vec<String>, token: Option<String>, max_skew: Duration) -> Self {
-        Self { app_ids, token, max_skew }
+        Self {
+            app_ids,
+            token,
+            max_skew,
+        }
     }
 
     pub fn check(&self, q: &CallbackQuery<'_>) -> Result<(), Refusal> {
@@ -78,7 +82,10 @@ impl Authenticator {
         }
         let Some(token) = &self.token else { return Ok(()) };
         let sign = q.sign.as_deref().ok_or(Refusal::SignMissing("Sign"))?;
-        let time = q.request_time.as_deref().ok_or(Refusal::SignMissing("RequestTime"))?;
+        let time = q
+            .request_time
+            .as_deref()
+            .ok_or(Refusal::SignMissing("RequestTime"))?;
         let secs: i64 = time.parse().map_err(|_| Refusal::RequestTimeSkew)?;
         let now_secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         if now_secs.abs_diff(secs) > self.max_skew.as_secs() {
@@ -96,7 +103,10 @@ impl Authenticator {
 /// Tencent's callback signature: lowercase hex SHA-256 of `token + RequestTime`, with
 /// `RequestTime` exactly as it appears in the URL.
 pub fn sign_hex(token: &str, request_time: &str) -> String {
-    let digest = Sha256::new().chain_update(token).chain_update(request_time).finalize();
+    let digest = Sha256::new()
+        .chain_update(token)
+        .chain_update(request_time)
+        .finalize();
     let mut out = String::with_capacity(64);
     for b in digest {
         out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
@@ -112,7 +122,11 @@ mod tests {
     const NOW: u64 = 1_700_000_000;
 
     fn auth(token: Option<&str>) -> Authenticator {
-        Authenticator::new(vec!["1400".into()], token.map(Into::into), Duration::from_secs(300))
+        Authenticator::new(
+            vec!["1400".into()],
+            token.map(Into::into),
+            Duration::from_secs(300),
+        )
     }
 
     fn check(a: &Authenticator, raw: &str) -> Result<(), Refusal> {
@@ -123,17 +137,29 @@ mod tests {
     #[test]
     fn sign_is_sha256_of_token_and_time() {
         // echo -n "abc1700000000" | sha256sum
-        assert_eq!(sign_hex("abc", "1700000000"), "139d720ab3fe33252a099243519e7548ce791f035b647c70bc13e8a12f503cda");
+        assert_eq!(
+            sign_hex("abc", "1700000000"),
+            "139d720ab3fe33252a099243519e7548ce791f035b647c70bc13e8a12f503cda"
+        );
         assert_eq!(sign_hex("", "").len(), 64);
-        assert_eq!(sign_hex("", ""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            sign_hex("", ""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
     }
 
     #[test]
     fn app_id_checks() {
-        assert_eq!(check(&auth(None), "CallbackCommand=x"), Err(Refusal::AppIdMissing));
+        assert_eq!(
+            check(&auth(None), "CallbackCommand=x"),
+            Err(Refusal::AppIdMissing)
+        );
         assert_eq!(check(&auth(None), "SdkAppid=9"), Err(Refusal::AppIdUnknown));
         assert_eq!(check(&auth(None), "SdkAppid=1400"), Ok(()));
-        assert!(matches!(check(&auth(None), "SdkAppid=1400&SdkAppid=9"), Err(Refusal::BadQuery(_))));
+        assert!(matches!(
+            check(&auth(None), "SdkAppid=1400&SdkAppid=9"),
+            Err(Refusal::BadQuery(_))
+        ));
     }
 
     #[test]
@@ -141,17 +167,50 @@ mod tests {
         let a = auth(Some("tok"));
         let good = sign_hex("tok", "1700000100");
         assert_eq!(check(&a, "SdkAppid=1400"), Err(Refusal::SignMissing("Sign")));
-        assert_eq!(check(&a, "SdkAppid=1400&Sign=x"), Err(Refusal::SignMissing("RequestTime")));
-        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1700000100&Sign={good}")), Ok(()));
-        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1700000100&Sign={}", &good[1..])), Err(Refusal::BadSign));
-        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1700000100&Sign={}", good.to_uppercase())), Err(Refusal::BadSign));
+        assert_eq!(
+            check(&a, "SdkAppid=1400&Sign=x"),
+            Err(Refusal::SignMissing("RequestTime"))
+        );
+        assert_eq!(
+            check(&a, &format!("SdkAppid=1400&RequestTime=1700000100&Sign={good}")),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &a,
+                &format!("SdkAppid=1400&RequestTime=1700000100&Sign={}", &good[1..])
+            ),
+            Err(Refusal::BadSign)
+        );
+        assert_eq!(
+            check(
+                &a,
+                &format!(
+                    "SdkAppid=1400&RequestTime=1700000100&Sign={}",
+                    good.to_uppercase()
+                )
+            ),
+            Err(Refusal::BadSign)
+        );
         let late = sign_hex("tok", "1700000301");
-        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1700000301&Sign={late}")), Err(Refusal::RequestTimeSkew));
+        assert_eq!(
+            check(&a, &format!("SdkAppid=1400&RequestTime=1700000301&Sign={late}")),
+            Err(Refusal::RequestTimeSkew)
+        );
         let early = sign_hex("tok", "1699999699");
-        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1699999699&Sign={early}")), Err(Refusal::RequestTimeSkew));
+        assert_eq!(
+            check(&a, &format!("SdkAppid=1400&RequestTime=1699999699&Sign={early}")),
+            Err(Refusal::RequestTimeSkew)
+        );
         let edge = sign_hex("tok", "1699999700");
-        assert_eq!(check(&a, &format!("SdkAppid=1400&RequestTime=1699999700&Sign={edge}")), Ok(()));
-        assert_eq!(check(&a, "SdkAppid=1400&RequestTime=soon&Sign=x"), Err(Refusal::RequestTimeSkew));
+        assert_eq!(
+            check(&a, &format!("SdkAppid=1400&RequestTime=1699999700&Sign={edge}")),
+            Ok(())
+        );
+        assert_eq!(
+            check(&a, "SdkAppid=1400&RequestTime=soon&Sign=x"),
+            Err(Refusal::RequestTimeSkew)
+        );
     }
 
     #[test]

@@ -5,21 +5,17 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, ValueEnum};
 
-/// Tencent Cloud membership callbacks → Kafka.
-///
-/// Examples:
-///
-///   tencent-kafka-bridge --sdk-app-id 1400000000 --brokers kafka-1:9092,kafka-2:9092
-///
-///   BRIDGE_SDK_APP_IDS=1400000000 BRIDGE_AUTH_TOKEN=s3cret tencent-kafka-bridge
-///
-///   tencent-kafka-bridge --sdk-app-id 1400000000 --delivery kafka \
-///       --kafka-property security.protocol=SASL_SSL --kafka-property sasl.mechanism=SCRAM-SHA-512
-#[derive(Debug, Clone, Parser)]
-#[command(name = "tencent-kafka-bridge", version, verbatim_doc_comment)]
+/// The bridge's configuration: every flag has a `BRIDGE_*` env twin and a key in the
+/// `--config` file.
+#[derive(Debug, Clone, Args)]
 pub struct Config {
+    /// TOML file whose keys are these flags' long names (see deploy/bridge.example.toml).
+    /// Precedence: flag > env > file > default.
+    #[arg(long, env = "BRIDGE_CONFIG")]
+    pub config: Option<PathBuf>,
+
     /// Address the callback server listens on.
     #[arg(long, env = "BRIDGE_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
@@ -29,13 +25,23 @@ pub struct Config {
     pub callback_path: String,
 
     /// SdkAppid values accepted (repeat the flag or give a comma list). Anything else gets 403.
-    #[arg(long = "sdk-app-id", env = "BRIDGE_SDK_APP_IDS", value_delimiter = ',', required = true)]
+    #[arg(
+        long = "sdk-app-id",
+        env = "BRIDGE_SDK_APP_IDS",
+        value_delimiter = ',',
+        required = true
+    )]
     pub sdk_app_ids: Vec<String>,
 
     /// Callback auth token from the Tencent console. When set, every callback must carry a
     /// valid `Sign` = sha256_hex(token + RequestTime); when unset, signatures are not checked.
     #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
+
+    /// Read the auth token from this file (a mounted Kubernetes secret); trailing newline
+    /// ignored. Exclusive with --auth-token.
+    #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE")]
+    pub auth_token_file: Option<PathBuf>,
 
     /// How far `RequestTime` may be from our clock. Smaller narrows the replay window; larger
     /// tolerates clock drift.
@@ -55,6 +61,11 @@ pub struct Config {
     /// (e.g. `security.protocol=SASL_SSL`, `linger.ms=20`). Env: comma list.
     #[arg(long = "kafka-property", env = "BRIDGE_KAFKA_PROPERTIES", value_delimiter = ',', value_parser = parse_property)]
     pub kafka_properties: Vec<(String, String)>,
+
+    /// A librdkafka property whose value is read from a file, KEY=PATH, repeatable (e.g.
+    /// `sasl.password=/var/run/secrets/kafka/password`). Env: comma list.
+    #[arg(long = "kafka-secret-file", env = "BRIDGE_KAFKA_SECRET_FILES", value_delimiter = ',', value_parser = parse_property)]
+    pub kafka_secret_files: Vec<(String, String)>,
 
     /// When the OK goes out. spool: once fsynced to the local spool (survives kill -9 and
     /// broker outages; costs one shared fsync). memory: once queued in the producer (fastest;
@@ -152,6 +163,14 @@ pub enum ConfigError {
     BadCallbackPath(String),
     #[error("--auth-token: must not be empty (leave it unset to turn signature checks off)")]
     EmptyToken,
+    #[error("--auth-token and --auth-token-file: give one, not both")]
+    TwoTokens,
+    #[error("{flag} {path}: {source}")]
+    SecretFile {
+        flag: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("--brokers: must name at least one broker")]
     NoBrokers,
     #[error("--max-body-bytes: must be at least 1")]
@@ -194,6 +213,7 @@ impl Config {
         if !path.starts_with('/') || ["/healthz", "/readyz", "/metrics"].contains(&path) {
             return Err(ConfigError::BadCallbackPath(self.callback_path));
         }
+        self.read_secret_files()?;
         if self.auth_token.as_deref() == Some("") {
             return Err(ConfigError::EmptyToken);
         }
@@ -222,12 +242,104 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Secrets mounted as files (Kubernetes secrets, systemd credentials) become values.
+    fn read_secret_files(&mut self) -> Result<(), ConfigError> {
+        let read = |flag: &'static str, path: &std::path::Path| {
+            std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
+                .map_err(|source| ConfigError::SecretFile {
+                    flag,
+                    path: path.to_owned(),
+                    source,
+                })
+        };
+        if let Some(path) = &self.auth_token_file {
+            if self.auth_token.is_some() {
+                return Err(ConfigError::TwoTokens);
+            }
+            self.auth_token = Some(read("--auth-token-file", path)?);
+        }
+        for (key, path) in &self.kafka_secret_files {
+            let value = read("--kafka-secret-file", std::path::Path::new(path))?;
+            self.kafka_properties.push((key.clone(), value));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted (`check-config`).
+    pub fn describe(&self) -> String {
+        let secret = |k: &str| {
+            ["password", "secret", "token", "key"]
+                .iter()
+                .any(|s| k.contains(s))
+        };
+        let mut out = String::new();
+        let mut line = |k: &str, v: String| out.push_str(&format!("{k} = {v}\n"));
+        let q = |s: &str| format!("{s:?}");
+        line("listen", q(&self.listen.to_string()));
+        line("callback-path", q(&self.callback_path));
+        line("sdk-app-id", format!("{:?}", self.sdk_app_ids));
+        line(
+            "auth-token",
+            q(if self.auth_token.is_some() {
+                "<redacted>"
+            } else {
+                ""
+            }),
+        );
+        line(
+            "sign-max-skew",
+            q(&humantime::format_duration(self.sign_max_skew).to_string()),
+        );
+        line("brokers", q(&self.brokers));
+        line("topic-prefix", q(&self.topic_prefix));
+        line("delivery", q(&format!("{:?}", self.delivery).to_lowercase()));
+        line("spool-dir", q(&self.spool_dir.display().to_string()));
+        line("spool-max-bytes", self.spool_max_bytes.to_string());
+        line("spool-segment-bytes", self.spool_segment_bytes.to_string());
+        line("max-body-bytes", self.max_body_bytes.to_string());
+        line(
+            "header-read-timeout",
+            q(&humantime::format_duration(self.header_read_timeout).to_string()),
+        );
+        line(
+            "body-read-timeout",
+            q(&humantime::format_duration(self.body_read_timeout).to_string()),
+        );
+        line(
+            "keepalive-idle-timeout",
+            q(&humantime::format_duration(self.keepalive_idle_timeout).to_string()),
+        );
+        line("max-header-bytes", self.max_header_bytes.to_string());
+        line("max-headers", self.max_headers.to_string());
+        line("max-connections", self.max_connections.to_string());
+        line(
+            "unknown-commands",
+            q(&format!("{:?}", self.unknown_commands).to_lowercase()),
+        );
+        line("log-format", q(&format!("{:?}", self.log_format).to_lowercase()));
+        line(
+            "shutdown-timeout",
+            q(&humantime::format_duration(self.shutdown_timeout).to_string()),
+        );
+        out.push_str("\n[kafka-property]\n");
+        for (k, v) in &self.kafka_properties {
+            let v = if secret(k) { "<redacted>" } else { v.as_str() };
+            out.push_str(&format!("{k:?} = {v:?}\n"));
+        }
+        out
+    }
+}
+
 /// `1048576`, `64KiB`, `512MiB`, `1GiB` (also KB/MB/GB as powers of 1000).
 fn parse_bytes(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (digits, unit) = s.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| format!("{s:?} is not a size like 1GiB"))?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a size like 1GiB"))?;
     let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "kib" | "k" => 1 << 10,
@@ -241,7 +353,7 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
 }
 
-fn parse_property(s: &str) -> Result<(String, String), String> {
+pub fn parse_property(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
         _ => Err(format!("{s:?} is not KEY=VALUE")),
@@ -255,8 +367,8 @@ mod tests {
     fn parse(args: &[&str]) -> Result<Config, String> {
         let mut argv = vec!["tencent-kafka-bridge"];
         argv.extend_from_slice(args);
-        let cfg = Config::try_parse_from(argv).map_err(|e| e.to_string())?;
-        cfg.validate().map_err(|e| e.to_string())
+        let cli = crate::cli::parse(argv.into_iter().map(Into::into).collect()).map_err(|e| e.to_string())?;
+        cli.config.validate().map_err(|e| e.to_string())
     }
 
     #[test]
@@ -273,9 +385,13 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        assert!(parse(&["--sdk-app-id", "1", "--listen", "nope"]).unwrap_err().contains("--listen"));
+        assert!(parse(&["--sdk-app-id", "1", "--listen", "nope"])
+            .unwrap_err()
+            .contains("--listen"));
         assert!(parse(&["--sdk-app-id", "abc"]).unwrap_err().contains("\"abc\""));
-        assert!(parse(&["--sdk-app-id", "1", "--kafka-property", "x"]).unwrap_err().contains("KEY=VALUE"));
+        assert!(parse(&["--sdk-app-id", "1", "--kafka-property", "x"])
+            .unwrap_err()
+            .contains("KEY=VALUE"));
         assert!(parse(&["--sdk-app-id", "1", "--callback-path", "/readyz"]).is_err());
         assert!(parse(&["--sdk-app-id", "1", "--sign-max-skew", "5 parsecs"]).is_err());
     }

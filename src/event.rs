@@ -21,8 +21,13 @@ pub enum Family {
 }
 
 impl Family {
-    pub const ALL: [Family; 5] =
-        [Family::LiveMember, Family::GroupMember, Family::RoomMember, Family::Other, Family::Dlq];
+    pub const ALL: [Family; 5] = [
+        Family::LiveMember,
+        Family::GroupMember,
+        Family::RoomMember,
+        Family::Other,
+        Family::Dlq,
+    ];
 
     /// The topic suffix and the envelope's `family` value.
     pub fn name(self) -> &'static str {
@@ -186,7 +191,9 @@ pub fn event_id(sdk_app_id: &str, command: &str, body: &[u8]) -> String {
 /// `heartbeat_interrupt`, `AVChatRoom` → `av_chat_room`). Values we do not know yet go through
 /// the same rule, so new ones are kept rather than refused.
 pub fn snake_case(s: &str) -> Cow<'_, str> {
-    let already = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    let already = s
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
     if already {
         return Cow::Borrowed(s);
     }
@@ -248,13 +255,20 @@ mod tests {
     #[test]
     fn raw_is_spliced_verbatim() {
         let facts = Facts::other();
-        let origin = Origin { sdk_app_id: "1", client_ip: None, platform: Some("iOS"), received_at_ms: 5 };
+        let origin = Origin {
+            sdk_app_id: "1",
+            client_ip: None,
+            platform: Some("iOS"),
+            received_at_ms: 5,
+        };
         let body = "{\"a\": [1, 2],\n \"b\":\"\\u00e9\"}\n";
         let json = Event::new(&facts, "X.Y", origin, body.as_bytes()).to_json(body);
         let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
         assert_eq!(v["raw"]["b"], "é");
         assert_eq!(v["platform"], "iOS");
         assert_eq!(v["members"], serde_json::Value::Null);
-        assert!(std::str::from_utf8(&json).unwrap().ends_with("\"raw\":{\"a\": [1, 2],\n \"b\":\"\\u00e9\"}}"));
+        assert!(std::str::from_utf8(&json)
+            .unwrap()
+            .ends_with("\"raw\":{\"a\": [1, 2],\n \"b\":\"\\u00e9\"}}"));
     }
 }

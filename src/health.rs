@@ -23,7 +23,10 @@ pub struct Health {
 
 impl Health {
     pub fn new() -> Arc<Self> {
-        Arc::new(Health { problem: Mutex::new(Some("not yet connected to Kafka".into())), ..Health::default() })
+        Arc::new(Health {
+            problem: Mutex::new(Some("not yet connected to Kafka".into())),
+            ..Health::default()
+        })
     }
 
     /// Spool mode: readiness also says no while the spool is full.
@@ -32,7 +35,9 @@ impl Health {
     }
 
     pub fn set_delivery_problem(&self, problem: Option<String>) {
-        let Ok(mut slot) = self.delivery.lock() else { return };
+        let Ok(mut slot) = self.delivery.lock() else {
+            return;
+        };
         if *slot != problem {
             match &problem {
                 None => tracing::info!("delivery healthy again"),
@@ -48,7 +53,10 @@ impl Health {
         }
         if let Some((stats, max)) = self.spool.get() {
             if stats.bytes() >= *max {
-                return Err(format!("spool full ({} of {max} bytes); waiting for Kafka to drain it", stats.bytes()));
+                return Err(format!(
+                    "spool full ({} of {max} bytes); waiting for Kafka to drain it",
+                    stats.bytes()
+                ));
             }
         }
         for slot in [&self.problem, &self.delivery] {
@@ -98,6 +106,11 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) 
         };
         let ready = problem.is_none();
         health.set(problem);
-        tokio::time::sleep(if ready { Duration::from_secs(10) } else { Duration::from_secs(1) }).await;
+        tokio::time::sleep(if ready {
+            Duration::from_secs(10)
+        } else {
+            Duration::from_secs(1)
+        })
+        .await;
     }
 }

@@ -6,7 +6,9 @@
 
 pub mod auth;
 pub mod callbacks;
+pub mod cli;
 pub mod config;
+pub mod config_file;
 pub mod deliver;
 pub mod event;
 pub mod health;
@@ -15,6 +17,9 @@ pub mod pipeline;
 pub mod publish;
 pub mod refusal;
 pub mod route;
+pub mod samples;
+pub mod send;
+pub mod tail;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -35,7 +40,10 @@ pub enum RunError {
     #[error("Kafka producer: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("spool: {0}")]
     Spool(#[from] deliver::spool::SpoolError),
 }
@@ -68,7 +76,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     });
     let listener = TcpListener::bind(config.listen)
         .await
-        .map_err(|source| RunError::Bind { addr: config.listen, source })?;
+        .map_err(|source| RunError::Bind {
+            addr: config.listen,
+            source,
+        })?;
     tracing::info!(
         listen = %config.listen,
         callback_path = %config.callback_path,

@@ -1,13 +1,48 @@
-//! Parses the configuration, starts logging, runs the bridge. Nothing else.
+//! Parses the command line, starts logging, runs the bridge or one of the tools. Nothing else.
 
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
+use tencent_kafka_bridge::cli::{self, Tool};
 use tencent_kafka_bridge::config::{Config, LogFormat};
 
 fn main() -> ExitCode {
-    let config = match Config::parse().validate() {
+    let cli = match cli::parse(std::env::args_os().collect()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    match cli.command {
+        None => serve(cli.config),
+        Some(Tool::CheckConfig(config)) => check_config(*config),
+        Some(Tool::Send(args)) => {
+            match runtime().and_then(|rt| Ok(rt.block_on(tencent_kafka_bridge::send::run(args))?)) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(e) => fail(e),
+            }
+        }
+        Some(Tool::Tail(args)) => match tencent_kafka_bridge::tail::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(anyhow::Error::new(e).context("tail")),
+        },
+    }
+}
+
+fn check_config(config: Config) -> ExitCode {
+    match config.validate() {
+        Ok(config) => {
+            print!("{}", config.describe());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
+    let config = match config.validate() {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");
@@ -15,7 +50,15 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(config.log_format);
-    match run(config) {
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let signals = shutdown_signal()?;
+            tencent_kafka_bridge::run(config, signals)
+                .await
+                .context("bridge failed")
+        })
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -24,17 +67,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+fn fail(e: anyhow::Error) -> ExitCode {
+    eprintln!("error: {e:#}");
+    ExitCode::FAILURE
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("starting the runtime")?;
-    runtime.block_on(async {
-        let signals = shutdown_signal()?;
-        tencent_kafka_bridge::run(config, signals)
-            .await
-            .context("bridge failed")
-    })
+        .context("starting the runtime")
 }
 
 /// Resolves on the first SIGTERM or SIGINT.

@@ -21,7 +21,11 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn new(config: &Config, topics: Topics, delivery: Delivery) -> Self {
         Pipeline {
-            auth: Authenticator::new(config.sdk_app_ids.clone(), config.auth_token.clone(), config.sign_max_skew),
+            auth: Authenticator::new(
+                config.sdk_app_ids.clone(),
+                config.auth_token.clone(),
+                config.sign_max_skew,
+            ),
             topics,
             delivery,
             unknown: config.unknown_commands,
@@ -71,8 +75,15 @@ impl Pipeline {
     }
 
     /// decode → normalize → route.
-    fn record(&self, query: &CallbackQuery<'_>, command: &str, body: &[u8], received_at_ms: i64) -> Result<Record, Refusal> {
-        let text = std::str::from_utf8(body).map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    fn record(
+        &self,
+        query: &CallbackQuery<'_>,
+        command: &str,
+        body: &[u8],
+        received_at_ms: i64,
+    ) -> Result<Record, Refusal> {
+        let text = std::str::from_utf8(body)
+            .map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
         let kind = Kind::from_name(command);
         let callback = Callback::decode(kind, command, text)?;
         if kind.is_none() && self.unknown == UnknownCommands::Reject {
@@ -91,5 +102,7 @@ impl Pipeline {
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -125,15 +125,22 @@ impl Publisher {
         for (k, v) in overrides {
             cfg.set(k, v);
         }
-        let producer = cfg.create_with_context(Reports { failing: AtomicBool::new(false) })?;
-        Ok(Publisher { producer: Arc::new(producer) })
+        let producer = cfg.create_with_context(Reports {
+            failing: AtomicBool::new(false),
+        })?;
+        Ok(Publisher {
+            producer: Arc::new(producer),
+        })
     }
 
     /// Enqueues without waiting; the report goes to `ack`.
     pub fn send(&self, record: &Record, ack: Ack) -> Result<(), SendError> {
         let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
         for (name, value) in &record.headers {
-            headers = headers.insert(Header { key: name, value: Some(value) });
+            headers = headers.insert(Header {
+                key: name,
+                value: Some(value),
+            });
         }
         let base = BaseRecord::with_opaque_to(&record.topic, Box::new(ack))
             .key(&record.key)
@@ -166,7 +173,10 @@ impl Publisher {
         let meta = self.producer.client().fetch_metadata(None, timeout)?;
         let missing = topics
             .filter(|name| {
-                !meta.topics().iter().any(|t| t.name() == *name && t.error().is_none() && !t.partitions().is_empty())
+                !meta
+                    .topics()
+                    .iter()
+                    .any(|t| t.name() == *name && t.error().is_none() && !t.partitions().is_empty())
             })
             .map(str::to_owned)
             .collect();

@@ -129,6 +129,9 @@ mod tests {
     #[test]
     fn ok_answer() {
         let v: serde_json::Value = serde_json::from_slice(&answer_body(None)).unwrap();
-        assert_eq!(v, serde_json::json!({"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0}));
+        assert_eq!(
+            v,
+            serde_json::json!({"ActionStatus":"OK","ErrorInfo":"","ErrorCode":0})
+        );
     }
 }

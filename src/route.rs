@@ -30,7 +30,9 @@ pub struct Topics {
 
 impl Topics {
     pub fn new(prefix: &str) -> Self {
-        Topics { names: Family::ALL.map(|f| Arc::from(format!("{prefix}{}", f.name()))) }
+        Topics {
+            names: Family::ALL.map(|f| Arc::from(format!("{prefix}{}", f.name()))),
+        }
     }
 
     pub fn get(&self, family: Family) -> &Arc<str> {
@@ -57,7 +59,13 @@ fn rfc3339(ms: i64) -> Vec<u8> {
     humantime::format_rfc3339_millis(t).to_string().into_bytes()
 }
 
-fn headers(id: &str, source: Vec<u8>, ce_type: String, time_ms: i64, subject: &str) -> Vec<(String, Vec<u8>)> {
+fn headers(
+    id: &str,
+    source: Vec<u8>,
+    ce_type: String,
+    time_ms: i64,
+    subject: &str,
+) -> Vec<(String, Vec<u8>)> {
     vec![
         ("ce_specversion".into(), b"1.0".to_vec()),
         ("ce_id".into(), id.as_bytes().to_vec()),
@@ -142,9 +150,15 @@ pub fn dlq_record(
 /// the broker's error instead of blocking the records behind it or being dropped.
 pub fn broker_refused_record(topics: &Topics, record: &Record, error: &str, now_ms: i64) -> Record {
     let header = |name: &str| {
-        record.headers.iter().find(|(n, _)| n == name).and_then(|(_, v)| std::str::from_utf8(v).ok())
+        record
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, v)| std::str::from_utf8(v).ok())
     };
-    let sdk_app_id = header("ce_source").and_then(|s| s.rsplit('/').next()).unwrap_or("");
+    let sdk_app_id = header("ce_source")
+        .and_then(|s| s.rsplit('/').next())
+        .unwrap_or("");
     let command = header("ce_type").and_then(|t| t.strip_prefix(CE_TYPE_PREFIX));
     let empty = CallbackQuery::default();
     let dead = Dead {
@@ -190,7 +204,13 @@ impl Dead<'_> {
         Record {
             topic: topics.get(Family::Dlq).clone(),
             key: self.sdk_app_id.as_bytes().to_vec(),
-            headers: headers(&id, ce_source(self.sdk_app_id), CE_TYPE_DLQ.into(), received_at_ms, self.sdk_app_id),
+            headers: headers(
+                &id,
+                ce_source(self.sdk_app_id),
+                CE_TYPE_DLQ.into(),
+                received_at_ms,
+                self.sdk_app_id,
+            ),
             value: serde_json::to_vec(&value).unwrap_or_default(),
         }
     }
@@ -204,14 +224,29 @@ mod tests {
     fn topics_follow_the_prefix() {
         let t = Topics::new("x.");
         let names: Vec<&str> = t.all().map(|s| s.as_ref()).collect();
-        assert_eq!(names, ["x.live.member", "x.group.member", "x.room.member", "x.other", "x.dlq"]);
+        assert_eq!(
+            names,
+            [
+                "x.live.member",
+                "x.group.member",
+                "x.room.member",
+                "x.other",
+                "x.dlq"
+            ]
+        );
         assert_eq!(t.get(Family::Dlq).as_ref(), "x.dlq");
     }
 
     #[test]
     fn dlq_keeps_binary_bodies_as_base64_and_never_the_sign() {
         let q = CallbackQuery::parse("SdkAppid=14&CallbackCommand=A.B&Sign=secret&RequestTime=1").unwrap();
-        let r = dlq_record(&Topics::new("t."), &q, &Refusal::NotJson("x".into()), &[0xff, 0x00], 7);
+        let r = dlq_record(
+            &Topics::new("t."),
+            &q,
+            &Refusal::NotJson("x".into()),
+            &[0xff, 0x00],
+            7,
+        );
         let v: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
         assert_eq!(v["body_encoding"], "base64");
         assert_eq!(v["body"], "/wA=");

@@ -55,7 +55,10 @@ async fn in_order_with_stable_ids(mode: &str) {
         .map(|m| m.value["members"][0].as_str().unwrap_or("").to_owned())
         .collect();
     let expected: Vec<String> = (0..200).map(|i| format!("m{i:03}")).collect();
-    assert_eq!(members, expected, "{mode}: one room's events out of order or missing");
+    assert_eq!(
+        members, expected,
+        "{mode}: one room's events out of order or missing"
+    );
     assert!(
         room.iter().all(|m| m.partition == room[0].partition),
         "one room spread over partitions"

@@ -57,15 +57,22 @@ mod tests {
         let body = r#"{"CallbackCommand":"Group.CallbackAfterMemberExit","GroupId":"g","Type":"FutureGroup","ExitType":"Dissolved","Operator_Account":"o","ExitMemberList":[{"Member_Account":"x"}]}"#;
         let cb = Callback::decode(Kind::from_name(COMMAND), COMMAND, body).unwrap();
         let f = cb.facts();
-        assert_eq!((f.state.as_deref(), f.cause.as_deref()), (Some("left"), Some("dissolved")));
+        assert_eq!(
+            (f.state.as_deref(), f.cause.as_deref()),
+            (Some("left"), Some("dissolved"))
+        );
         assert_eq!(f.group_type.as_deref(), Some("future_group"));
         assert_eq!(f.operator, Some("o"));
     }
 
     #[test]
     fn members_must_be_objects() {
-        let body = r#"{"CallbackCommand":"Group.CallbackAfterMemberExit","GroupId":"g","ExitMemberList":["x"]}"#;
+        let body =
+            r#"{"CallbackCommand":"Group.CallbackAfterMemberExit","GroupId":"g","ExitMemberList":["x"]}"#;
         let err = Callback::decode(Kind::from_name(COMMAND), COMMAND, body).unwrap_err();
-        assert_eq!(err, Refusal::BadField("ExitMemberList[0]: expected object".into()));
+        assert_eq!(
+            err,
+            Refusal::BadField("ExitMemberList[0]: expected object".into())
+        );
     }
 }

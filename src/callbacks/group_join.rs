@@ -58,7 +58,10 @@ mod tests {
         let body = r#"{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"@TGS#1","Type":"AVChatRoom","JoinType":"Invited","Operator_Account":"admin","NewMemberList":[{"Member_Account":"a"},{"Member_Account":"b"}]}"#;
         let cb = Callback::decode(Kind::from_name(COMMAND), COMMAND, body).unwrap();
         let f = cb.facts();
-        assert_eq!((f.state.as_deref(), f.cause.as_deref()), (Some("joined"), Some("invited")));
+        assert_eq!(
+            (f.state.as_deref(), f.cause.as_deref()),
+            (Some("joined"), Some("invited"))
+        );
         assert_eq!(f.group_type.as_deref(), Some("av_chat_room"));
         assert_eq!(f.members.unwrap(), ["a", "b"]);
         assert_eq!(f.event_time_ms, None);
@@ -66,7 +69,8 @@ mod tests {
 
     #[test]
     fn member_list_is_required() {
-        let body = r#"{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","JoinType":"Apply"}"#;
+        let body =
+            r#"{"CallbackCommand":"Group.CallbackAfterNewMemberJoin","GroupId":"g","JoinType":"Apply"}"#;
         let err = Callback::decode(Kind::from_name(COMMAND), COMMAND, body).unwrap_err();
         assert_eq!(err, Refusal::BadField("NewMemberList: missing".into()));
     }

@@ -51,7 +51,12 @@ mod tests {
     #[test]
     fn seed_002_sample_without_event_time_or_cause() {
         let body = r#"{"CallbackCommand": "Group.CallbackOnMemberStateChange","GroupId": "@TGS#2J4SZEAEL","EventType": "Offline","MemberList": [{"Member_Account": "jared"},{"Member_Account": "tommy"}]}"#;
-        let cb = Callback::decode(Some(Kind::GroupMemberStateChange), "Group.CallbackOnMemberStateChange", body).unwrap();
+        let cb = Callback::decode(
+            Some(Kind::GroupMemberStateChange),
+            "Group.CallbackOnMemberStateChange",
+            body,
+        )
+        .unwrap();
         let f = cb.facts();
         assert_eq!(f.subject.id(), Some("@TGS#2J4SZEAEL"));
         assert_eq!(f.state.as_deref(), Some("offline"));
@@ -62,7 +67,12 @@ mod tests {
     #[test]
     fn causes_become_snake_case() {
         let body = r#"{"CallbackCommand":"Group.CallbackOnMemberStateChange","GroupId":"g","EventType":"Online","EventCause":"HeartbeatRecover","MemberList":[]}"#;
-        let cb = Callback::decode(Some(Kind::GroupMemberStateChange), "Group.CallbackOnMemberStateChange", body).unwrap();
+        let cb = Callback::decode(
+            Some(Kind::GroupMemberStateChange),
+            "Group.CallbackOnMemberStateChange",
+            body,
+        )
+        .unwrap();
         assert_eq!(cb.facts().cause.as_deref(), Some("heartbeat_recover"));
     }
 }

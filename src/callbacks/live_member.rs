@@ -52,7 +52,11 @@ mod tests {
     use crate::refusal::Refusal;
 
     fn decode(body: &str) -> Result<Callback<'_>, Refusal> {
-        Callback::decode(Some(Kind::LiveMemberStateChanged), "Live.CallbackMemberStateChanged", body)
+        Callback::decode(
+            Some(Kind::LiveMemberStateChanged),
+            "Live.CallbackMemberStateChanged",
+            body,
+        )
     }
 
     #[test]
@@ -69,13 +73,25 @@ mod tests {
     #[test]
     fn fields_are_named_in_errors() {
         let missing = r#"{"CallbackCommand":"Live.CallbackAfterMemberStateChanged","EventType":"Online","EventCause":"Enter","MemberList":[]}"#;
-        assert_eq!(decode(missing).unwrap_err(), Refusal::BadField("RoomId: missing".into()));
+        assert_eq!(
+            decode(missing).unwrap_err(),
+            Refusal::BadField("RoomId: missing".into())
+        );
         let wrong = r#"{"CallbackCommand":"Live.CallbackAfterMemberStateChanged","RoomId":"r","EventType":"Online","EventCause":"Enter","MemberList":[{"Member_Account":7}]}"#;
-        assert_eq!(decode(wrong).unwrap_err(), Refusal::BadField("MemberList[0].Member_Account: expected string".into()));
+        assert_eq!(
+            decode(wrong).unwrap_err(),
+            Refusal::BadField("MemberList[0].Member_Account: expected string".into())
+        );
         let time = r#"{"CallbackCommand":"Live.CallbackAfterMemberStateChanged","RoomId":"r","EventType":"Online","EventCause":"Enter","MemberList":[],"EventTime":"soon"}"#;
-        assert_eq!(decode(time).unwrap_err(), Refusal::BadField("EventTime: expected integer".into()));
+        assert_eq!(
+            decode(time).unwrap_err(),
+            Refusal::BadField("EventTime: expected integer".into())
+        );
         let list = r#"{"CallbackCommand":"Live.CallbackAfterMemberStateChanged","RoomId":"r","EventType":"Online","EventCause":"Enter","MemberList":{}}"#;
-        assert_eq!(decode(list).unwrap_err(), Refusal::BadField("MemberList: expected array".into()));
+        assert_eq!(
+            decode(list).unwrap_err(),
+            Refusal::BadField("MemberList: expected array".into())
+        );
     }
 
     #[test]

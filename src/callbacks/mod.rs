@@ -98,7 +98,10 @@ impl<'a> Callback<'a> {
             // wrong. Only the error path pays for this second look.
             Err(e) => match decode_typed::<OtherBody<'a>>(body) {
                 Ok(OtherBody { command: Some(c) }) if !Self::same_command(kind, query_command, &c) => {
-                    return Err(Refusal::CommandMismatch { body: c.into_owned(), query: query_command.to_owned() })
+                    return Err(Refusal::CommandMismatch {
+                        body: c.into_owned(),
+                        query: query_command.to_owned(),
+                    })
                 }
                 _ => return Err(e),
             },
@@ -184,7 +187,10 @@ mod tests {
 
     #[test]
     fn aliases_resolve_to_one_kind() {
-        assert_eq!(Kind::from_name("Live.CallbackMemberStateChanged"), Some(Kind::LiveMemberStateChanged));
+        assert_eq!(
+            Kind::from_name("Live.CallbackMemberStateChanged"),
+            Some(Kind::LiveMemberStateChanged)
+        );
         for k in Kind::ALL {
             assert_eq!(Kind::from_name(k.canonical()), Some(k));
         }
@@ -193,18 +199,42 @@ mod tests {
 
     #[test]
     fn not_json_and_not_object_are_told_apart() {
-        assert!(matches!(Callback::decode(None, "X", "[1]"), Err(Refusal::NotObject)));
-        assert!(matches!(Callback::decode(None, "X", "  \"s\""), Err(Refusal::NotObject)));
-        assert!(matches!(Callback::decode(None, "X", "{"), Err(Refusal::NotJson(_))));
-        assert!(matches!(Callback::decode(None, "X", "nope"), Err(Refusal::NotJson(_))));
-        assert!(matches!(Callback::decode(None, "X", ""), Err(Refusal::NotJson(_))));
-        assert!(matches!(Callback::decode(None, "X", "{} x"), Err(Refusal::NotJson(_))));
+        assert!(matches!(
+            Callback::decode(None, "X", "[1]"),
+            Err(Refusal::NotObject)
+        ));
+        assert!(matches!(
+            Callback::decode(None, "X", "  \"s\""),
+            Err(Refusal::NotObject)
+        ));
+        assert!(matches!(
+            Callback::decode(None, "X", "{"),
+            Err(Refusal::NotJson(_))
+        ));
+        assert!(matches!(
+            Callback::decode(None, "X", "nope"),
+            Err(Refusal::NotJson(_))
+        ));
+        assert!(matches!(
+            Callback::decode(None, "X", ""),
+            Err(Refusal::NotJson(_))
+        ));
+        assert!(matches!(
+            Callback::decode(None, "X", "{} x"),
+            Err(Refusal::NotJson(_))
+        ));
     }
 
     #[test]
     fn other_commands_must_agree_with_the_query() {
-        assert!(matches!(Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Y","a":[1]}"#), Ok(Callback::Other(_))));
-        assert!(matches!(Callback::decode(None, "X.Y", r#"{"a":1}"#), Ok(Callback::Other(_))));
+        assert!(matches!(
+            Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Y","a":[1]}"#),
+            Ok(Callback::Other(_))
+        ));
+        assert!(matches!(
+            Callback::decode(None, "X.Y", r#"{"a":1}"#),
+            Ok(Callback::Other(_))
+        ));
         assert!(matches!(
             Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Z"}"#),
             Err(Refusal::CommandMismatch { .. })
@@ -215,7 +245,10 @@ mod tests {
     fn alias_in_query_and_canonical_in_body_agree() {
         let body = r#"{"CallbackCommand":"Live.CallbackAfterMemberStateChanged","RoomId":"r","EventType":"Online","EventCause":"Enter","MemberList":[]}"#;
         let kind = Kind::from_name("Live.CallbackMemberStateChanged");
-        assert!(matches!(Callback::decode(kind, "Live.CallbackMemberStateChanged", body), Ok(Callback::Live(_))));
+        assert!(matches!(
+            Callback::decode(kind, "Live.CallbackMemberStateChanged", body),
+            Ok(Callback::Live(_))
+        ));
         let room = Kind::from_name("Room.CallbackAfterMemberEnter");
         assert!(matches!(
             Callback::decode(room, "Room.CallbackAfterMemberEnter", body),

@@ -60,7 +60,10 @@ mod tests {
         let body = r#"{"CallbackCommand":"Room.CallbackAfterMemberLeave","Operator_Account":"alice","RoomId":"conf-42","MemberCount":7,"Type":"Leave","MemberList_Account":["alice"],"Reason":"kicked by host","EventTime":1700000000123}"#;
         let cb = Callback::decode(Kind::from_name(COMMAND), COMMAND, body).unwrap();
         let f = cb.facts();
-        assert_eq!((f.state.as_deref(), f.cause.as_deref()), (Some("offline"), Some("leave")));
+        assert_eq!(
+            (f.state.as_deref(), f.cause.as_deref()),
+            (Some("offline"), Some("leave"))
+        );
         assert_eq!(f.reason, Some("kicked by host"));
         assert_eq!(f.member_count, Some(7));
         assert_eq!(f.subject.id(), Some("conf-42"));

@@ -66,10 +66,19 @@ mod tests {
     #[test]
     fn member_count_must_be_an_integer() {
         let body = r#"{"CallbackCommand":"Room.CallbackAfterMemberEnter","RoomId":"r","MemberCount":"20","MemberList_Account":[]}"#;
-        assert_eq!(decode(body).unwrap_err(), Refusal::BadField("MemberCount: expected integer".into()));
+        assert_eq!(
+            decode(body).unwrap_err(),
+            Refusal::BadField("MemberCount: expected integer".into())
+        );
         let body = r#"{"CallbackCommand":"Room.CallbackAfterMemberEnter","RoomId":"r","MemberCount":2.5,"MemberList_Account":[]}"#;
-        assert_eq!(decode(body).unwrap_err(), Refusal::BadField("MemberCount: expected integer".into()));
+        assert_eq!(
+            decode(body).unwrap_err(),
+            Refusal::BadField("MemberCount: expected integer".into())
+        );
         let body = r#"{"CallbackCommand":"Room.CallbackAfterMemberEnter","RoomId":"r","MemberList_Account":[{"Member_Account":"x"}]}"#;
-        assert_eq!(decode(body).unwrap_err(), Refusal::BadField("MemberList_Account[0]: expected string".into()));
+        assert_eq!(
+            decode(body).unwrap_err(),
+            Refusal::BadField("MemberList_Account[0]: expected string".into())
+        );
     }
 }

@@ -19,10 +19,12 @@ impl KafkaDelivery {
 
     pub async fn deliver(&self, record: &Record) -> Result<(), Refusal> {
         let (tx, rx) = oneshot::channel();
-        self.publisher.send(record, Ack::Notify(tx)).map_err(|e| match e {
-            SendError::QueueFull => Refusal::QueueFull,
-            SendError::Kafka(e) => Refusal::KafkaFailed(e.to_string()),
-        })?;
+        self.publisher
+            .send(record, Ack::Notify(tx))
+            .map_err(|e| match e {
+                SendError::QueueFull => Refusal::QueueFull,
+                SendError::Kafka(e) => Refusal::KafkaFailed(e.to_string()),
+            })?;
         match rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(Refusal::KafkaFailed(e.to_string())),

@@ -2,8 +2,8 @@
 //! out. Each mode is one file; the spool slots in here as another variant.
 
 mod kafka;
-pub mod spool;
 mod memory;
+pub mod spool;
 
 use crate::config::DeliveryMode;
 use crate::publish::Publisher;

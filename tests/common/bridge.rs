@@ -52,7 +52,10 @@ impl Bridge {
             ])
             .args(["--kafka-property", "message.timeout.ms=20000"])
             .args(args)
-            .env("BRIDGE_LOG", "info")
+            .env(
+                "BRIDGE_LOG",
+                std::env::var("TEST_BRIDGE_LOG").unwrap_or("info".into()),
+            )
             // Spool mode (the default) gets a private spool unless `--spool-dir` is given, so
             // bridges never share (and lock) one directory by accident.
             .env("BRIDGE_SPOOL_DIR", dir.path().join("spool"))

@@ -51,7 +51,9 @@ impl Drain {
     pub fn start(parts: DrainParts) -> std::io::Result<Drain> {
         let (tx, rx) = mpsc::channel();
         let state = State::new(parts, tx.clone());
-        let thread = std::thread::Builder::new().name("spool-drain".into()).spawn(move || state.run(rx))?;
+        let thread = std::thread::Builder::new()
+            .name("spool-drain".into())
+            .spawn(move || state.run(rx))?;
         Ok(Drain { tx, thread })
     }
 
@@ -123,7 +125,8 @@ impl State {
             self.fill_window();
             self.advance_watermark(self.stopping.is_some());
             if let Some(deadline) = self.stopping {
-                let caught_up = self.pending.is_empty() && self.p.reader.position() >= self.p.stats.committed();
+                let caught_up =
+                    self.pending.is_empty() && self.p.reader.position() >= self.p.stats.committed();
                 if caught_up || Instant::now() >= deadline {
                     self.advance_watermark(true);
                     self.log_stop(caught_up);
@@ -155,14 +158,17 @@ impl State {
     }
 
     fn failed(&mut self, seq: u64, error: &KafkaError) {
-        let Some(entry) = self.pending.get_mut(&seq) else { return };
+        let Some(entry) = self.pending.get_mut(&seq) else {
+            return;
+        };
         if is_permanent(error) {
             if entry.to_dlq {
                 let why = format!("the DLQ refuses records ({error}); they stay in the spool");
                 self.p.health.set_delivery_problem(Some(why));
             } else {
                 tracing::error!(topic = %entry.record.topic, error = %error, "broker refused a record for good; moving it to the DLQ");
-                entry.record = broker_refused_record(&self.p.topics, &entry.record, &error.to_string(), now_ms());
+                entry.record =
+                    broker_refused_record(&self.p.topics, &entry.record, &error.to_string(), now_ms());
                 entry.to_dlq = true;
             }
         }
@@ -189,7 +195,11 @@ impl State {
             && self.pending_bytes < WINDOW_BYTES
         {
             let room = WINDOW_RECORDS - self.pending.len();
-            let batch = match self.p.reader.next_batch(self.p.stats.committed(), room, WINDOW_BYTES - self.pending_bytes) {
+            let batch = match self.p.reader.next_batch(
+                self.p.stats.committed(),
+                room,
+                WINDOW_BYTES - self.pending_bytes,
+            ) {
                 Ok(batch) => batch,
                 Err(e) => {
                     tracing::error!(error = %e, "cannot read the spool; retrying");
@@ -203,14 +213,23 @@ impl State {
             for (seq, record) in batch {
                 let bytes = record.value.len();
                 self.pending_bytes += bytes;
-                self.pending.insert(seq, Pending { record, bytes, to_dlq: false });
+                self.pending.insert(
+                    seq,
+                    Pending {
+                        record,
+                        bytes,
+                        to_dlq: false,
+                    },
+                );
                 self.send(seq);
             }
         }
     }
 
     fn send(&mut self, seq: u64) {
-        let Some(entry) = self.pending.get(&seq) else { return };
+        let Some(entry) = self.pending.get(&seq) else {
+            return;
+        };
         let tx = self.tx.clone();
         let ack = Ack::Call(Box::new(move |result| {
             let _ = tx.send(Msg::Report(seq, result));
@@ -228,7 +247,12 @@ impl State {
     /// The watermark is the oldest undelivered record, or the reader's position when
     /// everything read was delivered (gaps from quarantined segments are passed over).
     fn advance_watermark(&mut self, force: bool) {
-        let w = self.pending.keys().next().copied().unwrap_or_else(|| self.p.reader.position());
+        let w = self
+            .pending
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or_else(|| self.p.reader.position());
         if w <= self.persisted || (!force && self.last_persist.elapsed() < PERSIST_EVERY) {
             return;
         }
@@ -246,7 +270,10 @@ impl State {
             tracing::info!("spool drained: everything accepted was delivered");
         } else {
             let left = self.p.stats.committed().saturating_sub(self.persisted);
-            tracing::warn!(records = left, "shutdown deadline: undelivered records stay in the spool for the next start");
+            tracing::warn!(
+                records = left,
+                "shutdown deadline: undelivered records stay in the spool for the next start"
+            );
         }
     }
 }

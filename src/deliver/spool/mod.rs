@@ -41,10 +41,10 @@ pub mod store;
 pub mod writer;
 
 pub use cleaner::Cleaner;
+pub use drain::Drain;
 pub use error::SpoolError;
 pub use log::{EncodeError, FrameError, MAX_RECORD_LEN};
 pub use reader::Reader;
-pub use drain::Drain;
 pub use store::{Recovery, SpoolStats, Store};
 pub use writer::SpoolWriter;
 
@@ -83,7 +83,11 @@ pub fn start(
     );
     let stats = store.stats();
     health.watch_spool(stats.clone(), max_bytes);
-    let spawn_err = |e: std::io::Error| SpoolError::Io { op: "start thread", path: dir.to_path_buf(), source: e };
+    let spawn_err = |e: std::io::Error| SpoolError::Io {
+        op: "start thread",
+        path: dir.to_path_buf(),
+        source: e,
+    };
     let parts = drain::DrainParts {
         reader: store.reader(recovery.watermark),
         cleaner: store.cleaner(),

@@ -32,7 +32,11 @@ pub struct SpoolWriter {
 impl SpoolWriter {
     /// Starts the writer thread, which owns `store` until every `SpoolWriter` is dropped.
     /// `on_commit` runs after each durable batch (wakes the publisher).
-    pub fn start(store: Store, max_bytes: u64, on_commit: impl Fn() + Send + 'static) -> std::io::Result<Self> {
+    pub fn start(
+        store: Store,
+        max_bytes: u64,
+        on_commit: impl Fn() + Send + 'static,
+    ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = store.stats();
         std::thread::Builder::new()
@@ -47,7 +51,10 @@ impl SpoolWriter {
             return Err(Refusal::SpoolFull);
         }
         let (done, rx) = oneshot::channel();
-        self.tx.send(Append { record, done }).await.map_err(|_| Refusal::ShuttingDown)?;
+        self.tx
+            .send(Append { record, done })
+            .await
+            .map_err(|_| Refusal::ShuttingDown)?;
         rx.await.unwrap_or(Err(Refusal::ShuttingDown))
     }
 
@@ -85,7 +92,9 @@ fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, 
         if result.is_err() != failing {
             failing = result.is_err();
             match &result {
-                Err(e) => tracing::error!(error = %e, "spool append failed: answering 503 until the disk recovers"),
+                Err(e) => {
+                    tracing::error!(error = %e, "spool append failed: answering 503 until the disk recovers")
+                }
                 Ok(_) => tracing::info!("spool appends succeed again"),
             }
         }

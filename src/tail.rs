@@ -1,0 +1,99 @@
+//! `tail`: read the bridge's topics and print its events — pretty for people, one JSON per
+//! line for scripts. A plain consumer with no group: it commits nothing and disturbs no one.
+
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use crate::cli::{TailArgs, TailFormat};
+use crate::event::Family;
+
+/// Blocking: runs until `--idle-exit`, `--max-events` or Ctrl-C.
+pub fn run(args: &TailArgs) -> Result<(), KafkaError> {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &args.brokers)
+        .set("group.id", "tencent-kafka-bridge-tail")
+        .set("enable.auto.commit", "false");
+    for (k, v) in &args.kafka_properties {
+        cfg.set(k, v);
+    }
+    let consumer: BaseConsumer = cfg.create()?;
+    let families: Vec<String> = if args.families.is_empty() {
+        Family::ALL.iter().map(|f| f.name().to_owned()).collect()
+    } else {
+        args.families.clone()
+    };
+    let start = if args.from_beginning {
+        Offset::Beginning
+    } else {
+        Offset::End
+    };
+    let mut tpl = TopicPartitionList::new();
+    for family in &families {
+        let topic = format!("{}{family}", args.topic_prefix);
+        let meta = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+        for t in meta.topics() {
+            for p in t.partitions() {
+                tpl.add_partition_offset(&topic, p.id(), start)?;
+            }
+        }
+    }
+    consumer.assign(&tpl)?;
+    let (mut last, mut seen) = (Instant::now(), 0usize);
+    loop {
+        if args.idle_exit.is_some_and(|idle| last.elapsed() >= idle)
+            || args.max_events.is_some_and(|n| seen >= n)
+        {
+            return Ok(());
+        }
+        let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let msg = msg?;
+        last = Instant::now();
+        seen += 1;
+        println!("{}", render(&msg, args.format));
+    }
+}
+
+fn render(msg: &rdkafka::message::BorrowedMessage<'_>, format: TailFormat) -> String {
+    let key = msg.key().map(String::from_utf8_lossy).unwrap_or_default();
+    let value: serde_json::Value = msg
+        .payload()
+        .map(|p| serde_json::from_slice(p).unwrap_or_else(|_| String::from_utf8_lossy(p).into_owned().into()))
+        .unwrap_or_default();
+    let headers: serde_json::Map<String, serde_json::Value> = msg
+        .headers()
+        .map(|h| {
+            h.iter()
+                .map(|h| {
+                    (
+                        h.key.to_owned(),
+                        String::from_utf8_lossy(h.value.unwrap_or_default())
+                            .into_owned()
+                            .into(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    match format {
+        TailFormat::Json => serde_json::json!({
+            "topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
+            "key": key, "headers": headers, "value": value,
+        })
+        .to_string(),
+        TailFormat::Pretty => {
+            let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
+            format!(
+                "── {} [{}] @{} key {key:?}\n{pretty}",
+                msg.topic(),
+                msg.partition(),
+                msg.offset()
+            )
+        }
+    }
+}

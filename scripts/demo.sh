@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The round trip on a fresh machine: installs tansu if missing, builds the bridge, starts a
-# local broker and the bridge, sends the four seed callbacks signed the way Tencent signs them,
-# and prints the events read back from Kafka. Cleans up after itself.
+# local broker and the bridge, acts as Tencent with `tencent-kafka-bridge send` (the built-in
+# seed samples, signed like Tencent, plus one broken body that lands on the DLQ), and prints
+# the events read back from Kafka with `tencent-kafka-bridge tail`. Cleans up after itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tansu.sh
 export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release --quiet --bin tencent-kafka-bridge --example tail
+cargo build --release --quiet --bin tencent-kafka-bridge
+bridge=target/release/tencent-kafka-bridge
 
 work=$(mktemp -d)
 kafka_port=${KAFKA_PORT:-19092}
@@ -22,24 +24,19 @@ for family in live.member group.member room.member other dlq; do
   (cd "$work" && tansu topic create "tencent.$family" --broker "tcp://127.0.0.1:$kafka_port" --partitions 3 >/dev/null)
 done
 
-target/release/tencent-kafka-bridge --listen "127.0.0.1:$http_port" --sdk-app-id "$app_id" \
+$bridge --listen "127.0.0.1:$http_port" --sdk-app-id "$app_id" \
   --auth-token "$token" --brokers "127.0.0.1:$kafka_port" --spool-dir "$work/spool" 2>"$work/bridge.log" &
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$http_port/readyz"; echo
 
-send() { # command body
-  local t sign
-  t=$(date +%s)
-  sign=$(printf '%s%s' "$token" "$t" | sha256sum | cut -d' ' -f1)
-  printf '%-40s -> ' "$1"
-  curl -sS -X POST -H 'content-type: application/json' --data-binary "$2" \
-    "http://127.0.0.1:$http_port/callback?SdkAppid=$app_id&CallbackCommand=$1&contenttype=json&ClientIP=203.0.113.9&OptPlatform=iOS&RequestTime=$t&Sign=$sign"
-  echo
-}
-send Live.CallbackMemberStateChanged '{"CallbackCommand":"Live.CallbackAfterMemberStateChanged","RoomId":"room_id","EventType":"Online","EventCause":"Kicked","MemberList":[{"Member_Account":"jared"},{"Member_Account":"tommy"}],"EventTime":1703589922780}'
-send Group.CallbackOnMemberStateChange '{"CallbackCommand":"Group.CallbackOnMemberStateChange","GroupId":"@TGS#2J4SZEAEL","EventType":"Offline","EventCause":"HeartbeatInterrupt","MemberList":[{"Member_Account":"jared"}]}'
-send Room.CallbackAfterMemberEnter '{"CallbackCommand":"Room.CallbackAfterMemberEnter","Operator_Account":"user1","RoomId":"rid-123","MemberCount":20,"Type":"Enter","MemberList_Account":["user1"],"EventTime":1670574414123}'
-send Room.CallbackAfterMemberEnter '{"CallbackCommand":"Room.CallbackAfterMemberEnter","RoomId":"rid-123","MemberCount":"twenty","MemberList_Account":["user1"]}'
+url="http://127.0.0.1:$http_port/callback"
+for sample in live group room-enter room-leave group-join group-exit; do
+  $bridge send --url "$url" --sdk-app-id "$app_id" --token "$token" --sample "$sample"
+done
+# An authentic callback with a broken body: answered FAIL and kept on tencent.dlq.
+printf '{"CallbackCommand":"Room.CallbackAfterMemberEnter","RoomId":"rid-123","MemberCount":"twenty"}' >"$work/broken.json"
+$bridge send --url "$url" --sdk-app-id "$app_id" --token "$token" \
+  --command Room.CallbackAfterMemberEnter --body "$work/broken.json" || true
 
-echo; echo "Events on Kafka:"
-target/release/examples/tail "127.0.0.1:$kafka_port" tencent. 3
+echo; echo "Events on Kafka (tencent-kafka-bridge tail --from-beginning):"
+$bridge tail --brokers "127.0.0.1:$kafka_port" --from-beginning --max-events 7 --idle-exit 15s

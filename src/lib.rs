@@ -13,6 +13,7 @@ pub mod deliver;
 pub mod event;
 pub mod health;
 pub mod ingress;
+pub mod metrics;
 pub mod pipeline;
 pub mod publish;
 pub mod refusal;
@@ -31,6 +32,7 @@ use crate::config::{Config, DeliveryMode};
 use crate::deliver::Delivery;
 use crate::health::Health;
 use crate::ingress::Ingress;
+use crate::metrics::{Metrics, Readings};
 use crate::pipeline::Pipeline;
 use crate::publish::Publisher;
 use crate::route::Topics;
@@ -50,10 +52,15 @@ pub enum RunError {
 
 /// Runs the bridge until `shutdown` resolves, then drains within `--shutdown-timeout`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
-    let publisher = Publisher::new(&config.brokers, &config.kafka_properties)?;
     let topics = Topics::new(&config.topic_prefix);
+    let metrics = Metrics::new(&topics);
+    let publisher = Publisher::new(&config.brokers, &config.kafka_properties, metrics.clone())?;
     let health = Health::new();
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
+    let mut readings = Readings {
+        publisher: publisher.clone(),
+        spool: None,
+    };
     let (delivery, drain) = match config.delivery {
         DeliveryMode::Spool => {
             let spool = deliver::spool::start(
@@ -64,6 +71,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 topics.clone(),
                 health.clone(),
             )?;
+            readings.spool = Some(spool.writer.stats().clone());
             (Delivery::Spool(spool.writer), Some(spool.drain))
         }
         mode => (Delivery::direct(mode, publisher.clone()), None),
@@ -71,6 +79,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let app = Arc::new(Ingress {
         pipeline: Pipeline::new(&config, topics.clone(), delivery),
         health,
+        metrics,
+        readings,
         callback_path: config.callback_path.clone(),
         limits: config.limits(),
     });

@@ -33,25 +33,7 @@ impl Pipeline {
     }
 
     /// `Ok` only when the event is handed off as the delivery mode promises.
-    pub async fn handle(&self, raw_query: &str, body: &[u8]) -> Result<(), Refusal> {
-        let query = CallbackQuery::parse(raw_query)?;
-        let result = self.handle_query(&query, body).await;
-        if let Err(refusal) = &result {
-            let (status, code) = refusal.status_and_code();
-            tracing::warn!(
-                status = status.as_u16(),
-                code,
-                reason = %refusal,
-                sdk_app_id = query.sdk_app_id.as_deref().unwrap_or(""),
-                command = query.callback_command.as_deref().unwrap_or(""),
-                client_ip = query.client_ip.as_deref().unwrap_or(""),
-                "callback refused"
-            );
-        }
-        result
-    }
-
-    async fn handle_query(&self, query: &CallbackQuery<'_>, body: &[u8]) -> Result<(), Refusal> {
+    pub async fn handle(&self, query: &CallbackQuery<'_>, body: &[u8]) -> Result<(), Refusal> {
         self.auth.check(query)?;
         if let Some(ct) = &query.content_type {
             if !ct.eq_ignore_ascii_case("json") {

@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
+use crate::metrics::Metrics;
 use crate::route::Record;
 
 /// librdkafka settings the bridge starts from; every one can be overridden with
@@ -82,6 +83,7 @@ pub enum SendError {
 /// Sees every delivery report on librdkafka's polling thread.
 pub struct Reports {
     failing: AtomicBool,
+    metrics: Arc<Metrics>,
 }
 
 impl ClientContext for Reports {}
@@ -91,6 +93,12 @@ impl ProducerContext for Reports {
 
     fn delivery(&self, result: &DeliveryResult<'_>, ack: Box<Ack>) {
         let outcome = result.as_ref().map(|_| ()).map_err(|(e, _)| e.clone());
+        let topic = match result {
+            Ok(m) => m.topic(),
+            Err((_, m)) => m.topic(),
+        };
+        self.metrics
+            .delivered(topic, outcome.as_ref().map(|_| ()).map_err(is_permanent));
         // Log delivery trouble once per change of state, not once per record.
         let failed = outcome.is_err();
         if self.failing.swap(failed, Ordering::Relaxed) != failed {
@@ -116,7 +124,11 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    pub fn new(brokers: &str, overrides: &[(String, String)]) -> Result<Self, KafkaError> {
+    pub fn new(
+        brokers: &str,
+        overrides: &[(String, String)],
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, KafkaError> {
         let mut cfg = ClientConfig::new();
         cfg.set("bootstrap.servers", brokers);
         for (k, v) in DEFAULTS {
@@ -127,6 +139,7 @@ impl Publisher {
         }
         let producer = cfg.create_with_context(Reports {
             failing: AtomicBool::new(false),
+            metrics,
         })?;
         Ok(Publisher {
             producer: Arc::new(producer),

@@ -36,6 +36,9 @@ pub fn run(args: &TailArgs) -> Result<(), KafkaError> {
         let topic = format!("{}{family}", args.topic_prefix);
         let meta = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
         for t in meta.topics() {
+            if t.partitions().is_empty() {
+                eprintln!("tail: topic {topic} not found on {}", args.brokers);
+            }
             for p in t.partitions() {
                 tpl.add_partition_offset(&topic, p.id(), start)?;
             }
@@ -52,7 +55,14 @@ pub fn run(args: &TailArgs) -> Result<(), KafkaError> {
         let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };
-        let msg = msg?;
+        // A broker hiccup is reported and read through; librdkafka reconnects by itself.
+        let msg = match msg {
+            Ok(msg) => msg,
+            Err(e) => {
+                eprintln!("tail: {e}");
+                continue;
+            }
+        };
         last = Instant::now();
         seen += 1;
         println!("{}", render(&msg, args.format));

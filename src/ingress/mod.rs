@@ -6,12 +6,12 @@ mod guard;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -22,7 +22,9 @@ use tokio::sync::Semaphore;
 
 use self::guard::{Guarded, Timeouts};
 
+use crate::auth::CallbackQuery;
 use crate::health::Health;
+use crate::metrics::{self, Metrics, Readings};
 use crate::pipeline::Pipeline;
 use crate::refusal::{answer_body, Refusal};
 
@@ -42,6 +44,8 @@ pub struct Limits {
 pub struct Ingress {
     pub pipeline: Pipeline,
     pub health: Arc<Health>,
+    pub metrics: Arc<Metrics>,
+    pub readings: Readings,
     pub callback_path: String,
     pub limits: Limits,
 }
@@ -119,15 +123,7 @@ pub async fn serve(
 async fn route(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     if path == app.callback_path {
-        if req.method() != Method::POST {
-            let mut resp = refuse(&Refusal::MethodNotAllowed);
-            resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
-            return resp;
-        }
-        return match callback(app, req).await {
-            Ok(()) => answer(StatusCode::OK, answer_body(None)),
-            Err(refusal) => refuse(&refusal),
-        };
+        return callback_path(app, req).await;
     }
     match path {
         "/healthz" => answer(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
@@ -138,14 +134,70 @@ async fn route(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
                 answer(StatusCode::SERVICE_UNAVAILABLE, body.to_string().into_bytes())
             }
         },
+        "/metrics" => {
+            let mut resp = answer(StatusCode::OK, app.metrics.render(&app.readings).into_bytes());
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE));
+            resp
+        }
         _ => refuse(&Refusal::NotFound),
     }
 }
 
-async fn callback(app: &Ingress, req: Request<Incoming>) -> Result<(), Refusal> {
+/// Every answer on the callback path is counted, timed and, when it is a refusal, logged once.
+async fn callback_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let query = CallbackQuery::parse(parts.uri.query().unwrap_or(""));
+    let result = if parts.method == Method::POST {
+        callback(app, &parts.headers, &query, body).await
+    } else {
+        Err(Refusal::MethodNotAllowed)
+    };
+    let ok_query = query.as_ref().ok();
+    let command = ok_query.and_then(|q| q.callback_command.as_deref());
+    app.metrics.callback(
+        command,
+        result.as_ref().map(|_| ()),
+        started.elapsed().as_secs_f64(),
+    );
+    match result {
+        Ok(()) => answer(StatusCode::OK, answer_body(None)),
+        Err(refusal) => {
+            log_refusal(&refusal, ok_query);
+            let mut resp = refuse(&refusal);
+            if refusal == Refusal::MethodNotAllowed {
+                resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+            }
+            resp
+        }
+    }
+}
+
+/// One line per refused callback. Never the token or the Sign: the query's `Sign` is not
+/// among the fields, and no refusal's text carries either.
+fn log_refusal(refusal: &Refusal, query: Option<&CallbackQuery<'_>>) {
+    let (status, code) = refusal.status_and_code();
+    let text = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().unwrap_or("").to_owned();
+    tracing::warn!(
+        status = status.as_u16(),
+        code,
+        reason = %refusal,
+        sdk_app_id = query.map(|q| text(&q.sdk_app_id)).unwrap_or_default(),
+        command = query.map(|q| text(&q.callback_command)).unwrap_or_default(),
+        client_ip = query.map(|q| text(&q.client_ip)).unwrap_or_default(),
+        "callback refused"
+    );
+}
+
+async fn callback(
+    app: &Ingress,
+    headers: &HeaderMap,
+    query: &Result<CallbackQuery<'_>, Refusal>,
+    body: Incoming,
+) -> Result<(), Refusal> {
     let limit = app.limits.max_body_bytes;
-    let declared = req
-        .headers()
+    let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
@@ -154,7 +206,6 @@ async fn callback(app: &Ingress, req: Request<Incoming>) -> Result<(), Refusal> 
     if app.health.is_draining() {
         return Err(Refusal::ShuttingDown);
     }
-    let (parts, body) = req.into_parts();
     let read = Limited::new(body, limit).collect();
     let body = tokio::time::timeout(app.limits.body_read_timeout, read)
         .await
@@ -166,8 +217,8 @@ async fn callback(app: &Ingress, req: Request<Incoming>) -> Result<(), Refusal> 
                 Refusal::BodyRead(e.to_string())
             }
         })?;
-    let body = body.to_bytes();
-    app.pipeline.handle(parts.uri.query().unwrap_or(""), &body).await
+    let query = query.as_ref().map_err(Clone::clone)?;
+    app.pipeline.handle(query, &body.to_bytes()).await
 }
 
 fn refuse(refusal: &Refusal) -> Response<Full<Bytes>> {

@@ -124,6 +124,7 @@ impl State {
             self.resend_if_due();
             self.fill_window();
             self.advance_watermark(self.stopping.is_some());
+            self.note_oldest();
             if let Some(deadline) = self.stopping {
                 let caught_up =
                     self.pending.is_empty() && self.p.reader.position() >= self.p.stats.committed();
@@ -265,6 +266,16 @@ impl State {
         }
     }
 
+    /// For the spool age metric: when the oldest record still held was received.
+    fn note_oldest(&self) {
+        let oldest = self
+            .pending
+            .values()
+            .next()
+            .map_or(0, |p| received_at_ms(&p.record.value));
+        self.p.stats.set_oldest_undelivered_ms(oldest);
+    }
+
     fn log_stop(&self, caught_up: bool) {
         if caught_up {
             tracing::info!("spool drained: everything accepted was delivered");
@@ -275,5 +286,36 @@ impl State {
                 "shutdown deadline: undelivered records stay in the spool for the next start"
             );
         }
+    }
+}
+
+/// The envelope's `received_at_ms` (events and DLQ records carry it as a bare number; every
+/// string before it is JSON-escaped, so the first match followed by a digit is the envelope's).
+/// 0 when absent.
+fn received_at_ms(value: &[u8]) -> i64 {
+    const FIELD: &[u8] = b"\"received_at_ms\":";
+    let mut rest = value;
+    while let Some(at) = rest.windows(FIELD.len()).position(|w| w == FIELD) {
+        rest = &rest[at + FIELD.len()..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let parsed = std::str::from_utf8(&rest[..digits])
+            .ok()
+            .and_then(|d| d.parse().ok());
+        if let Some(ms) = parsed {
+            return ms;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::received_at_ms;
+
+    #[test]
+    fn received_at_is_the_first_numeric_field() {
+        let v = br#"{"query":{"received_at_ms":"9"},"received_at_ms":1700000000123,"raw":{}}"#;
+        assert_eq!(received_at_ms(v), 1_700_000_000_123);
+        assert_eq!(received_at_ms(b"{}"), 0);
     }
 }

@@ -4,7 +4,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::cleaner::Cleaner;
@@ -22,6 +22,8 @@ pub struct SpoolStats {
     bytes: AtomicU64,
     committed: AtomicU64,
     watermark: AtomicU64,
+    /// `received_at_ms` of the oldest record read but not delivered; 0 when none.
+    oldest_ms: AtomicI64,
 }
 
 impl SpoolStats {
@@ -49,6 +51,14 @@ impl SpoolStats {
         let _ = self
             .bytes
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
+    }
+    /// When the oldest undelivered record the drain holds was received (ms since the epoch),
+    /// or 0 when it holds none.
+    pub fn oldest_undelivered_ms(&self) -> i64 {
+        self.oldest_ms.load(Ordering::Relaxed)
+    }
+    pub(crate) fn set_oldest_undelivered_ms(&self, ms: i64) {
+        self.oldest_ms.store(ms, Ordering::Relaxed);
     }
     pub(crate) fn set_watermark(&self, w: u64) {
         self.watermark.store(w, Ordering::Release);

@@ -1,0 +1,291 @@
+//! Operating the bridge (issue 6): `/metrics` counts what happened, refusals are logged once
+//! without secrets, `check-config` says what the bridge would run with, and `send` + `tail`
+//! prove a deployment from a shell.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
+mod common;
+
+use common::bridge::{run_to_exit, Bridge, APP_ID, TOKEN};
+use common::broker::Broker;
+use common::events::{expect_event, send_ok, WAIT};
+use common::http::{post, raw_exchange};
+use common::samples::{live, query, ROOM_003};
+use common::wait_for;
+
+const LIVE: &str = "Live.CallbackAfterMemberStateChanged";
+const ROOM: &str = "Room.CallbackAfterMemberEnter";
+
+fn scrape(addr: &str) -> String {
+    let out = raw_exchange(
+        addr,
+        b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    assert!(out.contains("application/openmetrics-text"), "{out}");
+    out
+}
+
+/// The value of the one series whose line starts with `series` (name and labels), if any.
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_callbacks_deliveries_and_refusals() {
+    let broker = Broker::start("tencent.");
+    let bridge = Bridge::start(&broker.bootstrap(), &["--auth-token", TOKEN]);
+    let addr = bridge.addr();
+
+    let live_body = live("metrics-room", "Online", "Enter", "m-1");
+    send_ok(&bridge, LIVE, &live_body).await;
+    send_ok(&bridge, ROOM, ROOM_003).await;
+    let forged = format!("/callback?SdkAppid={APP_ID}&CallbackCommand={LIVE}&RequestTime=1&Sign=f00d");
+    assert_eq!(post(&addr, &forged, live_body.clone()).await.status, 401);
+    let broken = r#"{"CallbackCommand":"Room.CallbackAfterMemberEnter","m":"metrics-dlq"}"#;
+    let bad = post(&addr, &query("/callback", APP_ID, ROOM, Some(TOKEN)), broken).await;
+    assert_eq!((bad.status, bad.code()), (400, 4005));
+    let unknown = query("/callback", APP_ID, "Scanner.Probe", Some(TOKEN));
+    let unknown = unknown.replace("contenttype=json", "contenttype=xml");
+    assert_eq!(post(&addr, &unknown, "{}").await.status, 400);
+
+    expect_event(&broker, "tencent.live.member", APP_ID, LIVE, &live_body);
+    expect_event(&broker, "tencent.room.member", APP_ID, ROOM, ROOM_003);
+    let text = wait_for("delivery counters on /metrics", WAIT, || {
+        let text = scrape(&addr);
+        let produced = value(
+            &text,
+            r#"tencent_bridge_events_produced_total{topic="tencent.room.member"}"#,
+        )?;
+        let dlq = value(&text, "tencent_bridge_dlq_records_total")?;
+        (produced >= 1.0 && dlq >= 1.0).then_some(text)
+    });
+
+    let callbacks = |command: &str, status: u16, code: u32| {
+        let series = format!(
+            r#"tencent_bridge_callbacks_total{{command="{command}",status="{status}",code="{code}"}}"#
+        );
+        value(&text, &series)
+    };
+    assert_eq!(callbacks(LIVE, 200, 0), Some(1.0), "{text}");
+    assert_eq!(callbacks(ROOM, 200, 0), Some(1.0), "{text}");
+    assert_eq!(callbacks(LIVE, 401, 4012), Some(1.0), "{text}");
+    assert_eq!(callbacks(ROOM, 400, 4005), Some(1.0), "{text}");
+    // What a client names is never a label value: unknown commands count as "other".
+    assert_eq!(callbacks("other", 400, 4001), Some(1.0), "{text}");
+    assert!(!text.contains("Scanner.Probe"), "{text}");
+    assert_eq!(
+        value(
+            &text,
+            r#"tencent_bridge_signature_failures_total{reason="mismatch"}"#
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(&text, "tencent_bridge_accept_duration_seconds_count"),
+        Some(5.0),
+        "{text}"
+    );
+    let live_topic = r#"tencent_bridge_events_produced_total{topic="tencent.live.member"}"#;
+    assert!(value(&text, live_topic) >= Some(1.0), "{text}");
+    assert!(text.contains(&format!(
+        r#"tencent_bridge_build_info{{version="{}"}} 1"#,
+        env!("CARGO_PKG_VERSION")
+    )));
+    // Spool mode (the default): its gauges are there and it drained.
+    assert!(value(&text, "tencent_bridge_spool_bytes") > Some(0.0), "{text}");
+    for series in [
+        "tencent_bridge_spool_records",
+        "tencent_bridge_spool_oldest_undelivered_age_seconds",
+        "tencent_bridge_producer_queue_depth",
+    ] {
+        assert!(value(&text, series).is_some(), "{series} missing: {text}");
+    }
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+    assert!(!text.contains(TOKEN));
+
+    // One log line per refusal, with its reason, code and origin, and never a secret.
+    let log = bridge.log();
+    let refusals: Vec<&str> = log.lines().filter(|l| l.contains("callback refused")).collect();
+    assert_eq!(refusals.len(), 3, "{log}");
+    assert!(refusals
+        .iter()
+        .any(|l| l.contains("code=4012") && l.contains("Sign: does not match")));
+    assert!(refusals
+        .iter()
+        .any(|l| l.contains("code=4005") && l.contains("client_ip=10.0.0.7")));
+    assert!(!log.contains(TOKEN) && !log.contains("f00d"), "{log}");
+}
+
+#[test]
+fn check_config_prints_the_effective_config_without_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bridge.toml");
+    std::fs::write(
+        &file,
+        "sdk-app-id = [\"1400000001\"]\nlisten = \"127.0.0.1:9000\"\ntopic-prefix = \"file.\"\n\
+         auth-token = \"file-secret\"\n[kafka-property]\n\"sasl.password\" = \"hunter2\"\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    // flag > env > file > default
+    let out = run_to_exit(
+        &["check-config", "--config", path, "--listen", "127.0.0.1:9001"],
+        &[
+            ("BRIDGE_TOPIC_PREFIX", "env."),
+            ("BRIDGE_LISTEN", "127.0.0.1:9002"),
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("127.0.0.1:9001"), "{text}");
+    assert!(text.contains("env."), "{text}");
+    assert!(text.contains("1400000001"), "{text}");
+    assert!(text.contains("spool"), "{text}");
+    assert!(
+        !text.contains("file-secret") && !text.contains("hunter2"),
+        "{text}"
+    );
+
+    std::fs::write(&file, "sdk-app-id = [\"1\"]\n\nlistn = \"x\"\n").unwrap();
+    let out = run_to_exit(&["check-config", "--config", path], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("listn") && err.contains("line 3"), "{err}");
+
+    let out = run_to_exit(&["check-config", "--sdk-app-id", "1", "--listen", "nowhere"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("--listen"), "{err}");
+}
+
+#[test]
+fn secrets_can_come_from_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "from-a-file\n").unwrap();
+    let out = run_to_exit(
+        &[
+            "check-config",
+            "--sdk-app-id",
+            "1",
+            "--auth-token-file",
+            token.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("from-a-file"), "{text}");
+    assert!(text.contains("auth-token") && text.contains("redacted"), "{text}");
+
+    let missing = dir.path().join("nope");
+    let out = run_to_exit(
+        &[
+            "check-config",
+            "--sdk-app-id",
+            "1",
+            "--auth-token-file",
+            missing.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+}
+
+#[test]
+fn send_and_tail_prove_a_deployment() {
+    let broker = Broker::start("tencent.");
+    let bridge = Bridge::start(&broker.bootstrap(), &["--auth-token", TOKEN]);
+    let url = format!("http://{}/callback", bridge.addr());
+
+    let out = run_to_exit(
+        &[
+            "send",
+            "--url",
+            &url,
+            "--sdk-app-id",
+            APP_ID,
+            "--token",
+            TOKEN,
+            "--sample",
+            "room-leave",
+        ],
+        &[],
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(said.contains("HTTP 200") && said.contains("\"OK\""), "{said}");
+
+    // A wrong token: the answer is printed and the exit code says it failed.
+    let out = run_to_exit(
+        &[
+            "send",
+            "--url",
+            &url,
+            "--sdk-app-id",
+            APP_ID,
+            "--token",
+            "wrong",
+            "--sample",
+            "live",
+        ],
+        &[],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("4012"));
+
+    let brokers = broker.bootstrap();
+    let out = run_to_exit(
+        &[
+            "tail",
+            "--brokers",
+            &brokers,
+            "--family",
+            "room.member",
+            "--from-beginning",
+            "--format",
+            "json",
+            "--max-events",
+            "1",
+            "--idle-exit",
+            "30s",
+        ],
+        &[],
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{printed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = printed.lines().collect();
+    assert_eq!(lines.len(), 1, "{printed}");
+    let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(line["topic"], "tencent.room.member");
+    let event = &line["value"];
+    assert_eq!(line["key"], event["room_id"]);
+    assert_eq!(line["headers"]["ce_id"], event["event_id"]);
+    assert_eq!(event["command"], "Room.CallbackAfterMemberLeave");
+    assert_eq!(event["cause"], "leave");
+    common::assert_schema("room.member", event);
+}

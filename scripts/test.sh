@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, and integration tests against a real tansu broker (installed
-# first if missing — a missing broker is a failure, never a skip).
+# Runs every test: lints, unit tests, integration tests against a real tansu broker, and a short
+# smoke run of the benchmark harness so it never rots (its figures are printed, never judged).
+# Installs what is missing first (scripts/install-deps.sh): a missing broker or tool is a
+# failure, never a skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-tansu.sh
+scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets -- --test-threads 2

@@ -44,7 +44,11 @@ pub enum Tool {
 #[derive(Debug, Args)]
 pub struct SendArgs {
     /// The bridge's callback URL (plain http).
-    #[arg(long, default_value = "http://127.0.0.1:8080/callback")]
+    #[arg(
+        long,
+        env = "BRIDGE_SEND_URL",
+        default_value = "http://127.0.0.1:8080/callback"
+    )]
     pub url: String,
     /// SdkAppid to send.
     #[arg(long = "sdk-app-id", env = "BRIDGE_SEND_SDK_APP_ID")]
@@ -52,6 +56,9 @@ pub struct SendArgs {
     /// Sign like Tencent with this token (RequestTime = now).
     #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
+    /// Read the token from this file (a mounted secret); trailing newline ignored.
+    #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
     /// A built-in callback: live, live-kicked, group, room-enter, room-leave, group-join,
     /// group-exit.
     #[arg(long, conflicts_with_all = ["command", "body"], required_unless_present = "command")]

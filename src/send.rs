@@ -54,7 +54,11 @@ pub async fn run(args: SendArgs) -> Result<bool, SendError> {
         .append_pair("contenttype", "json")
         .append_pair("ClientIP", &args.client_ip)
         .append_pair("OptPlatform", &args.platform);
-    if let Some(token) = &args.token {
+    let token = match &args.token_file {
+        Some(path) => Some(read_token(path)?),
+        None => args.token.clone(),
+    };
+    if let Some(token) = &token {
         let time = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
@@ -68,6 +72,14 @@ pub async fn run(args: SendArgs) -> Result<bool, SendError> {
     println!("{command} -> HTTP {status} {answer}");
     let ok = serde_json::from_str::<serde_json::Value>(&answer).is_ok_and(|v| v["ActionStatus"] == "OK");
     Ok(ok)
+}
+
+fn read_token(path: &std::path::Path) -> Result<String, SendError> {
+    let text = std::fs::read_to_string(path).map_err(|source| SendError::Body {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 async fn post(host: &str, port: u16, path: &str, body: Vec<u8>) -> Result<(u16, String), String> {

@@ -182,7 +182,7 @@ fn log_refusal(refusal: &Refusal, query: Option<&CallbackQuery<'_>>) {
     tracing::warn!(
         status = status.as_u16(),
         code,
-        reason = %refusal,
+        reason = refusal.to_string(),
         sdk_app_id = query.map(|q| text(&q.sdk_app_id)).unwrap_or_default(),
         command = query.map(|q| text(&q.callback_command)).unwrap_or_default(),
         client_ip = query.map(|q| text(&q.client_ip)).unwrap_or_default(),

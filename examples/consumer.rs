@@ -1,51 +1,52 @@
 //! A consumer of the bridge's topics, written the way docs/consumers.md recommends: a consumer
-//! group, offsets committed only after an event is handled, duplicates dropped by `event_id`
-//! (the bridge delivers at least once), one line per membership change.
+//! group, offsets committed only after a record is handled (at-least-once), re-deliveries
+//! dropped by `event_id` + `received_at_ms`, one line per membership change.
 //!
 //!   cargo run --example consumer -- 127.0.0.1:9092 tencent. my-service
-//!   cargo run --example consumer -- 127.0.0.1:9092 tencent. my-service --max-events 10 --idle-secs 20
+//!   cargo run --example consumer -- 127.0.0.1:9092 tencent. my-service --max-records 10
 //!
-//! Arguments: brokers, topic prefix, consumer group. `--max-events N` exits after N distinct
-//! events, `--idle-secs S` after S seconds without a new record (both for tests and demos; a
-//! service runs until stopped). Output, one line per event:
+//! Arguments: brokers, topic prefix, consumer group. `--max-records N` exits after N records,
+//! re-deliveries included (for tests and demos; a service runs until stopped). Output, one
+//! line per record:
 //!
 //!   live.member room=room_id online (enter): jared, tommy  [event 5c0f0e5b…]
 //!   duplicate 5c0f0e5b… dropped
 use std::collections::{HashSet, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::message::{Headers, Message};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::ClientConfig;
 use serde_json::Value;
 
 const FAMILIES: [&str; 5] = ["live.member", "group.member", "room.member", "other", "dlq"];
 
-/// How many recent `event_id`s are remembered. Duplicates arrive close to the original (a
-/// re-send after a crash or an outage re-sends what was not yet confirmed), so a bounded
-/// window is enough; size it to a few minutes of traffic.
+/// How many recent records are remembered. A re-delivery (the bridge re-sending from its
+/// spool after a crash or an outage) comes soon after the original, so a bounded window is
+/// enough; size it to a few minutes of traffic.
 const DEDUPE_WINDOW: usize = 100_000;
 
-/// The most recent `capacity` ids, oldest evicted first.
-struct RecentIds {
+/// The most recent `capacity` keys, oldest evicted first.
+struct Recent {
     set: HashSet<String>,
     order: VecDeque<String>,
     capacity: usize,
 }
 
-impl RecentIds {
+impl Recent {
     fn new(capacity: usize) -> Self {
-        RecentIds {
-            set: HashSet::with_capacity(capacity),
-            order: VecDeque::with_capacity(capacity),
+        Recent {
+            set: HashSet::new(),
+            order: VecDeque::new(),
             capacity,
         }
     }
 
-    /// True the first time `id` is seen (within the window).
-    fn first_time(&mut self, id: &str) -> bool {
-        if self.set.contains(id) {
+    /// True the first time `key` is seen (within the window).
+    fn first_time(&mut self, key: String) -> bool {
+        if self.set.contains(&key) {
             return false;
         }
         if self.order.len() == self.capacity {
@@ -53,46 +54,23 @@ impl RecentIds {
                 self.set.remove(&old);
             }
         }
-        self.set.insert(id.to_owned());
-        self.order.push_back(id.to_owned());
+        self.set.insert(key.clone());
+        self.order.push_back(key);
         true
     }
 }
 
-struct Args {
-    brokers: String,
-    prefix: String,
-    group: String,
-    max_events: Option<usize>,
-    idle: Option<Duration>,
-}
-
-fn args() -> anyhow::Result<Args> {
-    let mut positional = Vec::new();
-    let (mut max_events, mut idle) = (None, None);
-    let mut it = std::env::args().skip(1);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--max-events" => max_events = Some(it.next().context("--max-events N")?.parse()?),
-            "--idle-secs" => idle = Some(Duration::from_secs(it.next().context("--idle-secs S")?.parse()?)),
-            "-h" | "--help" => {
-                println!("usage: consumer BROKERS PREFIX GROUP [--max-events N] [--idle-secs S]");
-                std::process::exit(0);
-            }
-            flag if flag.starts_with("--") => bail!("unknown option {flag}"),
-            _ => positional.push(a),
-        }
-    }
-    let mut positional = positional.into_iter();
-    Ok(Args {
-        brokers: positional.next().unwrap_or_else(|| "127.0.0.1:9092".into()),
-        prefix: positional.next().unwrap_or_else(|| "tencent.".into()),
-        group: positional
-            .next()
-            .unwrap_or_else(|| "tencent-kafka-bridge-example".into()),
-        max_events,
-        idle,
-    })
+/// What identifies one record across re-deliveries. `event_id` alone is not enough: it hashes
+/// the body, and Chat group bodies carry no time, so the same member going offline twice has
+/// the same `event_id` both times. A re-delivery repeats the record, `received_at_ms` included.
+fn dedupe_key(event: &Value, msg: &BorrowedMessage<'_>) -> String {
+    // The id is in the value and, identical, in the `ce_id` header.
+    let id = event["event_id"].as_str().map(str::to_owned).or_else(|| {
+        let headers = msg.headers()?;
+        let header = headers.iter().find(|h| h.key == "ce_id")?;
+        Some(String::from_utf8_lossy(header.value?).into_owned())
+    });
+    format!("{}/{}", id.unwrap_or_default(), event["received_at_ms"])
 }
 
 /// One line saying what changed.
@@ -117,14 +95,42 @@ fn describe(family: &str, v: &Value) -> String {
                 .as_array()
                 .map(|m| m.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
-            format!(
-                "{family} {subject} {} ({}): {}",
-                s("state"),
-                s("cause"),
-                members.join(", ")
-            )
+            let (state, cause) = (s("state"), s("cause"));
+            format!("{family} {subject} {state} ({cause}): {}", members.join(", "))
         }
     }
+}
+
+struct Args {
+    brokers: String,
+    prefix: String,
+    group: String,
+    max_records: Option<usize>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut positional = Vec::new();
+    let mut max_records = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--max-records" => max_records = Some(it.next().context("--max-records N")?.parse()?),
+            "-h" | "--help" => {
+                println!("usage: consumer [BROKERS [PREFIX [GROUP]]] [--max-records N]");
+                std::process::exit(0);
+            }
+            flag if flag.starts_with("--") => bail!("unknown option {flag}"),
+            _ => positional.push(a),
+        }
+    }
+    let mut positional = positional.into_iter();
+    let mut next = |default: &str| positional.next().unwrap_or_else(|| default.to_owned());
+    Ok(Args {
+        brokers: next("127.0.0.1:9092"),
+        prefix: next("tencent."),
+        group: next("tencent-kafka-bridge-example"),
+        max_records,
+    })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -136,7 +142,6 @@ fn main() -> anyhow::Result<()> {
         .set("auto.offset.reset", "earliest")
         // Commit only what was handled (below), so a crash re-reads rather than skips.
         .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "false")
         .create()
         .context("creating the consumer")?;
     let topics: Vec<String> = FAMILIES.iter().map(|f| format!("{}{f}", args.prefix)).collect();
@@ -144,25 +149,10 @@ fn main() -> anyhow::Result<()> {
     consumer.subscribe(&topic_refs).context("subscribing")?;
     eprintln!("consuming {} as group {}", topics.join(", "), args.group);
 
-    let mut seen = RecentIds::new(DEDUPE_WINDOW);
-    let mut handled = 0usize;
-    // --idle-secs counts from the last record, or from when partitions were assigned (joining
-    // the group can take seconds), or from the start.
-    let mut last_record = Instant::now();
-    let mut assigned = false;
-    loop {
-        if args.max_events.is_some_and(|max| handled >= max) {
-            break;
-        }
-        if !assigned && consumer.assignment().is_ok_and(|a| a.count() > 0) {
-            assigned = true;
-            last_record = Instant::now();
-        }
-        if args.idle.is_some_and(|idle| last_record.elapsed() >= idle) {
-            eprintln!("no new record for {:?}; exiting", args.idle.unwrap_or_default());
-            break;
-        }
-        let msg = match consumer.poll(Duration::from_millis(200)) {
+    let mut seen = Recent::new(DEDUPE_WINDOW);
+    let mut records = 0usize;
+    while !args.max_records.is_some_and(|max| records >= max) {
+        let msg = match consumer.poll(Duration::from_millis(500)) {
             None => continue,
             Some(Err(e)) => {
                 eprintln!("consumer error: {e}");
@@ -170,46 +160,37 @@ fn main() -> anyhow::Result<()> {
             }
             Some(Ok(msg)) => msg,
         };
-        last_record = Instant::now();
-        let family = msg
-            .topic()
-            .strip_prefix(args.prefix.as_str())
-            .unwrap_or(msg.topic())
-            .to_owned();
-        let value: Value = match msg.payload().map(serde_json::from_slice) {
-            Some(Ok(v)) => v,
-            _ => {
-                eprintln!(
-                    "skipping a record that is not JSON at {}/{}/{}",
-                    msg.topic(),
-                    msg.partition(),
-                    msg.offset()
-                );
-                consumer.commit_message(&msg, CommitMode::Async)?;
-                continue;
-            }
-        };
-        // The id is in the value and, identical, in the `ce_id` header.
-        let header_id = msg
-            .headers()
-            .and_then(|h| h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value))
-            .map(|v| String::from_utf8_lossy(v).into_owned());
-        let id = value["event_id"]
-            .as_str()
-            .map(str::to_owned)
-            .or(header_id)
-            .unwrap_or_default();
-        if seen.first_time(&id) {
-            println!("{}  [event {id}]", describe(&family, &value));
-            handled += 1;
-        } else {
-            println!("duplicate {id} dropped");
-        }
+        records += 1;
+        handle(&msg, &args.prefix, &mut seen);
         consumer
             .commit_message(&msg, CommitMode::Async)
             .context("committing")?;
     }
-    // Commit what was handled before leaving the group.
-    let _ = consumer.commit_consumer_state(CommitMode::Sync);
-    Ok(())
+    // Make sure the last commits reached the broker before leaving the group ("no offset"
+    // means the asynchronous commits already did).
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) | Ok(()) => Ok(()),
+        Err(e) => Err(e).context("committing on exit"),
+    }
+}
+
+/// Prints the record's line, or that it was a re-delivery.
+fn handle(msg: &BorrowedMessage<'_>, prefix: &str, seen: &mut Recent) {
+    let topic = msg.topic();
+    let family = topic.strip_prefix(prefix).unwrap_or(topic);
+    let event: Value = match msg.payload().map(serde_json::from_slice) {
+        Some(Ok(v @ Value::Object(_))) => v,
+        _ => {
+            let (p, o) = (msg.partition(), msg.offset());
+            eprintln!("skipping a record that is not a JSON object at {topic}/{p}/{o}");
+            return;
+        }
+    };
+    let key = dedupe_key(&event, msg);
+    let id = event["event_id"].as_str().unwrap_or("-");
+    if seen.first_time(key) {
+        println!("{}  [event {id}]", describe(family, &event));
+    } else {
+        println!("duplicate {id} dropped");
+    }
 }

@@ -1,6 +1,8 @@
-//! Readiness: can the bridge take callbacks? It is not when the broker cannot be reached, when a
-//! topic it publishes to is missing (tansu and many clusters do not auto-create), or while
-//! draining. Checked in the background, never on the request path.
+//! Readiness: can the bridge take callbacks? Not while draining, nor when a topic it publishes
+//! to is missing (tansu and many clusters do not auto-create: a configuration error to fix).
+//! An unreachable broker makes kafka and memory mode unready; spool mode stays ready while the
+//! spool has room — riding out the outage is its job, and an unready sidecar would take the
+//! whole pod out of its Services. Checked in the background, never on the request path.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -10,10 +12,25 @@ use crate::deliver::spool::SpoolStats;
 use crate::publish::Publisher;
 use crate::route::Topics;
 
+/// What the background check found wrong with Kafka.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KafkaProblem {
+    Unreachable(String),
+    MissingTopics(String),
+}
+
+impl std::fmt::Display for KafkaProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KafkaProblem::Unreachable(why) | KafkaProblem::MissingTopics(why) => f.write_str(why),
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Health {
     /// Broker and topics: `None` = fine; otherwise why not.
-    problem: Mutex<Option<String>>,
+    problem: Mutex<Option<KafkaProblem>>,
     /// Publishing (e.g. the DLQ refusing records): `None` = fine.
     delivery: Mutex<Option<String>>,
     draining: AtomicBool,
@@ -24,7 +41,9 @@ pub struct Health {
 impl Health {
     pub fn new() -> Arc<Self> {
         Arc::new(Health {
-            problem: Mutex::new(Some("not yet connected to Kafka".into())),
+            problem: Mutex::new(Some(KafkaProblem::Unreachable(
+                "not yet connected to Kafka".into(),
+            ))),
             ..Health::default()
         })
     }
@@ -47,7 +66,9 @@ impl Health {
         }
     }
 
-    pub fn readiness(&self) -> Result<(), String> {
+    /// `Ok(None)`: ready. `Ok(Some(note))`: ready but degraded (spool mode, Kafka away).
+    /// `Err(why)`: not ready.
+    pub fn readiness(&self) -> Result<Option<String>, String> {
         if self.draining.load(Ordering::Relaxed) {
             return Err("draining".into());
         }
@@ -59,14 +80,17 @@ impl Health {
                 ));
             }
         }
-        for slot in [&self.problem, &self.delivery] {
-            match slot.lock() {
-                Ok(p) if p.is_some() => return p.clone().map_or(Ok(()), Err),
-                Ok(_) => {}
-                Err(_) => return Err("health state poisoned".into()),
+        let poisoned = || "health state poisoned".to_owned();
+        let kafka = self.problem.lock().map_err(|_| poisoned())?.clone();
+        let delivery = self.delivery.lock().map_err(|_| poisoned())?.clone();
+        match kafka {
+            Some(KafkaProblem::Unreachable(why)) if self.spool.get().is_some() => {
+                let note = format!("{why}; callbacks are spooled until it is back");
+                Ok(Some(delivery.map_or(note.clone(), |d| format!("{note}; {d}"))))
             }
+            Some(problem) => Err(problem.to_string()),
+            None => delivery.map_or(Ok(None), Err),
         }
-        Ok(())
     }
 
     pub fn start_draining(&self) {
@@ -78,12 +102,12 @@ impl Health {
     }
 
     /// Records the latest check, logging only when the answer changes.
-    fn set(&self, problem: Option<String>) {
+    fn set(&self, problem: Option<KafkaProblem>) {
         let Ok(mut slot) = self.problem.lock() else { return };
         if *slot != problem {
             match &problem {
                 None => tracing::info!("ready: Kafka reachable and every topic exists"),
-                Some(p) => tracing::error!(problem = %p, "not ready"),
+                Some(p) => tracing::error!(problem = %p, "Kafka check failed"),
             }
             *slot = problem;
         }
@@ -100,9 +124,12 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) 
         .await;
         let problem = match check {
             Ok(Ok(missing)) if missing.is_empty() => None,
-            Ok(Ok(missing)) => Some(format!("missing topics: {}", missing.join(", "))),
-            Ok(Err(e)) => Some(format!("Kafka unreachable: {e}")),
-            Err(e) => Some(format!("health check failed: {e}")),
+            Ok(Ok(missing)) => Some(KafkaProblem::MissingTopics(format!(
+                "missing topics: {}",
+                missing.join(", ")
+            ))),
+            Ok(Err(e)) => Some(KafkaProblem::Unreachable(format!("Kafka unreachable: {e}"))),
+            Err(e) => Some(KafkaProblem::Unreachable(format!("health check failed: {e}"))),
         };
         let ready = problem.is_none();
         health.set(problem);

@@ -51,6 +51,26 @@ pub fn is_permanent(e: &KafkaError) -> bool {
     )
 }
 
+fn client_config(brokers: &str, overrides: &[(String, String)]) -> ClientConfig {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", brokers);
+    for (k, v) in DEFAULTS {
+        cfg.set(*k, *v);
+    }
+    for (k, v) in overrides {
+        cfg.set(k, v);
+    }
+    cfg
+}
+
+/// Lets librdkafka judge the properties without connecting: an unknown property, a bad value
+/// or a feature this build lacks is an error here.
+pub fn check_properties(brokers: &str, overrides: &[(String, String)]) -> Result<(), KafkaError> {
+    client_config(brokers, overrides)
+        .create::<rdkafka::producer::BaseProducer>()
+        .map(drop)
+}
+
 /// What to do with a record's delivery report.
 pub enum Ack {
     /// Tell the waiting request (kafka mode).
@@ -129,15 +149,7 @@ impl Publisher {
         overrides: &[(String, String)],
         metrics: Arc<Metrics>,
     ) -> Result<Self, KafkaError> {
-        let mut cfg = ClientConfig::new();
-        cfg.set("bootstrap.servers", brokers);
-        for (k, v) in DEFAULTS {
-            cfg.set(*k, *v);
-        }
-        for (k, v) in overrides {
-            cfg.set(k, v);
-        }
-        let producer = cfg.create_with_context(Reports {
+        let producer = client_config(brokers, overrides).create_with_context(Reports {
             failing: AtomicBool::new(false),
             metrics,
         })?;

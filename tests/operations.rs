@@ -171,6 +171,21 @@ fn check_config_prints_the_effective_config_without_secrets() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("--listen"), "{err}");
+
+    // librdkafka judges the Kafka properties: a typo is a config error, not a failed start.
+    let out = run_to_exit(
+        &[
+            "check-config",
+            "--sdk-app-id",
+            "1",
+            "--kafka-property",
+            "linger.mss=5",
+        ],
+        &[],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("linger.mss"), "{err}");
 }
 
 #[test]
@@ -295,4 +310,32 @@ fn send_and_tail_prove_a_deployment() {
     assert_eq!(event["command"], "Room.CallbackAfterMemberLeave");
     assert_eq!(event["cause"], "leave");
     common::assert_schema("room.member", event);
+}
+
+/// `/readyz` answers "can the bridge accept?": in spool mode yes through a Kafka outage (and
+/// it says it is degraded), in kafka mode no.
+#[test]
+fn readiness_follows_what_the_delivery_mode_can_promise() {
+    let nowhere = format!("127.0.0.1:{}", common::free_port());
+    let readyz = |bridge: &Bridge, want: &str| {
+        wait_for(&format!("/readyz to say {want}"), WAIT, || {
+            // Not listening yet is "not yet", not a failure.
+            std::net::TcpStream::connect(bridge.addr()).ok()?;
+            let out = raw_exchange(
+                &bridge.addr(),
+                b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+            );
+            out.contains(want).then_some(out)
+        })
+    };
+    let spool = Bridge::spawn(&nowhere, &[]);
+    let out = readyz(&spool, "degraded");
+    assert!(
+        out.starts_with("HTTP/1.1 200") && out.contains("spooled"),
+        "{out}"
+    );
+
+    let kafka = Bridge::spawn(&nowhere, &["--delivery", "kafka"]);
+    let out = readyz(&kafka, "not ready");
+    assert!(out.starts_with("HTTP/1.1 503"), "{out}");
 }

@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """A consumer of tencent-kafka-bridge's topics, written the way docs/consumers.md recommends:
-a consumer group, offsets committed only after an event is handled, duplicates dropped by
-event_id (the bridge delivers at least once), one line per membership change.
+a consumer group, offsets committed only after a record is handled (at-least-once),
+re-deliveries dropped by event_id + received_at_ms, one line per membership change.
 
     pip install -r examples/python/requirements.txt
     python3 examples/python/consumer.py 127.0.0.1:9092 tencent. my-service
-    python3 examples/python/consumer.py 127.0.0.1:9092 tencent. my-service --max-events 10 --idle-secs 20
+    python3 examples/python/consumer.py 127.0.0.1:9092 tencent. my-service --max-records 10
 
-Arguments: brokers, topic prefix, consumer group. --max-events N exits after N distinct
-events, --idle-secs S after S seconds without a new record (for tests and demos; a service
-runs until stopped). Output, one line per event, the same as examples/consumer.rs:
+Arguments: brokers, topic prefix, consumer group. --max-records N exits after N records,
+re-deliveries included (for tests and demos; a service runs until stopped). Output, one line
+per record, the same as examples/consumer.rs:
 
     live.member room=room_id online (enter): jared, tommy  [event 5c0f0e5b...]
     duplicate 5c0f0e5b... dropped
@@ -18,36 +18,46 @@ runs until stopped). Output, one line per event, the same as examples/consumer.r
 import argparse
 import json
 import sys
-import time
 from collections import OrderedDict
 
-from confluent_kafka import Consumer, KafkaError
+from confluent_kafka import Consumer, KafkaError, KafkaException
 
 FAMILIES = ["live.member", "group.member", "room.member", "other", "dlq"]
 
-# How many recent event_ids are remembered. Duplicates arrive close to the original (a re-send
-# after a crash or an outage re-sends what was not yet confirmed), so a bounded window is
-# enough; size it to a few minutes of traffic.
+# How many recent records are remembered. A re-delivery (the bridge re-sending from its spool
+# after a crash or an outage) comes soon after the original, so a bounded window is enough;
+# size it to a few minutes of traffic.
 DEDUPE_WINDOW = 100_000
 
 
-class RecentIds:
-    """The most recent `capacity` ids, oldest evicted first."""
+class Recent:
+    """The most recent `capacity` keys, oldest evicted first."""
 
     def __init__(self, capacity):
-        self.ids = OrderedDict()
+        self.keys = OrderedDict()
         self.capacity = capacity
 
-    def first_time(self, event_id):
-        if event_id in self.ids:
+    def first_time(self, key):
+        if key in self.keys:
             return False
-        if len(self.ids) >= self.capacity:
-            self.ids.popitem(last=False)
-        self.ids[event_id] = None
+        if len(self.keys) >= self.capacity:
+            self.keys.popitem(last=False)
+        self.keys[key] = None
         return True
 
 
+def dedupe_key(event, msg):
+    """What identifies one record across re-deliveries. event_id alone is not enough: it hashes
+    the body, and Chat group bodies carry no time, so the same member going offline twice has
+    the same event_id both times. A re-delivery repeats the record, received_at_ms included."""
+    # The id is in the value and, identical, in the ce_id header.
+    event_id = event.get("event_id") or dict(msg.headers() or []).get("ce_id", b"").decode()
+    return f"{event_id}/{event.get('received_at_ms')}"
+
+
 def describe(family, v):
+    """One line saying what changed."""
+
     def s(k):
         x = v.get(k)
         return "-" if x is None else str(x)
@@ -66,13 +76,31 @@ def describe(family, v):
     return f"{family} {subject} {s('state')} ({s('cause')}): {members}"
 
 
+def handle(msg, prefix, seen):
+    """Prints the record's line, or that it was a re-delivery."""
+    topic = msg.topic()
+    family = topic[len(prefix):] if topic.startswith(prefix) else topic
+    try:
+        event = json.loads(msg.value())
+    except (TypeError, ValueError):
+        event = None
+    if not isinstance(event, dict):
+        print(f"skipping a record that is not a JSON object at {topic}/{msg.partition()}/{msg.offset()}",
+              file=sys.stderr)
+        return
+    event_id = event.get("event_id", "-")
+    if seen.first_time(dedupe_key(event, msg)):
+        print(f"{describe(family, event)}  [event {event_id}]", flush=True)
+    else:
+        print(f"duplicate {event_id} dropped", flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("brokers", nargs="?", default="127.0.0.1:9092")
     p.add_argument("prefix", nargs="?", default="tencent.")
     p.add_argument("group", nargs="?", default="tencent-kafka-bridge-example")
-    p.add_argument("--max-events", type=int, help="exit after N distinct events")
-    p.add_argument("--idle-secs", type=float, help="exit after S seconds without a new record")
+    p.add_argument("--max-records", type=int, help="exit after N records, re-deliveries included")
     args = p.parse_args()
 
     consumer = Consumer(
@@ -83,60 +111,33 @@ def main():
             "auto.offset.reset": "earliest",
             # Commit only what was handled (below), so a crash re-reads rather than skips.
             "enable.auto.commit": False,
-            "enable.partition.eof": False,
         }
     )
     topics = [args.prefix + f for f in FAMILIES]
-    # --idle-secs counts from the last record, or from when partitions were assigned (joining
-    # the group can take seconds), or from the start.
-    last_record = time.monotonic()
-
-    def on_assign(_consumer, _partitions):
-        nonlocal last_record
-        last_record = time.monotonic()
-
-    consumer.subscribe(topics, on_assign=on_assign)
+    consumer.subscribe(topics)
     print(f"consuming {', '.join(topics)} as group {args.group}", file=sys.stderr)
 
-    seen = RecentIds(DEDUPE_WINDOW)
-    handled = 0
+    seen = Recent(DEDUPE_WINDOW)
+    records = 0
     try:
-        while True:
-            if args.max_events is not None and handled >= args.max_events:
-                break
-            if args.idle_secs is not None and time.monotonic() - last_record >= args.idle_secs:
-                print(f"no new record for {args.idle_secs}s; exiting", file=sys.stderr)
-                break
-            msg = consumer.poll(0.2)
+        while args.max_records is None or records < args.max_records:
+            msg = consumer.poll(0.5)
             if msg is None:
                 continue
             if msg.error():
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    print(f"consumer error: {msg.error()}", file=sys.stderr)
+                print(f"consumer error: {msg.error()}", file=sys.stderr)
                 continue
-            last_record = time.monotonic()
-            topic = msg.topic()
-            family = topic[len(args.prefix):] if topic.startswith(args.prefix) else topic
-            try:
-                value = json.loads(msg.value())
-            except (TypeError, ValueError):
-                print(f"skipping a record that is not JSON at {topic}/{msg.partition()}/{msg.offset()}", file=sys.stderr)
-                consumer.commit(message=msg, asynchronous=True)
-                continue
-            # The id is in the value and, identical, in the ce_id header.
-            headers = dict(msg.headers() or [])
-            event_id = value.get("event_id") or (headers.get("ce_id") or b"").decode()
-            if seen.first_time(event_id):
-                print(f"{describe(family, value)}  [event {event_id}]", flush=True)
-                handled += 1
-            else:
-                print(f"duplicate {event_id} dropped", flush=True)
+            records += 1
+            handle(msg, args.prefix, seen)
             consumer.commit(message=msg, asynchronous=True)
-    finally:
+        # Make sure the last commits reached the broker before leaving the group ("no offset"
+        # means the asynchronous commits already did).
         try:
             consumer.commit(asynchronous=False)
-        except Exception:  # nothing to commit
-            pass
+        except KafkaException as e:
+            if e.args[0].code() != KafkaError._NO_OFFSET:
+                raise
+    finally:
         consumer.close()
 
 

@@ -128,7 +128,11 @@ async fn route(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
     match path {
         "/healthz" => answer(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
         "/readyz" => match app.health.readiness() {
-            Ok(()) => answer(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()),
+            Ok(None) => answer(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()),
+            Ok(Some(note)) => {
+                let body = serde_json::json!({ "status": "ready", "degraded": note });
+                answer(StatusCode::OK, body.to_string().into_bytes())
+            }
             Err(why) => {
                 let body = serde_json::json!({ "status": "not ready", "reason": why });
                 answer(StatusCode::SERVICE_UNAVAILABLE, body.to_string().into_bytes())

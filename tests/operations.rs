@@ -123,68 +123,54 @@ async fn metrics_count_callbacks_deliveries_and_refusals() {
     assert!(!log.contains(TOKEN) && !log.contains("f00d"), "{log}");
 }
 
+/// Runs the binary with `args` (split on whitespace): (exit code, stdout, stderr).
+fn cli(args: &str, env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let out = run_to_exit(&args.split_whitespace().collect::<Vec<_>>(), env);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.code(), text(&out.stdout), text(&out.stderr))
+}
+
 #[test]
 fn check_config_prints_the_effective_config_without_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("bridge.toml");
-    std::fs::write(
-        &file,
-        "sdk-app-id = [\"1400000001\"]\nlisten = \"127.0.0.1:9000\"\ntopic-prefix = \"file.\"\n\
-         auth-token = \"file-secret\"\n[kafka-property]\n\"sasl.password\" = \"hunter2\"\n",
-    )
-    .unwrap();
+    let toml = "sdk-app-id = [\"1400000001\"]\nlisten = \"127.0.0.1:9000\"\ntopic-prefix = \"file.\"\n\
+                auth-token = \"file-secret\"\n[kafka-property]\n\"sasl.password\" = \"hunter2\"\n";
+    std::fs::write(&file, toml).unwrap();
     let path = file.to_str().unwrap();
     // flag > env > file > default
-    let out = run_to_exit(
-        &["check-config", "--config", path, "--listen", "127.0.0.1:9001"],
-        &[
-            ("BRIDGE_TOPIC_PREFIX", "env."),
-            ("BRIDGE_LISTEN", "127.0.0.1:9002"),
-        ],
+    let env = [
+        ("BRIDGE_TOPIC_PREFIX", "env."),
+        ("BRIDGE_LISTEN", "127.0.0.1:9002"),
+    ];
+    let (code, text, err) = cli(
+        &format!("check-config --config {path} --listen 127.0.0.1:9001"),
+        &env,
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(text.contains("127.0.0.1:9001"), "{text}");
-    assert!(text.contains("env."), "{text}");
-    assert!(text.contains("1400000001"), "{text}");
-    assert!(text.contains("spool"), "{text}");
+    assert_eq!(code, Some(0), "{text}{err}");
+    for expected in ["127.0.0.1:9001", "\"env.\"", "1400000001", "spool"] {
+        assert!(text.contains(expected), "{expected} missing: {text}");
+    }
     assert!(
         !text.contains("file-secret") && !text.contains("hunter2"),
         "{text}"
     );
 
     std::fs::write(&file, "sdk-app-id = [\"1\"]\n\nlistn = \"x\"\n").unwrap();
-    let out = run_to_exit(&["check-config", "--config", path], &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, _, err) = cli(&format!("check-config --config {path}"), &[]);
+    assert_eq!(code, Some(2), "{err}");
     assert!(
         err.contains("unknown key `listn`") && err.contains("bridge.toml:3:"),
         "{err}"
     );
 
-    let out = run_to_exit(&["check-config", "--sdk-app-id", "1", "--listen", "nowhere"], &[]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, _, err) = cli("check-config --sdk-app-id 1 --listen nowhere", &[]);
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("--listen"), "{err}");
 
     // librdkafka judges the Kafka properties: a typo is a config error, not a failed start.
-    let out = run_to_exit(
-        &[
-            "check-config",
-            "--sdk-app-id",
-            "1",
-            "--kafka-property",
-            "linger.mss=5",
-        ],
-        &[],
-    );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let (code, _, err) = cli("check-config --sdk-app-id 1 --kafka-property linger.mss=5", &[]);
+    assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("linger.mss"), "{err}");
 }
 
@@ -193,113 +179,56 @@ fn secrets_can_come_from_files() {
     let dir = tempfile::tempdir().unwrap();
     let token = dir.path().join("token");
     std::fs::write(&token, "from-a-file\n").unwrap();
-    let out = run_to_exit(
-        &[
-            "check-config",
-            "--sdk-app-id",
-            "1",
-            "--auth-token-file",
-            token.to_str().unwrap(),
-        ],
+    let (code, text, err) = cli(
+        &format!(
+            "check-config --sdk-app-id 1 --auth-token-file {}",
+            token.display()
+        ),
         &[],
     );
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(code, Some(0), "{text}{err}");
     assert!(!text.contains("from-a-file"), "{text}");
     assert!(text.contains("auth-token") && text.contains("redacted"), "{text}");
 
     let missing = dir.path().join("nope");
-    let out = run_to_exit(
-        &[
-            "check-config",
-            "--sdk-app-id",
-            "1",
-            "--auth-token-file",
-            missing.to_str().unwrap(),
-        ],
+    let (code, _, err) = cli(
+        &format!(
+            "check-config --sdk-app-id 1 --auth-token-file {}",
+            missing.display()
+        ),
         &[],
     );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nope"));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("nope"), "{err}");
 }
 
 #[test]
 fn send_and_tail_prove_a_deployment() {
     let broker = Broker::start("tencent.");
     let bridge = Bridge::start(&broker.bootstrap(), &["--auth-token", TOKEN]);
-    let url = format!("http://{}/callback", bridge.addr());
+    let send = format!(
+        "send --url http://{}/callback --sdk-app-id {APP_ID}",
+        bridge.addr()
+    );
 
-    let out = run_to_exit(
-        &[
-            "send",
-            "--url",
-            &url,
-            "--sdk-app-id",
-            APP_ID,
-            "--token",
-            TOKEN,
-            "--sample",
-            "room-leave",
-        ],
-        &[],
-    );
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{said}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, said, err) = cli(&format!("{send} --token {TOKEN} --sample room-leave"), &[]);
+    assert_eq!(code, Some(0), "{said}{err}");
     assert!(said.contains("HTTP 200") && said.contains("\"OK\""), "{said}");
 
     // A wrong token: the answer is printed and the exit code says it failed.
-    let out = run_to_exit(
-        &[
-            "send",
-            "--url",
-            &url,
-            "--sdk-app-id",
-            APP_ID,
-            "--token",
-            "wrong",
-            "--sample",
-            "live",
-        ],
-        &[],
-    );
-    assert_ne!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("4012"));
+    let (code, said, _) = cli(&format!("{send} --token wrong --sample live"), &[]);
+    assert_ne!(code, Some(0));
+    assert!(said.contains("4012"), "{said}");
 
-    let brokers = broker.bootstrap();
-    let out = run_to_exit(
-        &[
-            "tail",
-            "--brokers",
-            &brokers,
-            "--family",
-            "room.member",
-            "--from-beginning",
-            "--format",
-            "json",
-            "--max-events",
-            "1",
-            "--idle-exit",
-            "30s",
-        ],
+    let tail = format!(
+        "tail --brokers {} --family room.member --from-beginning",
+        broker.bootstrap()
+    );
+    let (code, printed, err) = cli(
+        &format!("{tail} --format json --max-events 1 --idle-exit 30s"),
         &[],
     );
-    let printed = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{printed}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(code, Some(0), "{printed}{err}");
     let lines: Vec<&str> = printed.lines().collect();
     assert_eq!(lines.len(), 1, "{printed}");
     let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();

@@ -137,10 +137,24 @@ impl ProducerContext for Reports {
     }
 }
 
+/// Errors after which this producer instance never delivers again: the broker fences its
+/// producer id and epoch (e.g. after an epoch bump whose answer an outage cut off), or
+/// librdkafka raised a fatal error. Only a new producer (a new producer id) gets through.
+pub fn needs_new_producer(e: &KafkaError) -> bool {
+    use RDKafkaErrorCode::*;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(ProducerFenced | InvalidProducerEpoch | OutOfOrderSequenceNumber | Fenced | Fatal)
+    )
+}
+
 /// The shared producer. Cheap to clone.
 #[derive(Clone)]
 pub struct Publisher {
     producer: Arc<ThreadedProducer<Reports>>,
+    /// What [`Publisher::renew`] builds a new producer from.
+    config: ClientConfig,
+    metrics: Arc<Metrics>,
 }
 
 impl Publisher {
@@ -149,13 +163,25 @@ impl Publisher {
         overrides: &[(String, String)],
         metrics: Arc<Metrics>,
     ) -> Result<Self, KafkaError> {
-        let producer = client_config(brokers, overrides).create_with_context(Reports {
+        Self::create(client_config(brokers, overrides), metrics)
+    }
+
+    fn create(config: ClientConfig, metrics: Arc<Metrics>) -> Result<Self, KafkaError> {
+        let producer = config.create_with_context(Reports {
             failing: AtomicBool::new(false),
-            metrics,
+            metrics: metrics.clone(),
         })?;
         Ok(Publisher {
             producer: Arc::new(producer),
+            config,
+            metrics,
         })
+    }
+
+    /// A new producer with the same settings, for when [`needs_new_producer`] says this one
+    /// is done for. Clones of `self` keep the old one.
+    pub fn renew(&self) -> Result<Publisher, KafkaError> {
+        Self::create(self.config.clone(), self.metrics.clone())
     }
 
     /// Enqueues without waiting; the report goes to `ack`.

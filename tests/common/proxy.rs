@@ -41,7 +41,13 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on a free port of 127.0.0.1 and forwards every connection to `target`.
     pub fn start(target: SocketAddr) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("proxy bind");
+        Self::start_on(0, target)
+    }
+
+    /// Listens on `port` of 127.0.0.1 (0: any free one). A fixed port lets a broker started
+    /// elsewhere advertise the proxy's address before the proxy runs (benches/durability.sh).
+    pub fn start_on(port: u16, target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("proxy bind");
         let port = listener.local_addr().expect("proxy addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
         let shared = Arc::new(Shared::default());

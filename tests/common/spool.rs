@@ -27,12 +27,24 @@ pub fn read_acked(brokers: &str, topic: &str, acks: &Acks, timeout: Duration) ->
     })
 }
 
+/// One room out of order.
+#[derive(Debug)]
+pub struct Disorder {
+    pub room: String,
+    /// Acknowledged members found on the topic, in acknowledgement order.
+    pub expected: Vec<String>,
+    /// Their first occurrences, in the order received.
+    pub got: Vec<String>,
+    /// The room's first records as `member@partition/offset`, to tell a broker quirk apart.
+    pub first_records: Vec<String>,
+}
+
 #[derive(Debug, Default)]
 pub struct Verdict {
     /// Acknowledged, never on the topic.
     pub missing: Vec<String>,
-    /// Rooms whose first occurrences are not in acknowledgement order: (room, expected, got).
-    pub disorder: Vec<(String, Vec<String>, Vec<String>)>,
+    /// Rooms whose first occurrences are not in acknowledgement order.
+    pub disorder: Vec<Disorder>,
     /// Rooms spread over more than one partition.
     pub split_rooms: Vec<String>,
     /// Extra copies of a member already on the topic (at-least-once after a crash).
@@ -40,18 +52,27 @@ pub struct Verdict {
     /// Copies of one member with different event_ids.
     pub unstable_ids: Vec<String>,
     pub total: usize,
+    /// Records received with an offset not above the previous one of their partition: the
+    /// broker numbering oddly (order is judged by receipt, so this is only reported).
+    pub offset_regressions: usize,
 }
 
 /// Checks `msgs` against `acks`: every acknowledged member present, per room the first
 /// occurrences in acknowledgement order, one partition per room, duplicates with one event_id.
 /// Records nobody acknowledged (a request cut by a crash) may be there too; they are ignored.
+/// Order is the order the consumer received each partition's records in (the log order a
+/// real consumer sees), not the offsets tansu reports.
 pub fn verify(msgs: &[Msg], acks: &Acks) -> Verdict {
     let mut v = Verdict {
         total: msgs.len(),
         ..Verdict::default()
     };
     let mut sorted: Vec<&Msg> = msgs.iter().collect();
-    sorted.sort_by_key(|m| (m.partition, m.offset));
+    sorted.sort_by_key(|m| m.partition); // stable: keeps the order of receipt
+    v.offset_regressions = sorted
+        .windows(2)
+        .filter(|w| w[0].partition == w[1].partition && w[1].offset <= w[0].offset)
+        .count();
     let mut ids: HashMap<&str, &serde_json::Value> = HashMap::new();
     for m in &sorted {
         match ids.get(member(m)) {
@@ -74,7 +95,7 @@ pub fn verify(msgs: &[Msg], acks: &Acks) -> Verdict {
         let wanted: HashSet<&str> = acked.iter().map(String::as_str).collect();
         let mut firsts: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
-        for m in in_room {
+        for m in &in_room {
             if wanted.contains(member(m)) && seen.insert(member(m)) {
                 firsts.push(member(m).to_owned());
             }
@@ -87,7 +108,16 @@ pub fn verify(msgs: &[Msg], acks: &Acks) -> Verdict {
             .cloned()
             .collect();
         if firsts != expected {
-            v.disorder.push((room.clone(), expected, firsts));
+            let at = in_room
+                .iter()
+                .take(6)
+                .map(|m| format!("{}@{}/{}", member(m), m.partition, m.offset));
+            v.disorder.push(Disorder {
+                room: room.clone(),
+                expected,
+                got: firsts,
+                first_records: at.collect(),
+            });
         }
     }
     v
@@ -105,14 +135,16 @@ impl Verdict {
         let disorder: Vec<String> = self
             .disorder
             .iter()
-            .map(|(room, expected, got)| {
+            .map(|d| {
+                let (room, expected, got) = (&d.room, &d.expected, &d.got);
                 let at = expected.iter().zip(got).take_while(|(e, g)| e == g).count();
                 let from = at.saturating_sub(3);
                 format!(
-                    "{room}: first difference at #{at} of {}: expected {:?}, got {:?}",
+                    "{room}: first difference at #{at} of {}: expected {:?}, got {:?}; the room's first records: {:?}",
                     expected.len(),
                     &expected[from..(at + 5).min(expected.len())],
-                    &got[from..(at + 5).min(got.len())]
+                    &got[from..(at + 5).min(got.len())],
+                    d.first_records
                 )
             })
             .collect();

@@ -15,7 +15,7 @@ use rdkafka::error::KafkaError;
 use super::{Cleaner, Reader, SpoolStats};
 use crate::health::Health;
 use crate::pipeline::now_ms;
-use crate::publish::{is_permanent, Ack, Publisher};
+use crate::publish::{is_permanent, needs_new_producer, Ack, Publisher, SendError};
 use crate::route::{broker_refused_record, Record, Topics};
 
 /// Records read from disk but not yet delivered: the bound on this thread's memory.
@@ -88,6 +88,8 @@ struct State {
     outstanding: usize,
     retry: BTreeSet<u64>,
     retry_after: Instant,
+    /// The producer is fenced or broken: re-send through a new one.
+    renew: bool,
     persisted: u64,
     last_persist: Instant,
     stopping: Option<Instant>,
@@ -104,6 +106,7 @@ impl State {
             outstanding: 0,
             retry: BTreeSet::new(),
             retry_after: Instant::now(),
+            renew: false,
             persisted,
             last_persist: Instant::now(),
             stopping: None,
@@ -173,6 +176,7 @@ impl State {
                 entry.to_dlq = true;
             }
         }
+        self.renew |= needs_new_producer(error);
         self.retry.insert(seq);
         self.retry_after = Instant::now() + RETRY_PAUSE;
     }
@@ -183,10 +187,32 @@ impl State {
         if self.retry.is_empty() || self.outstanding > 0 || Instant::now() < self.retry_after {
             return;
         }
+        if self.renew && !self.renew_producer() {
+            self.retry_after = Instant::now() + RETRY_PAUSE;
+            return;
+        }
         let seqs = std::mem::take(&mut self.retry);
         tracing::info!(records = seqs.len(), "re-sending records whose delivery failed");
         for seq in seqs {
             self.send(seq);
+        }
+    }
+
+    /// Swaps in a new producer. Called only with no report outstanding, so nothing of ours is
+    /// left in the old one. Without this a fenced producer fails every re-send for ever (seen
+    /// with tansu after an outage cut off an epoch bump).
+    fn renew_producer(&mut self) -> bool {
+        match self.p.publisher.renew() {
+            Ok(fresh) => {
+                tracing::warn!("the broker fences this Kafka producer; re-sending through a new one");
+                self.p.publisher = fresh;
+                self.renew = false;
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot create a new Kafka producer; retrying");
+                false
+            }
         }
     }
 
@@ -237,6 +263,11 @@ impl State {
         }));
         match self.p.publisher.send(&entry.record, ack) {
             Ok(()) => self.outstanding += 1,
+            // The producer's own size check (message.max.bytes) refuses before the broker
+            // sees it: as permanent as the broker's refusal, so the DLQ takes it, not a retry
+            // that would block every record behind it forever. A fatal producer error goes the
+            // same way, so that the producer is renewed.
+            Err(SendError::Kafka(e)) if is_permanent(&e) || needs_new_producer(&e) => self.failed(seq, &e),
             Err(e) => {
                 tracing::debug!(error = %e, "producer refused to enqueue; will retry");
                 self.retry.insert(seq);

@@ -47,6 +47,9 @@ pub fn is_permanent(e: &KafkaError) -> bool {
                 | ClusterAuthorizationFailed
                 | PolicyViolation
                 | InvalidTopic
+                // librdkafka's own verdict once metadata says the topic does not exist (the
+                // broker's UNKNOWN_TOPIC_OR_PARTITION alone can be a passing leader move).
+                | UnknownTopic
         )
     )
 }

@@ -12,6 +12,7 @@ use common::events::{expect_event, send_ok, WAIT};
 use common::http::{post, raw_exchange};
 use common::samples::{live, query, ROOM_003};
 use common::wait_for;
+use std::time::Duration;
 
 const LIVE: &str = "Live.CallbackAfterMemberStateChanged";
 const ROOM: &str = "Room.CallbackAfterMemberEnter";
@@ -267,4 +268,56 @@ fn readiness_follows_what_the_delivery_mode_can_promise() {
     let kafka = Bridge::spawn(&nowhere, &["--delivery", "kafka"]);
     let out = readyz(&kafka, "not ready");
     assert!(out.starts_with("HTTP/1.1 503"), "{out}");
+}
+
+/// A topic nobody created (tansu, like many clusters, does not auto-create): `/readyz` names
+/// it, and its events go to the DLQ with the broker's verdict instead of waiting forever.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_topic_is_named_and_its_events_kept_on_the_dlq() {
+    let broker = Broker::start("tencent.");
+    for family in ["live.member", "group.member", "other", "dlq"] {
+        broker.create_topic(&format!("gap.{family}"), 1);
+    }
+    let bridge = Bridge::spawn(
+        &broker.bootstrap(),
+        &[
+            "--topic-prefix",
+            "gap.",
+            "--auth-token",
+            TOKEN,
+            // librdkafka gives a topic 30 s to appear before calling it unknown; not here.
+            "--kafka-property",
+            "topic.metadata.propagation.max.ms=2000",
+        ],
+    );
+    wait_for("/readyz to name the missing topic", WAIT, || {
+        std::net::TcpStream::connect(bridge.addr()).ok()?;
+        let out = raw_exchange(
+            &bridge.addr(),
+            b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+        );
+        (out.starts_with("HTTP/1.1 503") && out.contains("missing topics: gap.room.member")).then_some(())
+    });
+    send_ok(&bridge, ROOM, ROOM_003).await;
+    let id = tencent_kafka_bridge::event::event_id(APP_ID, ROOM, ROOM_003.as_bytes());
+    // The DLQ record wraps the event the broker would not take: its body is that event.
+    let kept = |m: &common::consume::Msg| {
+        m.value["error_code"] == 5041 && m.value["body"].as_str().is_some_and(|b| b.contains(&id))
+    };
+    let msgs = common::consume::read_until(&broker.bootstrap(), "gap.dlq", Duration::from_secs(90), |ms| {
+        ms.iter().any(kept)
+    });
+    let record = msgs
+        .iter()
+        .find(|m| kept(m))
+        .unwrap_or_else(|| panic!("not on the DLQ: {msgs:?}"));
+    eprintln!("DLQ reason: {}", record.value["reason"]);
+    assert!(
+        record.value["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("opic")),
+        "{:?}",
+        record.value
+    );
+    common::assert_schema("dlq", &record.value);
 }

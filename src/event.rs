@@ -199,20 +199,21 @@ pub fn snake_case(s: &str) -> Cow<'_, str> {
     }
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len() + 4);
+    // ASCII only, as the schemas promise (`^[a-z0-9_]*$`): any other character is a separator.
     for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
+        if c.is_ascii_uppercase() {
             let prev = i.checked_sub(1).and_then(|j| chars.get(j)).copied();
             let next = chars.get(i + 1).copied();
             let boundary = match prev {
-                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
+                Some(p) if p.is_ascii_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_ascii_uppercase() => next.is_some_and(|n| n.is_ascii_lowercase()),
                 _ => false,
             };
             if boundary && !out.ends_with('_') {
                 out.push('_');
             }
-            out.extend(c.to_lowercase());
-        } else if c.is_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
             out.push(c);
         } else if !out.is_empty() && !out.ends_with('_') {
             out.push('_');

@@ -16,6 +16,7 @@ pub struct Pipeline {
     topics: Topics,
     delivery: Delivery,
     unknown: UnknownCommands,
+    max_record_bytes: usize,
 }
 
 impl Pipeline {
@@ -29,6 +30,7 @@ impl Pipeline {
             topics,
             delivery,
             unknown: config.unknown_commands,
+            max_record_bytes: config.max_record_bytes(),
         }
     }
 
@@ -40,7 +42,11 @@ impl Pipeline {
                 return Err(Refusal::ContentType);
             }
         }
-        let command = query.callback_command.as_deref().ok_or(Refusal::CommandMissing)?;
+        let command = query
+            .callback_command
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or(Refusal::CommandMissing)?;
         let received_at_ms = now_ms();
         match self.record(query, command, body, received_at_ms) {
             Ok(record) => self.delivery.deliver(record).await,
@@ -79,7 +85,16 @@ impl Pipeline {
             received_at_ms,
         };
         let event = Event::new(&facts, kind.map_or(command, |k| k.canonical()), origin, body);
-        Ok(route::event_record(&self.topics, facts.family, &event, text))
+        let record = route::event_record(&self.topics, facts.family, &event, text);
+        // The producer would refuse it after the OK; refuse it now, and keep it on the DLQ.
+        let size = record.encoded_len();
+        if size > self.max_record_bytes {
+            return Err(Refusal::EventTooLarge {
+                size,
+                limit: self.max_record_bytes,
+            });
+        }
+        Ok(record)
     }
 }
 

@@ -26,9 +26,11 @@ pub const DEFAULTS: &[(&str, &str)] = &[
     ("partitioner", "murmur2_random"),
     ("linger.ms", "5"),
     ("message.timeout.ms", "30000"),
-    // Bounds memory: beyond these the bridge answers 503 instead of growing.
+    // Bounds memory: beyond these the bridge answers 503 instead of growing. 16 MiB keeps a
+    // memory-mode bridge whose broker lags under 64 MiB RSS (at 64 MiB it reached 100 MiB in
+    // benches/run.sh), and is still about half a second of peak intake on one core.
     ("queue.buffering.max.messages", "100000"),
-    ("queue.buffering.max.kbytes", "65536"),
+    ("queue.buffering.max.kbytes", "16384"),
     ("client.id", "tencent-kafka-bridge"),
 ];
 

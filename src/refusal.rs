@@ -49,6 +49,8 @@ pub enum Refusal {
     ShuttingDown,
     #[error("Kafka did not acknowledge the event: {0}")]
     KafkaFailed(String),
+    #[error("event of {size} bytes is larger than Kafka takes ({limit} bytes, message.max.bytes)")]
+    EventTooLarge { size: usize, limit: usize },
     #[error("spool full, try again")]
     SpoolFull,
     #[error("spool write failed: {0}")]
@@ -78,6 +80,7 @@ impl Refusal {
             NotFound => (StatusCode::NOT_FOUND, 4040),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 4050),
             BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, 4130),
+            EventTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, 4131),
             QueueFull => (StatusCode::SERVICE_UNAVAILABLE, 5030),
             ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, 5031),
             KafkaFailed(_) => (StatusCode::SERVICE_UNAVAILABLE, 5040),
@@ -97,6 +100,7 @@ impl Refusal {
                 | Refusal::BadField(_)
                 | Refusal::CommandMismatch { .. }
                 | Refusal::UnknownCommand(_)
+                | Refusal::EventTooLarge { .. }
         )
     }
 }

@@ -22,6 +22,15 @@ pub struct Record {
     pub value: Vec<u8>,
 }
 
+impl Record {
+    /// Bytes the record takes in a produce request, near enough to compare with
+    /// `message.max.bytes` (which librdkafka checks against the same sum).
+    pub fn encoded_len(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        self.key.len() + self.value.len() + headers
+    }
+}
+
 /// Topic names, built once from the prefix.
 #[derive(Debug, Clone)]
 pub struct Topics {
@@ -54,8 +63,12 @@ fn ce_source(sdk_app_id: &str) -> Vec<u8> {
     format!("tencent-cloud://sdkappid/{sdk_app_id}").into_bytes()
 }
 
+/// 9999-12-31T23:59:59.999Z, the last instant RFC 3339 (and humantime, whose Display fails
+/// past it) can write. `EventTime` is the sender's to choose, so later ones are clamped.
+const MAX_RFC3339_MS: i64 = 253_402_300_799_999;
+
 fn rfc3339(ms: i64) -> Vec<u8> {
-    let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms.min(MAX_RFC3339_MS)).unwrap_or(0));
     humantime::format_rfc3339_millis(t).to_string().into_bytes()
 }
 
@@ -161,14 +174,37 @@ pub fn broker_refused_record(topics: &Topics, record: &Record, error: &str, now_
         .unwrap_or("");
     let command = header("ce_type").and_then(|t| t.strip_prefix(CE_TYPE_PREFIX));
     let empty = CallbackQuery::default();
+    let kept = utf8_floor(&record.value, DLQ_MAX_KEPT_BYTES);
+    let mut reason = format!("Kafka refused the record for {}: {error}", record.topic);
+    if kept.len() < record.value.len() {
+        reason.push_str(&format!(
+            " (value of {} bytes, first {} kept)",
+            record.value.len(),
+            kept.len()
+        ));
+    }
     let dead = Dead {
         sdk_app_id,
         command,
         query: &empty,
-        reason: format!("Kafka refused the record for {}: {error}", record.topic),
+        reason,
         error_code: BROKER_REFUSED_CODE,
     };
-    dead.record(topics, &record.value, now_ms)
+    dead.record(topics, kept, now_ms)
+}
+
+/// How much of a refused record's value its DLQ copy keeps. A record refused for its size
+/// must not come back too large: 128 KiB stays under Kafka's default 1 MB even if JSON
+/// escaping grows every byte sixfold.
+pub const DLQ_MAX_KEPT_BYTES: usize = 128 * 1024;
+
+/// The first `max` bytes or fewer, never cutting a UTF-8 character in two.
+fn utf8_floor(bytes: &[u8], max: usize) -> &[u8] {
+    let mut end = bytes.len().min(max);
+    while end > 0 && end < bytes.len() && (bytes[end] & 0xC0) == 0x80 {
+        end -= 1;
+    }
+    &bytes[..end]
 }
 
 /// `error_code` of a DLQ record the broker refused (never an HTTP answer).

@@ -207,3 +207,44 @@ fn bad_configuration_exits_2_with_a_clear_message() {
         assert!(help.contains(env), "--help lacks {env}");
     }
 }
+
+/// A valid callback whose event Kafka would refuse (`message.max.bytes`) is refused before the
+/// OK — an OK would be a promise the producer cannot keep — and kept on the DLQ whole.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_larger_than_kafka_takes_is_refused_and_kept() {
+    let broker = Broker::start("tencent.");
+    let limit = "40000";
+    let bridge = Bridge::start(
+        &broker.bootstrap(),
+        &[
+            "--auth-token",
+            TOKEN,
+            "--kafka-property",
+            &format!("message.max.bytes={limit}"),
+        ],
+    );
+    let members: Vec<serde_json::Value> = (0..1000)
+        .map(|i| serde_json::json!({"Member_Account": format!("big-{i:05}")}))
+        .collect();
+    let body = serde_json::json!({"CallbackCommand": LIVE, "RoomId": "big-room", "EventType": "Online",
+        "EventCause": "Enter", "MemberList": members, "EventTime": 1703589922780i64})
+    .to_string();
+    assert!(
+        body.len() < 40_000,
+        "the body alone fits; the event (raw + members) does not"
+    );
+    let a = post(&bridge.addr(), &signed(LIVE), body.clone()).await;
+    assert_eq!((a.status, a.code()), (413, 4131), "{a:?}");
+    assert!(a.info().contains("message.max.bytes"), "{a:?}");
+
+    let kept = |m: &common::consume::Msg| m.value["error_code"] == 4131;
+    let dlq = read_until(&broker.bootstrap(), "tencent.dlq", Duration::from_secs(30), |m| {
+        m.iter().any(kept)
+    });
+    let record = dlq
+        .iter()
+        .find(|m| kept(m))
+        .unwrap_or_else(|| panic!("not on the DLQ: {dlq:?}"));
+    assert_eq!(record.value["body"], body.as_str());
+    assert_schema("dlq", &record.value);
+}

@@ -25,7 +25,11 @@ fuzz_target!(|data: &[u8]| {
     let app_ids = vec!["1400000000".to_owned(), String::new()];
     let open = Authenticator::new(app_ids.clone(), None, Duration::from_secs(300));
     let signed = Authenticator::new(app_ids, Some(TOKEN.to_owned()), Duration::from_secs(300));
-    let wide = Authenticator::new(vec!["1400000000".to_owned()], Some(TOKEN.to_owned()), Duration::MAX);
+    let wide = Authenticator::new(
+        vec!["1400000000".to_owned()],
+        Some(TOKEN.to_owned()),
+        Duration::MAX,
+    );
 
     for auth in [&open, &signed, &wide] {
         if let Err(refusal) = auth.check(&q) {

@@ -71,7 +71,9 @@ fuzz_target!(|data: &[u8]| {
     }
 
     // The first byte picks the segment's base seq; the rest is the segment file.
-    let Some((&base, segment)) = data.split_first() else { return };
+    let Some((&base, segment)) = data.split_first() else {
+        return;
+    };
     let base = u64::from(base % 4);
     let limit = max_frames(segment.len());
     let name = format!("{base:020}.log");

@@ -8,6 +8,7 @@ pub mod group_member;
 pub mod live_member;
 pub mod room_leave;
 pub mod room_member;
+mod wellformed;
 
 use std::borrow::Cow;
 
@@ -92,6 +93,7 @@ impl<'a> Callback<'a> {
                 Err(e) => Refusal::NotJson(errors::without_position(&e)),
             });
         }
+        wellformed::check(body)?;
         let callback = match Self::decode_as(kind, body) {
             Ok(callback) => callback,
             // A body meant for another command fails the typed decode too; say what is really

@@ -9,6 +9,9 @@ scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets -- --test-threads 2
+# The benchmark harness, short, on the debug build just made (figures printed, never judged;
+# it fails only when the harness breaks or an acknowledged event is missing on Kafka).
+BENCH_PROFILE=dev benches/run.sh smoke
 # The hostile-traffic script, short: nothing valid lost, nothing hostile accepted.
 BENCH_PROFILE=dev WAVES=1 HOSTILE_SECS=15 VALID=200 IDLE_CONNS=300 SLOW_CONNS=50 TRICKLE_CONNS=10 \
   WORKERS=2 benches/hostile.sh

@@ -47,17 +47,8 @@ nice cargo build --profile "$PROFILE" --quiet --bin tencent-kafka-bridge --examp
 export BRIDGE=$ROOT/target/$OUT/tencent-kafka-bridge COUNT=$ROOT/target/$OUT/examples/count_events
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bridge-hostile.XXXXXX")
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ ${KEEP_WORK:-0} == 1 ]]; then echo "work dir kept: $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-alive() { kill -0 "$1" 2>/dev/null; }
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
 
 echo "== machine"
 echo "date:    $(date -u '+%Y-%m-%d %H:%M:%SZ'), commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' + local changes')"

@@ -52,7 +52,14 @@ impl Pipeline {
             Ok(record) => self.delivery.deliver(record).await,
             Err(refusal) => {
                 if refusal.keeps_on_dlq() {
-                    let record = route::dlq_record(&self.topics, query, &refusal, body, received_at_ms);
+                    let record = route::dlq_record_within(
+                        &self.topics,
+                        query,
+                        &refusal,
+                        body,
+                        received_at_ms,
+                        self.max_record_bytes,
+                    );
                     if let Err(e) = self.delivery.deliver(record).await {
                         tracing::error!(reason = %refusal, error = %e, "refused callback could not be kept on the DLQ");
                     }

@@ -189,6 +189,14 @@ impl Publisher {
         Self::create(self.config.clone(), self.metrics.clone())
     }
 
+    /// The largest record this producer sends (`message.max.bytes`).
+    pub fn max_record_bytes(&self) -> usize {
+        self.config
+            .get("message.max.bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(crate::route::DEFAULT_MAX_RECORD_BYTES)
+    }
+
     /// Enqueues without waiting; the report goes to `ack`.
     pub fn send(&self, record: &Record, ack: Ack) -> Result<(), SendError> {
         let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());

@@ -26,8 +26,9 @@ impl Record {
     /// Bytes the record takes in a produce request, near enough to compare with
     /// `message.max.bytes` (which librdkafka checks against the same sum).
     pub fn encoded_len(&self) -> usize {
-        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
-        self.key.len() + self.value.len() + headers
+        // librdkafka counts 36 bytes of record overhead, and each header's two length fields.
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len() + 10).sum();
+        36 + self.key.len() + self.value.len() + headers
     }
 }
 
@@ -149,19 +150,50 @@ pub fn dlq_record(
     body: &[u8],
     received_at_ms: i64,
 ) -> Record {
+    dlq_record_within(topics, query, refusal, body, received_at_ms, usize::MAX)
+}
+
+/// [`dlq_record`] no larger than `max_bytes` (the producer's `message.max.bytes`): a body too
+/// big for it is cut, and the reason says how much was kept. A DLQ copy Kafka would refuse
+/// is a copy lost.
+pub fn dlq_record_within(
+    topics: &Topics,
+    query: &CallbackQuery<'_>,
+    refusal: &Refusal,
+    body: &[u8],
+    received_at_ms: i64,
+    max_bytes: usize,
+) -> Record {
+    let sdk_app_id = query.sdk_app_id.as_deref().unwrap_or("");
+    let command = query.callback_command.as_deref();
     let dead = Dead {
-        sdk_app_id: query.sdk_app_id.as_deref().unwrap_or(""),
-        command: query.callback_command.as_deref(),
+        id: event_id(sdk_app_id, command.unwrap_or(""), body),
+        sdk_app_id,
+        command,
         query,
         reason: refusal.to_string(),
         error_code: refusal.status_and_code().1,
     };
-    dead.record(topics, body, received_at_ms)
+    dead.record_within(topics, body, received_at_ms, max_bytes)
 }
 
 /// A record the broker refused for good (schema, size, authorization): kept on the DLQ with
 /// the broker's error instead of blocking the records behind it or being dropped.
 pub fn broker_refused_record(topics: &Topics, record: &Record, error: &str, now_ms: i64) -> Record {
+    broker_refused_record_within(topics, record, error, now_ms, DEFAULT_MAX_RECORD_BYTES)
+}
+
+/// librdkafka's default `message.max.bytes`.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1_000_000;
+
+/// [`broker_refused_record`] no larger than `max_bytes`.
+pub fn broker_refused_record_within(
+    topics: &Topics,
+    record: &Record,
+    error: &str,
+    now_ms: i64,
+    max_bytes: usize,
+) -> Record {
     let header = |name: &str| {
         record
             .headers
@@ -174,23 +206,21 @@ pub fn broker_refused_record(topics: &Topics, record: &Record, error: &str, now_
         .unwrap_or("");
     let command = header("ce_type").and_then(|t| t.strip_prefix(CE_TYPE_PREFIX));
     let empty = CallbackQuery::default();
-    let kept = utf8_floor(&record.value, DLQ_MAX_KEPT_BYTES);
-    let mut reason = format!("Kafka refused the record for {}: {error}", record.topic);
-    if kept.len() < record.value.len() {
-        reason.push_str(&format!(
-            " (value of {} bytes, first {} kept)",
-            record.value.len(),
-            kept.len()
-        ));
-    }
     let dead = Dead {
+        // The refused record's own id: the DLQ copy of an event names the event.
+        id: header("ce_id").map_or_else(|| event_id(sdk_app_id, "", &record.value), str::to_owned),
         sdk_app_id,
         command,
         query: &empty,
-        reason,
+        reason: format!("Kafka refused the record for {}: {error}", record.topic),
         error_code: BROKER_REFUSED_CODE,
     };
-    dead.record(topics, kept, now_ms)
+    dead.record_within(
+        topics,
+        &record.value,
+        now_ms,
+        max_bytes.min(DLQ_MAX_KEPT_BYTES * 6),
+    )
 }
 
 /// How much of a refused record's value its DLQ copy keeps. A record refused for its size
@@ -210,7 +240,9 @@ fn utf8_floor(bytes: &[u8], max: usize) -> &[u8] {
 /// `error_code` of a DLQ record the broker refused (never an HTTP answer).
 pub const BROKER_REFUSED_CODE: u32 = 5041;
 
+#[derive(Clone)]
 struct Dead<'a> {
+    id: String,
     sdk_app_id: &'a str,
     command: Option<&'a str>,
     query: &'a CallbackQuery<'a>,
@@ -219,8 +251,32 @@ struct Dead<'a> {
 }
 
 impl Dead<'_> {
+    /// The record, its body cut (halving) until the whole record fits `max_bytes`.
+    fn record_within(self, topics: &Topics, body: &[u8], received_at_ms: i64, max_bytes: usize) -> Record {
+        let whole = self.clone().record(topics, body, received_at_ms);
+        if whole.encoded_len() <= max_bytes {
+            return whole;
+        }
+        // JSON escaping grows a byte at most sixfold.
+        let mut keep = body.len().min(max_bytes / 6);
+        loop {
+            let kept = utf8_floor(body, keep);
+            let mut dead = self.clone();
+            dead.reason.push_str(&format!(
+                " (body of {} bytes, first {} kept)",
+                body.len(),
+                kept.len()
+            ));
+            let record = dead.record(topics, kept, received_at_ms);
+            if record.encoded_len() <= max_bytes || keep == 0 {
+                return record;
+            }
+            keep /= 2;
+        }
+    }
+
     fn record(self, topics: &Topics, body: &[u8], received_at_ms: i64) -> Record {
-        let id = event_id(self.sdk_app_id, self.command.unwrap_or(""), body);
+        let id = self.id;
         let (body, body_encoding) = match std::str::from_utf8(body) {
             Ok(s) => (s.to_owned(), "utf8"),
             Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), "base64"),

@@ -16,13 +16,15 @@ use super::{Cleaner, Reader, SpoolStats};
 use crate::health::Health;
 use crate::pipeline::now_ms;
 use crate::publish::{is_permanent, needs_new_producer, Ack, Publisher, SendError};
-use crate::route::{broker_refused_record, Record, Topics};
+use crate::route::{broker_refused_record_within, Record, Topics};
 
 /// Records read from disk but not yet delivered: the bound on this thread's memory.
 const WINDOW_RECORDS: usize = 10_000;
 const WINDOW_BYTES: usize = 16 << 20;
 /// Persisting the watermark more often only saves duplicates after a crash.
 const PERSIST_EVERY: Duration = Duration::from_millis(200);
+/// The last resort for a DLQ copy the broker refuses for its size.
+const SMALLEST_DLQ_COPY: usize = 4096;
 /// Pause before re-sending failed records, so a broker that refuses everything is not hammered.
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
@@ -166,13 +168,27 @@ impl State {
             return;
         };
         if is_permanent(error) {
-            if entry.to_dlq {
+            let max = self.p.publisher.max_record_bytes();
+            if entry.to_dlq && is_size(error) && entry.record.encoded_len() > SMALLEST_DLQ_COPY {
+                // The broker takes less than the producer allows: a copy that keeps only the
+                // reason and a sliver of the body must get through, or it blocks the spool.
+                tracing::error!(error = %error, "the DLQ refused a record for its size; keeping a smaller copy");
+                let error = error.to_string();
+                entry.record = broker_refused_record_within(
+                    &self.p.topics,
+                    &entry.record,
+                    &error,
+                    now_ms(),
+                    SMALLEST_DLQ_COPY,
+                );
+            } else if entry.to_dlq {
                 let why = format!("the DLQ refuses records ({error}); they stay in the spool");
                 self.p.health.set_delivery_problem(Some(why));
             } else {
                 tracing::error!(topic = %entry.record.topic, error = %error, "broker refused a record for good; moving it to the DLQ");
+                let error = error.to_string();
                 entry.record =
-                    broker_refused_record(&self.p.topics, &entry.record, &error.to_string(), now_ms());
+                    broker_refused_record_within(&self.p.topics, &entry.record, &error, now_ms(), max);
                 entry.to_dlq = true;
             }
         }
@@ -337,6 +353,14 @@ fn received_at_ms(value: &[u8]) -> i64 {
         }
     }
     0
+}
+
+fn is_size(e: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::{InvalidMessageSize, MessageSizeTooLarge};
+    matches!(
+        e.rdkafka_error_code(),
+        Some(MessageSizeTooLarge | InvalidMessageSize)
+    )
 }
 
 #[cfg(test)]

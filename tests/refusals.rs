@@ -247,4 +247,30 @@ async fn an_event_larger_than_kafka_takes_is_refused_and_kept() {
         .unwrap_or_else(|| panic!("not on the DLQ: {dlq:?}"));
     assert_eq!(record.value["body"], body.as_str());
     assert_schema("dlq", &record.value);
+
+    // A DLQ copy bigger than Kafka takes is cut to fit, saying so, and still delivered.
+    let junk = format!("not json {}", "\"q\" ".repeat(20_000));
+    let a = post(&bridge.addr(), &signed(LIVE), junk.clone()).await;
+    assert_eq!((a.status, a.code()), (400, 4003), "{a:?}");
+    let cut = |m: &common::consume::Msg| {
+        m.value["error_code"] == 4003 && m.value["reason"].as_str().is_some_and(|r| r.contains(" kept)"))
+    };
+    let dlq = read_until(&broker.bootstrap(), "tencent.dlq", Duration::from_secs(30), |m| {
+        m.iter().any(cut)
+    });
+    let record = dlq
+        .iter()
+        .find(|m| cut(m))
+        .unwrap_or_else(|| panic!("no cut copy: {dlq:?}"));
+    let kept_body = record.value["body"].as_str().unwrap_or("");
+    assert!(
+        junk.starts_with(kept_body) && kept_body.len() < junk.len(),
+        "{}",
+        record.value["reason"]
+    );
+    assert_eq!(
+        record.value["event_id"],
+        tencent_kafka_bridge::event::event_id(APP_ID, LIVE, junk.as_bytes())
+    );
+    assert_schema("dlq", &record.value);
 }

@@ -34,6 +34,9 @@ pub struct Health {
     /// Publishing (e.g. the DLQ refusing records): `None` = fine.
     delivery: Mutex<Option<String>>,
     draining: AtomicBool,
+    /// kafka and memory mode: the producer can never deliver again (fenced, fatal). Only a
+    /// restart helps, so liveness fails. Spool mode's drain replaces its producer itself.
+    fatal: Mutex<Option<String>>,
     /// Spool mode: the spool's counters and its size limit.
     spool: OnceLock<(Arc<SpoolStats>, u64)>,
 }
@@ -80,6 +83,7 @@ impl Health {
                 ));
             }
         }
+        self.liveness()?;
         let poisoned = || "health state poisoned".to_owned();
         let kafka = self.problem.lock().map_err(|_| poisoned())?.clone();
         let delivery = self.delivery.lock().map_err(|_| poisoned())?.clone();
@@ -90,6 +94,25 @@ impl Health {
             }
             Some(problem) => Err(problem.to_string()),
             None => delivery.map_or(Ok(None), Err),
+        }
+    }
+
+    /// `/healthz`: `Err` only when the process cannot recover by itself.
+    pub fn liveness(&self) -> Result<(), String> {
+        if self.spool.get().is_some() {
+            return Ok(());
+        }
+        match self.fatal.lock() {
+            Ok(fatal) => fatal.clone().map_or(Ok(()), Err),
+            Err(_) => Err("health state poisoned".into()),
+        }
+    }
+
+    fn set_fatal(&self, why: String) {
+        let Ok(mut slot) = self.fatal.lock() else { return };
+        if slot.is_none() {
+            tracing::error!(problem = %why, "the bridge cannot deliver any more; /healthz fails so it is restarted");
+            *slot = Some(why);
         }
     }
 
@@ -133,11 +156,39 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) 
         };
         let ready = problem.is_none();
         health.set(problem);
+        if publisher.is_fenced() {
+            health.set_fatal("the broker fenced the Kafka producer (or it hit a fatal error): it cannot deliver again; restart the bridge".into());
+        }
         tokio::time::sleep(if ready {
             Duration::from_secs(10)
         } else {
             Duration::from_secs(1)
         })
         .await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_and_liveness_follow_the_delivery_mode() {
+        let direct = Health::new();
+        assert!(direct.readiness().is_err(), "not yet connected");
+        direct.set(None);
+        assert_eq!(direct.readiness(), Ok(None));
+        direct.set_fatal("fenced".into());
+        assert_eq!(direct.liveness(), Err("fenced".into()));
+        assert!(direct.readiness().is_err());
+
+        let spool = Health::new();
+        spool.watch_spool(Arc::new(SpoolStats::default()), 1 << 20);
+        assert!(matches!(spool.readiness(), Ok(Some(note)) if note.contains("spooled")));
+        spool.set(Some(KafkaProblem::MissingTopics("missing topics: t".into())));
+        assert_eq!(spool.readiness(), Err("missing topics: t".into()));
+        // The drain replaces a fenced producer itself: no restart needed.
+        spool.set_fatal("fenced".into());
+        assert_eq!(spool.liveness(), Ok(()));
     }
 }

@@ -108,6 +108,8 @@ pub enum SendError {
 /// Sees every delivery report on librdkafka's polling thread.
 pub struct Reports {
     failing: AtomicBool,
+    /// Set once a report says this producer can never deliver again ([`needs_new_producer`]).
+    fenced: AtomicBool,
     metrics: Arc<Metrics>,
 }
 
@@ -124,6 +126,9 @@ impl ProducerContext for Reports {
         };
         self.metrics
             .delivered(topic, outcome.as_ref().map(|_| ()).map_err(is_permanent));
+        if outcome.as_ref().is_err_and(needs_new_producer) {
+            self.fenced.store(true, Ordering::Relaxed);
+        }
         // Log delivery trouble once per change of state, not once per record.
         let failed = outcome.is_err();
         if self.failing.swap(failed, Ordering::Relaxed) != failed {
@@ -174,6 +179,7 @@ impl Publisher {
     fn create(config: ClientConfig, metrics: Arc<Metrics>) -> Result<Self, KafkaError> {
         let producer = config.create_with_context(Reports {
             failing: AtomicBool::new(false),
+            fenced: AtomicBool::new(false),
             metrics: metrics.clone(),
         })?;
         Ok(Publisher {
@@ -187,6 +193,11 @@ impl Publisher {
     /// is done for. Clones of `self` keep the old one.
     pub fn renew(&self) -> Result<Publisher, KafkaError> {
         Self::create(self.config.clone(), self.metrics.clone())
+    }
+
+    /// This producer was fenced or hit a fatal error: it will never deliver again.
+    pub fn is_fenced(&self) -> bool {
+        self.producer.context().fenced.load(Ordering::Relaxed)
     }
 
     /// The largest record this producer sends (`message.max.bytes`).

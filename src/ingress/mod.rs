@@ -126,7 +126,13 @@ async fn route(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
         return callback_path(app, req).await;
     }
     match path {
-        "/healthz" => answer(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
+        "/healthz" => match app.health.liveness() {
+            Ok(()) => answer(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
+            Err(why) => {
+                let body = serde_json::json!({ "status": "failed", "reason": why });
+                answer(StatusCode::SERVICE_UNAVAILABLE, body.to_string().into_bytes())
+            }
+        },
         "/readyz" => match app.health.readiness() {
             Ok(None) => answer(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()),
             Ok(Some(note)) => {

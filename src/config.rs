@@ -186,17 +186,6 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// The largest record the producer will send: `message.max.bytes` as configured, else
-    /// librdkafka's default. A bigger event is refused before the OK, not lost after it.
-    pub fn max_record_bytes(&self) -> usize {
-        self.kafka_properties
-            .iter()
-            .rev()
-            .find(|(k, _)| k == "message.max.bytes")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(1_000_000)
-    }
-
     /// The limits the ingress enforces.
     pub fn limits(&self) -> crate::ingress::Limits {
         crate::ingress::Limits {

@@ -77,7 +77,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         mode => (Delivery::direct(mode, publisher.clone()), None),
     };
     let app = Arc::new(Ingress {
-        pipeline: Pipeline::new(&config, topics.clone(), delivery),
+        pipeline: Pipeline::new(&config, topics.clone(), delivery, publisher.max_record_bytes()),
         health,
         metrics,
         readings,

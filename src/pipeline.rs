@@ -20,7 +20,9 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    pub fn new(config: &Config, topics: Topics, delivery: Delivery) -> Self {
+    /// `max_record_bytes`: the producer's `message.max.bytes`; a bigger event is refused
+    /// before the OK, not lost after it.
+    pub fn new(config: &Config, topics: Topics, delivery: Delivery, max_record_bytes: usize) -> Self {
         Pipeline {
             auth: Authenticator::new(
                 config.sdk_app_ids.clone(),
@@ -30,7 +32,7 @@ impl Pipeline {
             topics,
             delivery,
             unknown: config.unknown_commands,
-            max_record_bytes: config.max_record_bytes(),
+            max_record_bytes,
         }
     }
 

@@ -80,6 +80,8 @@ struct Pending {
     bytes: usize,
     /// Already replaced by its DLQ record after a permanent refusal.
     to_dlq: bool,
+    /// The envelope's `received_at_ms`, read once, for the spool age metric.
+    received_at_ms: i64,
 }
 
 struct State {
@@ -259,6 +261,7 @@ impl State {
                 self.pending.insert(
                     seq,
                     Pending {
+                        received_at_ms: received_at_ms(&record.value),
                         record,
                         bytes,
                         to_dlq: false,
@@ -315,11 +318,7 @@ impl State {
 
     /// For the spool age metric: when the oldest record still held was received.
     fn note_oldest(&self) {
-        let oldest = self
-            .pending
-            .values()
-            .next()
-            .map_or(0, |p| received_at_ms(&p.record.value));
+        let oldest = self.pending.values().next().map_or(0, |p| p.received_at_ms);
         self.p.stats.set_oldest_undelivered_ms(oldest);
     }
 

@@ -1,5 +1,7 @@
 //! spool mode, publish side: one thread reads the spool from the delivery watermark forward, a
-//! bounded window ahead, and sends through the producer. Delivery reports come back here: a
+//! bounded window ahead, and sends through the producer. Records the writer just made durable
+//! arrive in memory too ([`Durable`]); while the drain keeps up it sends those and never reads
+//! the disk, which stays the source after a restart or when the drain falls behind. Delivery reports come back here: a
 //! success shrinks the window and moves the watermark over the contiguous delivered prefix;
 //! a failure — a broker outage, `message.timeout.ms` running out — is re-sent, never dropped;
 //! a permanent refusal (schema, size, authorization) goes to the DLQ instead.
@@ -12,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
 
+use super::writer::Durable;
 use super::{Cleaner, Reader, SpoolStats};
 use crate::health::Health;
 use crate::pipeline::now_ms;
@@ -29,7 +32,7 @@ const SMALLEST_DLQ_COPY: usize = 4096;
 const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 enum Msg {
-    Committed,
+    Committed(Durable),
     Report(u64, Result<(), KafkaError>),
     Stop(Instant),
 }
@@ -59,11 +62,11 @@ impl Drain {
         Ok(Drain { tx, thread })
     }
 
-    /// Wakes the thread when the writer made new records durable.
-    pub fn waker(&self) -> impl Fn() + Send + 'static {
+    /// Hands the thread each batch the writer made durable (and wakes it).
+    pub fn waker(&self) -> impl Fn(Durable) + Send + 'static {
         let tx = self.tx.clone();
-        move || {
-            let _ = tx.send(Msg::Committed);
+        move |batch| {
+            let _ = tx.send(Msg::Committed(batch));
         }
     }
 
@@ -92,6 +95,10 @@ struct State {
     outstanding: usize,
     retry: BTreeSet<u64>,
     retry_after: Instant,
+    /// Durable batches received since the last `fill_window`, oldest first. Kept for one
+    /// round only, so a drain that cannot take them (window full, outage) holds no more
+    /// memory than one round's worth: what it drops it reads from disk later.
+    fresh: Vec<Durable>,
     /// The producer is fenced or broken: re-send through a new one.
     renew: bool,
     persisted: u64,
@@ -110,6 +117,7 @@ impl State {
             outstanding: 0,
             retry: BTreeSet::new(),
             retry_after: Instant::now(),
+            fresh: Vec::new(),
             renew: false,
             persisted,
             last_persist: Instant::now(),
@@ -146,7 +154,7 @@ impl State {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Committed => {}
+            Msg::Committed(batch) => self.fresh.push(batch),
             Msg::Stop(deadline) => self.stopping = Some(deadline),
             Msg::Report(seq, result) => {
                 self.outstanding = self.outstanding.saturating_sub(1);
@@ -235,41 +243,68 @@ impl State {
     }
 
     fn fill_window(&mut self) {
+        let mut fresh = std::mem::take(&mut self.fresh).into_iter();
         while self.retry.is_empty()
             && self.pending.len() < WINDOW_RECORDS
             && self.pending_bytes < WINDOW_BYTES
         {
-            let room = WINDOW_RECORDS - self.pending.len();
-            let batch = match self.p.reader.next_batch(
-                self.p.stats.committed(),
-                room,
-                WINDOW_BYTES - self.pending_bytes,
-            ) {
-                Ok(batch) => batch,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the spool; retrying");
-                    self.retry_after = Instant::now() + RETRY_PAUSE;
-                    return;
+            let batch = match fresh.find(|b| b.first_seq >= self.p.reader.position()) {
+                Some(b) if b.first_seq == self.p.reader.position() && self.has_room_for(&b) => {
+                    let next = b.first_seq + b.records.len() as u64;
+                    self.p.reader.skip_to(next, b.segment, b.end_offset);
+                    (b.first_seq..next).zip(b.records).collect()
                 }
+                // Behind (or a batch too big for the room left): the disk has it all.
+                _ => match self.read_from_disk() {
+                    Some(batch) => batch,
+                    None => return,
+                },
             };
             if batch.is_empty() {
                 return;
             }
             for (seq, record) in batch {
-                let bytes = record.value.len();
-                self.pending_bytes += bytes;
-                self.pending.insert(
-                    seq,
-                    Pending {
-                        received_at_ms: received_at_ms(&record.value),
-                        record,
-                        bytes,
-                        to_dlq: false,
-                    },
-                );
-                self.send(seq);
+                self.take(seq, record);
             }
         }
+    }
+
+    fn has_room_for(&self, batch: &Durable) -> bool {
+        let bytes: usize = batch.records.iter().map(|r| r.value.len()).sum();
+        self.pending.len() + batch.records.len() <= WINDOW_RECORDS && self.pending_bytes + bytes <= WINDOW_BYTES
+    }
+
+    /// The next records past the reader's position, as many as the window has room for.
+    fn read_from_disk(&mut self) -> Option<Vec<(u64, Record)>> {
+        let room = WINDOW_RECORDS - self.pending.len();
+        match self
+            .p
+            .reader
+            .next_batch(self.p.stats.committed(), room, WINDOW_BYTES - self.pending_bytes)
+        {
+            Ok(batch) => Some(batch),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the spool; retrying");
+                self.retry_after = Instant::now() + RETRY_PAUSE;
+                None
+            }
+        }
+    }
+
+    fn take(&mut self, seq: u64, record: Record) {
+        let bytes = record.value.len();
+        self.pending_bytes += bytes;
+        let received_at_ms = received_at_ms(&record.value);
+        self.pending.insert(
+            seq,
+            Pending {
+                received_at_ms,
+                record,
+                bytes,
+                to_dlq: false,
+            },
+        );
+        self.send(seq);
     }
 
     fn send(&mut self, seq: u64) {
@@ -341,7 +376,7 @@ impl State {
 fn received_at_ms(value: &[u8]) -> i64 {
     const FIELD: &[u8] = b"\"received_at_ms\":";
     let mut rest = value;
-    while let Some(at) = rest.windows(FIELD.len()).position(|w| w == FIELD) {
+    while let Some(at) = memchr::memmem::find(rest, FIELD) {
         rest = &rest[at + FIELD.len()..];
         let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
         let parsed = std::str::from_utf8(&rest[..digits])

@@ -61,6 +61,26 @@ impl Reader {
         self.at = None;
     }
 
+    /// Records up to `seq` were handed over in memory ([`super::writer::Durable`]): carry on
+    /// at the frame of `seq`, which starts at byte `offset` of the segment based at `segment`.
+    /// Nothing before it is read back. If that segment cannot be opened, the reader finds
+    /// `seq` the slow way (reading the segment from its start).
+    pub fn skip_to(&mut self, seq: u64, segment: u64, offset: u64) {
+        self.pos = seq;
+        if let Some(at) = self.at.as_mut().filter(|at| at.seg.base == segment) {
+            at.offset = offset;
+            at.next = seq;
+            return;
+        }
+        let path = dir::segment_path(&self.dir, segment);
+        self.at = File::open(&path).ok().map(|file| Position {
+            seg: SegmentFile { base: segment, path },
+            file: BufReader::with_capacity(64 * 1024, file),
+            offset,
+            next: seq,
+        });
+    }
+
     /// Up to `max_records` records with seq in `position()..committed`, in order, totalling at
     /// most `max_bytes` of frames (a single larger record still comes alone, so nothing is
     /// ever stuck). Empty when nothing durable is left to read.

@@ -107,3 +107,38 @@ fn concurrent_writer_reader_and_cleaner() {
     assert_eq!(got, (0..300).map(|s| (s, true)).collect::<Vec<_>>());
     assert_eq!(crate::deliver::spool::testutil::log_files(dir.path()).len(), 1);
 }
+
+#[test]
+fn skip_to_continues_after_records_handed_over_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    // Tiny segments: every batch goes to a new one, so skips cross segments too.
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    let mut reader = store.reader(0);
+    store.append_batch(&recs(0..3)).unwrap();
+    assert_eq!(seqs(&reader.next_batch(3, 100, 1 << 20).unwrap()), [0, 1, 2]);
+    // Batches 3..5 and 5..8 arrive in memory; the reader is told where they end.
+    store.append_batch(&recs(3..5)).unwrap();
+    let (segment, end) = store.end();
+    reader.skip_to(5, segment, end);
+    store.append_batch(&recs(5..8)).unwrap();
+    let (segment, end) = store.end();
+    reader.skip_to(8, segment, end);
+    store.append_batch(&recs(8..10)).unwrap();
+    let rest = reader.next_batch(10, 100, 1 << 20).unwrap();
+    assert_eq!(rest, (8..10).map(|i| (i, rec(i))).collect::<Vec<_>>());
+    assert_eq!(reader.position(), 10);
+}
+
+#[test]
+fn skip_to_within_one_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    let mut reader = store.reader(0);
+    store.append_batch(&recs(0..2)).unwrap();
+    assert_eq!(seqs(&reader.next_batch(2, 100, 1 << 20).unwrap()), [0, 1]);
+    store.append_batch(&recs(2..6)).unwrap();
+    let (segment, end) = store.end();
+    reader.skip_to(6, segment, end);
+    store.append_batch(&recs(6..7)).unwrap();
+    assert_eq!(seqs(&reader.next_batch(7, 100, 1 << 20).unwrap()), [6]);
+}

@@ -216,6 +216,12 @@ impl Store {
         self.active.file.write_all(garbage)
     }
 
+    /// Where the next frame will start: the active segment's base seq and its length. Right
+    /// after an append this is the end of the batch just written.
+    pub fn end(&self) -> (u64, u64) {
+        (self.active.seg.base, self.active.len)
+    }
+
     /// The next seq to be assigned.
     pub fn next_seq(&self) -> u64 {
         self.next_seq

@@ -1,7 +1,8 @@
 //! spool mode, write side: the request hands its record to one writer thread and waits; the
 //! writer takes every append waiting at that moment, writes them with one `write` and one
 //! fdatasync (group commit), and only then answers them all. No timer: a lone request is
-//! synced at once, a crowd shares one sync.
+//! synced at once, a crowd shares one sync. The records of a durable batch then go to the
+//! drain in memory ([`Durable`]), so a drain that keeps up never reads them back from disk.
 
 use std::sync::Arc;
 
@@ -15,6 +16,16 @@ use crate::route::Record;
 const QUEUE: usize = 4096;
 /// Most records one fsync covers; bounds the batch buffer.
 const MAX_BATCH: usize = 1024;
+
+/// A batch just made durable, moved (not copied) to the drain. The disk copy is for recovery
+/// and for a drain that fell behind; a drain that is not ready for these drops them.
+pub struct Durable {
+    pub first_seq: u64,
+    pub records: Vec<Record>,
+    /// Where the frame after the batch starts: the segment's base seq and the byte offset.
+    pub segment: u64,
+    pub end_offset: u64,
+}
 
 struct Append {
     record: Record,
@@ -31,11 +42,11 @@ pub struct SpoolWriter {
 
 impl SpoolWriter {
     /// Starts the writer thread, which owns `store` until every `SpoolWriter` is dropped.
-    /// `on_commit` runs after each durable batch (wakes the publisher).
+    /// `on_commit` gets each durable batch (and wakes the publisher).
     pub fn start(
         store: Store,
         max_bytes: u64,
-        on_commit: impl Fn() + Send + 'static,
+        on_commit: impl Fn(Durable) + Send + 'static,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = store.stats();
@@ -69,7 +80,12 @@ impl SpoolWriter {
     }
 }
 
-fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, on_commit: impl Fn()) {
+fn write_loop(
+    mut store: Store,
+    mut rx: mpsc::Receiver<Append>,
+    max_bytes: u64,
+    on_commit: impl Fn(Durable),
+) {
     let stats = store.stats();
     let mut failing = false;
     while let Some(first) = rx.blocking_recv() {
@@ -98,12 +114,18 @@ fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, 
                 Ok(_) => tracing::info!("spool appends succeed again"),
             }
         }
-        let answer = result.map(|_| ()).map_err(|e| Refusal::SpoolWrite(e.to_string()));
-        if answer.is_ok() {
-            on_commit();
-        }
+        let answer = result.as_ref().map(|_| ()).map_err(|e| Refusal::SpoolWrite(e.to_string()));
         for w in waiters {
             let _ = w.send(answer.clone());
+        }
+        if let Ok(first_seq) = result {
+            let (segment, end_offset) = store.end();
+            on_commit(Durable {
+                first_seq,
+                records,
+                segment,
+                end_offset,
+            });
         }
     }
     tracing::debug!("spool writer stopped");

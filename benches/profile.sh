@@ -4,6 +4,7 @@
 #
 #   benches/profile.sh memory          # or spool, kafka; 6 s of samples in a 12 s wrk run
 #   PERF_SECS=10 benches/profile.sh spool
+#   RATE=10000 benches/profile.sh spool   # at a fixed rate (requests/s) instead of full speed
 #
 # Prints the share of samples per thread, per shared object and the top symbols; keeps
 # perf.data in the work dir (KEEP_WORK=1) for `perf report -i`. Needs perf (linux-perf),
@@ -49,17 +50,20 @@ ready || { tail "$WORK/bridge.log" >&2; exit 1; }
 
 rtime=$(date +%s)
 sign=$(printf '%s%s' "$TOKEN" "$rtime" | sha256sum | cut -d' ' -f1)
-BENCH_REQUEST_TIME=$rtime BENCH_SIGN=$sign BENCH_MARKER=profile BENCH_SECS=$LOAD_SECS \
+BENCH_REQUEST_TIME=$rtime BENCH_SIGN=$sign BENCH_MARKER=profile BENCH_SECS=$LOAD_SECS BENCH_RATE=${RATE:-0} \
   timeout $((LOAD_SECS + 30)) taskset -c "$LOAD_CPU" wrk -t2 -c"$CONNS" -d"${LOAD_SECS}s" \
   -s "$ROOT/benches/load.lua" "http://127.0.0.1:$HTTP_PORT" >"$WORK/wrk.out" 2>&1 &
 WRK=$!
 sleep 3   # let the load reach its steady state before sampling
+perf stat -e context-switches,syscalls:sys_enter_fdatasync,syscalls:sys_enter_writev,syscalls:sys_enter_futex,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write -p "$BRIDGE_PID" -o "$WORK/perf.stat" -- sleep "$PERF_SECS" &
+STAT=$!
 perf record -q -e cpu-clock -F "${PERF_FREQ:-2000}" --call-graph "${CALL_GRAPH:-fp}" -p "$BRIDGE_PID" -o "$WORK/perf.data" -- sleep "$PERF_SECS" 2>/dev/null
 wait "$WRK" || true
+wait "$STAT" || true
+cat "$WORK/perf.stat"
 grep -E 'Requests/sec|BENCH_RESULT' "$WORK/wrk.out" | cut -c1-200
 
 report() { perf report -i "$WORK/perf.data" --no-children --stdio "$@" 2>/dev/null | grep -v '^#' | grep -v '^$'; }
-echo "== by thread";        report --sort comm | head -12
+echo "== by thread";        report --sort comm -g none | head -8
 echo "== by shared object"; report --sort dso -g none | head -15
 echo "== top symbols";      report --sort dso,sym -g none | head -45
-KEEP_WORK=${KEEP_WORK:-0}

@@ -26,7 +26,8 @@
 # machine disturbs the figures less; the report prints the load average and busy processes.
 #
 # Tunables (env): PEAK_SECS, RATE_SECS, DRAIN_MS, CONNS (64), THREADS (2), ROOMS (5000),
-# FLAT_RATE (1000), FLAT_OUTAGE_SECS (300), FSYNC_SAMPLES (1000), SERVER_CPU, LOAD_CPU,
+# TARGETS ("baseline memory spool kafka"; the ratios need baseline), FLAT_RATE (1000),
+# FLAT_OUTAGE_SECS (300), FSYNC_SAMPLES (1000), SERVER_CPU, LOAD_CPU,
 # BROKER_CPU, NICE, SCHED=fifo, KEEP_WORK=1 (keep the temp dir and logs), BENCH_PROFILE (release | dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -421,7 +422,7 @@ flat_run() {
 machine_note
 measure_fsync
 if [[ $DO_MAIN == 1 ]]; then
-  for target in baseline memory spool kafka; do bench_target "$target"; done
+  for target in ${TARGETS:-baseline memory spool kafka}; do bench_target "$target"; done
   print_tables
 fi
 if [[ $DO_FLAT == 1 ]]; then

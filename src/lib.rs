@@ -19,7 +19,6 @@ pub mod publish;
 pub mod refusal;
 pub mod route;
 pub mod samples;
-mod sched;
 pub mod send;
 pub mod tail;
 

@@ -126,7 +126,6 @@ impl State {
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
-        crate::sched::background();
         loop {
             let idle = Duration::from_millis(if self.retry.is_empty() { 100 } else { 20 });
             match rx.recv_timeout(idle) {

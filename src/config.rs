@@ -86,6 +86,7 @@ pub struct Config {
 
     /// Spool segment file size. Delivered space is freed a whole segment at a time: smaller
     /// frees disk sooner, larger means fewer files. At most a quarter of --spool-max-bytes.
+    /// The segment being written is preallocated: the disk needs this much beyond the max.
     #[arg(long, env = "BRIDGE_SPOOL_SEGMENT_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
     pub spool_segment_bytes: u64,
 

@@ -212,11 +212,12 @@ async fn a_torn_tail_is_cut_at_start_and_every_complete_record_is_delivered() {
 
     // Tear the last record: a few of its bytes gone, garbage where they were.
     let segment = last_segment(spool.path());
-    let len = std::fs::metadata(&segment).unwrap().len();
+    let len = common::spool::segment_data(&segment).len() as u64;
     let last_start = *frame_starts(&segment).last().unwrap();
     let file = std::fs::OpenOptions::new().append(true).open(&segment).unwrap();
     file.set_len(len - 5).unwrap();
-    (&file).write_all(b"\xde\xad\xbe\xef\x07\x00\x00").unwrap();
+    // Ends non-zero: trailing zeros are indistinguishable from preallocated space.
+    (&file).write_all(b"\xde\xad\xbe\xef\x07\x00\x5a").unwrap();
     file.sync_all().unwrap();
     drop(file);
     let last = format!("torn-{:03}", N - 1);

@@ -182,9 +182,18 @@ pub fn last_segment(dir: &Path) -> PathBuf {
         .unwrap_or_else(|| panic!("no segment in {}", dir.display()))
 }
 
+/// The segment's bytes without the preallocated zeros after its data (a frame ends with its
+/// value's last byte, never a zero).
+pub fn segment_data(segment: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(segment).expect("read segment");
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes.truncate(end);
+    bytes
+}
+
 /// Where each frame of a segment starts: `[len u32 LE][crc u32][len bytes]`, back to back.
 pub fn frame_starts(segment: &Path) -> Vec<u64> {
-    let bytes = std::fs::read(segment).expect("read segment");
+    let bytes = segment_data(segment);
     let (mut at, mut starts) = (0usize, Vec::new());
     while at + 8 <= bytes.len() {
         starts.push(at as u64);

@@ -17,7 +17,8 @@
 //!   `[seq u64][topic_len u16][topic][key_len u32][key][header_count u16]`
 //!   `{[name_len u16][name][value_len u32][value]}*[value_len u32][value]`.
 //!   Only the newest segment is ever written; a new one starts when it reaches the
-//!   configured size.
+//!   configured size. The newest is preallocated, so it ends in zeros after its data; the
+//!   others are cut to their data before their successor is created.
 //! - `watermark` — the next seq not yet delivered: `[u64 LE][crc32c u32 LE of those 8 bytes]`,
 //!   replaced atomically (`watermark.tmp`, fdatasync, rename, directory fsync). Missing or
 //!   damaged reads as 0: duplicates, never loss.
@@ -26,7 +27,8 @@
 //! # Recovery (at [`Store::open`])
 //!
 //! Segments whose successor starts at or below the watermark are deleted. Every other
-//! segment is read in full. Damage in the last segment with no valid frame after it is a
+//! segment is read in full. Zeros after the last segment's data are unused preallocated
+//! space, cut silently. Damage in the last segment with no valid frame after it is a
 //! torn tail — a write cut short, never acknowledged — and is truncated away. Any other
 //! damage moves the segment aside (logged as an error); the bridge keeps running.
 

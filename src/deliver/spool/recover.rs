@@ -55,6 +55,25 @@ pub fn scan(seg: &SegmentFile) -> Result<Scan, SpoolError> {
     }
 }
 
+/// The end of the data in `from..file_len`: just past its last non-zero byte, or `from` when
+/// every byte is zero. Zeros at the end of a segment are preallocated space never written
+/// (or a write that never reached the disk: unacknowledged either way).
+pub fn data_end(file: &File, from: u64, file_len: u64) -> std::io::Result<u64> {
+    const CHUNK: u64 = 1024 * 1024;
+    let mut chunk = Vec::new();
+    let mut end = file_len;
+    while end > from {
+        let start = end.saturating_sub(CHUNK).max(from);
+        chunk.resize((end - start) as usize, 0);
+        file.read_exact_at(&mut chunk, start)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(from)
+}
+
 /// Whether any offset in `from..file_len` starts a frame with a valid checksum. Reads the
 /// file in chunks and each candidate payload separately, so memory stays bounded.
 pub fn later_frame_exists(file: &File, from: u64, file_len: u64) -> std::io::Result<bool> {
@@ -168,19 +187,23 @@ fn cut_torn_tail(
         .write(true)
         .open(&seg.path)
         .map_err(io_err("open", &seg.path))?;
+    let end = data_end(&file, offset, s.file_len).map_err(io_err("read", &seg.path))?;
     // A bad payload under a valid checksum was written whole: that is not a torn write.
     let damaged = error == FrameError::BadPayload
-        || later_frame_exists(&file, offset + 1, s.file_len).map_err(io_err("read", &seg.path))?;
+        || later_frame_exists(&file, offset + 1, end).map_err(io_err("read", &seg.path))?;
     if damaged {
         out.quarantined.push(quarantine(seg, offset, error)?);
         return Ok(None);
     }
     file.set_len(offset).map_err(io_err("truncate", &seg.path))?;
     file.sync_all().map_err(io_err("fsync", &seg.path))?;
-    let cut = s.file_len - offset;
-    out.bytes_cut += cut;
-    tracing::warn!(segment = %seg.path.display(), offset, bytes_cut = cut, error = %error,
-        "spool: cut a torn tail left by a crash (those writes were never acknowledged)");
+    // Only zeros past the data: the unused, preallocated rest of the segment.
+    let cut = end - offset;
+    if cut > 0 {
+        out.bytes_cut += cut;
+        tracing::warn!(segment = %seg.path.display(), offset, bytes_cut = cut, error = %error,
+            "spool: cut a torn tail left by a crash (those writes were never acknowledged)");
+    }
     Ok(Some(offset))
 }
 
@@ -206,9 +229,11 @@ mod tests {
         store.append_batch(&recs(0..2)).unwrap();
         let acked = store.stats().bytes();
         store.append_batch(&recs(2..4)).unwrap();
+        let data = store.stats().bytes() as usize;
         drop(store);
         let name = log_files(src.path())[0].clone();
-        let full = fs::read(src.path().join(&name)).unwrap();
+        let mut full = fs::read(src.path().join(&name)).unwrap();
+        full.truncate(data); // without the preallocated zeros
         for cut in acked as usize..full.len() {
             let dir = tempfile::tempdir().unwrap();
             fs::write(dir.path().join(&name), &full[..cut]).unwrap();
@@ -233,8 +258,9 @@ mod tests {
         (0..n).fold(0, |at, _| at + log::decode(&buf[at..]).unwrap().2)
     }
 
+    /// Zeros after the data are the preallocated rest of the segment: cut without a word.
     #[test]
-    fn a_zero_filled_tail_is_torn_not_damage() {
+    fn a_zero_filled_tail_is_unused_space_not_damage() {
         let dir = tempfile::tempdir().unwrap();
         let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
         store.append_batch(&recs(0..3)).unwrap();
@@ -244,7 +270,50 @@ mod tests {
         bytes.extend_from_slice(&[0; 4096]);
         fs::write(&seg, bytes).unwrap();
         let (_, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
-        assert_eq!((recovery.bytes_cut, recovery.next_seq), (4096, 3));
+        assert_eq!((recovery.bytes_cut, recovery.next_seq), (0, 3));
+        assert!(recovery.segments_quarantined.is_empty());
+    }
+
+    /// A torn write into preallocated space: the partial frame is cut (and counted), the
+    /// zeros after it are not, and the records before it survive.
+    #[test]
+    fn a_torn_write_before_preallocated_zeros_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+        store.append_batch(&recs(0..3)).unwrap();
+        let data = store.stats().bytes() as usize;
+        drop(store);
+        let seg = dir.path().join(&log_files(dir.path())[0]);
+        let mut bytes = fs::read(&seg).unwrap();
+        bytes.truncate(data);
+        let mut torn = Vec::new();
+        log::encode(3, &rec(3), &mut torn).unwrap();
+        let half = &torn[..torn.len() / 2];
+        bytes.extend_from_slice(half);
+        bytes.extend_from_slice(&[0; 1 << 20]);
+        fs::write(&seg, bytes).unwrap();
+        let (_, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
+        // Zeros that end the torn bytes cannot be told from the preallocated ones.
+        let nonzero = half.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+        assert!(nonzero > 0);
+        assert_eq!((recovery.bytes_cut, recovery.next_seq), (nonzero as u64, 3));
+        assert_eq!(seqs(&read_all(dir.path(), 0, 3)), [0, 1, 2]);
+    }
+
+    #[test]
+    fn data_end_finds_the_last_non_zero_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut bytes = vec![0u8; 3 << 20];
+        bytes[5] = 1;
+        bytes[(1 << 20) + 7] = 2;
+        fs::write(&path, &bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let len = bytes.len() as u64;
+        assert_eq!(data_end(&file, 0, len).unwrap(), (1 << 20) + 8);
+        assert_eq!(data_end(&file, (1 << 20) + 8, len).unwrap(), (1 << 20) + 8);
+        assert_eq!(data_end(&file, 0, 5).unwrap(), 0);
+        assert_eq!(data_end(&file, 0, 6).unwrap(), 6);
     }
 
     #[test]

@@ -14,10 +14,11 @@ fn append_reopen_and_read_everything_back() {
     assert_eq!(store.append_batch(&[rec(5)]).unwrap(), 5);
     assert_eq!(store.append_batch(&[]).unwrap(), 6);
     let bytes = store.stats().bytes();
-    assert_eq!(
-        bytes,
-        fs::metadata(path.join(&log_files(&path)[0])).unwrap().len()
-    );
+    // The segment is preallocated: its data, then zeros.
+    let file = fs::File::open(path.join(&log_files(&path)[0])).unwrap();
+    let len = file.metadata().unwrap().len();
+    assert!(len >= bytes);
+    assert_eq!(super::recover::data_end(&file, 0, len).unwrap(), bytes);
     drop(store);
 
     let (store, recovery) = Store::open(&path, 1 << 20).unwrap();
@@ -43,10 +44,10 @@ fn torn_tail_is_cut_and_appends_continue() {
     store.append_batch(&recs(0..3)).unwrap();
     let good = store.stats().bytes();
     store.append_batch(&recs(3..4)).unwrap();
+    let full = store.stats().bytes();
     drop(store);
     // A crash mid-write: half of record 3, then whatever the disk had.
     let seg = dir.path().join(&log_files(dir.path())[0]);
-    let full = fs::metadata(&seg).unwrap().len();
     let file = OpenOptions::new().write(true).open(&seg).unwrap();
     file.set_len(good + (full - good) / 2).unwrap();
     drop(file);
@@ -61,7 +62,9 @@ fn torn_tail_is_cut_and_appends_continue() {
     let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(recovery.bytes_cut, damaged - good);
     assert!(recovery.segments_quarantined.is_empty());
-    assert_eq!((recovery.next_seq, fs::metadata(&seg).unwrap().len()), (3, good));
+    let file = fs::File::open(&seg).unwrap();
+    let data = super::recover::data_end(&file, 0, file.metadata().unwrap().len()).unwrap();
+    assert_eq!((recovery.next_seq, data), (3, good));
     assert_eq!(store.append_batch(&[rec(99)]).unwrap(), 3);
     let all = read_all(dir.path(), 0, store.stats().committed());
     assert_eq!(seqs(&all), [0, 1, 2, 3]);

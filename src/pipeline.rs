@@ -84,7 +84,7 @@ impl Pipeline {
         let kind = Kind::from_name(command);
         let callback = Callback::decode(kind, command, text)?;
         if kind.is_none() && self.unknown == UnknownCommands::Reject {
-            return Err(Refusal::UnknownCommand(command.to_owned()));
+            return Err(Refusal::UnknownCommand(crate::refusal::clip(command)));
         }
         let facts = callback.facts();
         let origin = Origin {

@@ -57,6 +57,23 @@ pub enum Refusal {
     SpoolWrite(String),
 }
 
+/// The most of a client's own text (a command name, a serde message quoting a value) a
+/// refusal repeats: enough to recognise it, never a megabyte echoed into every log line,
+/// `ErrorInfo` and DLQ reason.
+pub const MAX_QUOTED_BYTES: usize = 200;
+
+/// `text` cut to [`MAX_QUOTED_BYTES`] on a character boundary, marked with `…` when cut.
+pub fn clip(text: &str) -> String {
+    if text.len() <= MAX_QUOTED_BYTES {
+        return text.to_owned();
+    }
+    let mut end = MAX_QUOTED_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 impl Refusal {
     /// The one place a refusal becomes a status and a code.
     pub fn status_and_code(&self) -> (StatusCode, u32) {
@@ -120,6 +137,15 @@ pub fn answer_body(refusal: Option<&Refusal>) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {
+        assert_eq!(clip("Live.X"), "Live.X");
+        let long = "é".repeat(MAX_QUOTED_BYTES);
+        let cut = clip(&long);
+        assert!(cut.ends_with('…') && cut.len() <= MAX_QUOTED_BYTES + '…'.len_utf8());
+        assert_eq!(cut.trim_end_matches('…').chars().count(), MAX_QUOTED_BYTES / 2);
+    }
 
     #[test]
     fn fail_answer_is_tencent_shaped_and_escaped() {

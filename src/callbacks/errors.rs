@@ -4,7 +4,7 @@
 use serde::Deserialize;
 use serde_json::error::Category;
 
-use crate::refusal::Refusal;
+use crate::refusal::{clip, Refusal};
 
 /// Decodes one typed callback, naming the offending field on failure.
 pub fn decode_typed<'a, T: Deserialize<'a>>(body: &'a str) -> Result<T, Refusal> {
@@ -37,9 +37,10 @@ fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> Refusal {
     if path == "." {
         return Refusal::NotObject;
     }
+    // serde's own words may quote the client's value (`unknown variant "…"`): clipped.
     match msg.rsplit_once(", expected ") {
-        Some((_, expected)) => Refusal::BadField(format!("{path}: expected {}", plain(expected))),
-        None => Refusal::BadField(format!("{path}: {msg}")),
+        Some((_, expected)) => Refusal::BadField(clip(&format!("{path}: expected {}", plain(expected)))),
+        None => Refusal::BadField(clip(&format!("{path}: {msg}"))),
     }
 }
 

@@ -15,7 +15,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use crate::event::Facts;
-use crate::refusal::Refusal;
+use crate::refusal::{clip, Refusal};
 
 pub use errors::decode_typed;
 
@@ -101,8 +101,8 @@ impl<'a> Callback<'a> {
             Err(e) => match decode_typed::<OtherBody<'a>>(body) {
                 Ok(OtherBody { command: Some(c) }) if !Self::same_command(kind, query_command, &c) => {
                     return Err(Refusal::CommandMismatch {
-                        body: c.into_owned(),
-                        query: query_command.to_owned(),
+                        body: clip(&c),
+                        query: clip(query_command),
                     })
                 }
                 _ => return Err(e),
@@ -111,8 +111,8 @@ impl<'a> Callback<'a> {
         if let Some(body_command) = callback.body_command() {
             if !Self::same_command(kind, query_command, body_command) {
                 return Err(Refusal::CommandMismatch {
-                    body: body_command.to_owned(),
-                    query: query_command.to_owned(),
+                    body: clip(body_command),
+                    query: clip(query_command),
                 });
             }
         }
@@ -241,6 +241,15 @@ mod tests {
             Callback::decode(None, "X.Y", r#"{"CallbackCommand":"X.Z"}"#),
             Err(Refusal::CommandMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn a_huge_command_is_not_echoed_whole() {
+        let huge = "X".repeat(100_000);
+        let body = format!(r#"{{"CallbackCommand":"{huge}"}}"#);
+        let err = Callback::decode(None, &huge[..50_000], &body).unwrap_err();
+        assert!(matches!(err, Refusal::CommandMismatch { .. }));
+        assert!(err.to_string().len() < 3 * crate::refusal::MAX_QUOTED_BYTES, "{err}");
     }
 
     #[test]

@@ -188,7 +188,7 @@ async fn callback_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<B
 /// among the fields, and no refusal's text carries either.
 fn log_refusal(refusal: &Refusal, query: Option<&CallbackQuery<'_>>) {
     let (status, code) = refusal.status_and_code();
-    let text = |v: &Option<std::borrow::Cow<'_, str>>| v.as_deref().unwrap_or("").to_owned();
+    let text = |v: &Option<std::borrow::Cow<'_, str>>| crate::refusal::clip(v.as_deref().unwrap_or(""));
     tracing::warn!(
         status = status.as_u16(),
         code,

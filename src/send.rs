@@ -39,14 +39,7 @@ pub async fn run(args: SendArgs) -> Result<bool, SendError> {
         }
         _ => return Err(SendError::UnknownSample(String::new())),
     };
-    let uri: hyper::Uri = args
-        .url
-        .parse()
-        .map_err(|_| SendError::BadUrl(args.url.clone()))?;
-    let (Some(host), Some("http")) = (uri.host(), uri.scheme_str()) else {
-        return Err(SendError::BadUrl(args.url.clone()));
-    };
-    let port = uri.port_u16().unwrap_or(80);
+    let target = Target::parse(&args.url)?;
     let mut query = form_urlencoded::Serializer::new(String::new());
     query
         .append_pair("SdkAppid", &args.sdk_app_id)
@@ -67,8 +60,8 @@ pub async fn run(args: SendArgs) -> Result<bool, SendError> {
             .append_pair("RequestTime", &time)
             .append_pair("Sign", &sign_hex(token, &time));
     }
-    let path = format!("{}?{}", uri.path(), query.finish());
-    let (status, answer) = post(host, port, &path, body).await.map_err(SendError::Http)?;
+    let path = target.path_with(&query.finish());
+    let (status, answer) = post(&target, &path, body).await.map_err(SendError::Http)?;
     println!("{command} -> HTTP {status} {answer}");
     let ok = serde_json::from_str::<serde_json::Value>(&answer).is_ok_and(|v| v["ActionStatus"] == "OK");
     Ok(ok)
@@ -82,8 +75,48 @@ fn read_token(path: &std::path::Path) -> Result<String, SendError> {
     Ok(text.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn post(host: &str, port: u16, path: &str, body: Vec<u8>) -> Result<(u16, String), String> {
-    let stream = tokio::net::TcpStream::connect((host, port))
+/// Where `--url` points.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    /// As written in the URL, IPv6 brackets included: the `Host` header.
+    host: String,
+    port: u16,
+    path: String,
+    /// A query given in `--url`; the callback's parameters are added after it.
+    query: Option<String>,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, SendError> {
+        let bad = || SendError::BadUrl(url.to_owned());
+        let uri: hyper::Uri = url.parse().map_err(|_| bad())?;
+        let (Some(host), Some("http")) = (uri.host(), uri.scheme_str()) else {
+            return Err(bad());
+        };
+        Ok(Target {
+            host: host.to_owned(),
+            port: uri.port_u16().unwrap_or(80),
+            path: uri.path().to_owned(),
+            query: uri.query().filter(|q| !q.is_empty()).map(str::to_owned),
+        })
+    }
+
+    /// The address to connect to: `[::1]` is `::1` to the resolver.
+    fn connect_host(&self) -> &str {
+        self.host.trim_start_matches('[').trim_end_matches(']')
+    }
+
+    fn path_with(&self, query: &str) -> String {
+        match &self.query {
+            Some(given) => format!("{}?{given}&{query}", self.path),
+            None => format!("{}?{query}", self.path),
+        }
+    }
+}
+
+async fn post(target: &Target, path: &str, body: Vec<u8>) -> Result<(u16, String), String> {
+    let (host, port) = (&target.host, target.port);
+    let stream = tokio::net::TcpStream::connect((target.connect_host(), port))
         .await
         .map_err(|e| format!("connect {host}:{port}: {e}"))?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -104,4 +137,21 @@ async fn post(host: &str, port: u16, path: &str, body: Vec<u8>) -> Result<(u16, 
         .map_err(|e| e.to_string())?
         .to_bytes();
     Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Target;
+
+    #[test]
+    fn urls_with_ipv6_hosts_and_queries() {
+        let t = Target::parse("http://[::1]:8080/cb?tenant=a").unwrap();
+        assert_eq!((t.host.as_str(), t.connect_host(), t.port), ("[::1]", "::1", 8080));
+        assert_eq!(t.path_with("SdkAppid=1"), "/cb?tenant=a&SdkAppid=1");
+        let t = Target::parse("http://127.0.0.1/callback").unwrap();
+        assert_eq!((t.connect_host(), t.port), ("127.0.0.1", 80));
+        assert_eq!(t.path_with("SdkAppid=1"), "/callback?SdkAppid=1");
+        assert!(Target::parse("https://example.com/").is_err());
+        assert!(Target::parse("not a url").is_err());
+    }
 }

@@ -119,7 +119,12 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
         }
     }
     let matches = cmd.try_get_matches_from(args)?;
-    Cli::from_arg_matches(&matches)
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    cli.config.merge_file_tables();
+    if let Some(Tool::CheckConfig(config)) = &mut cli.command {
+        config.merge_file_tables();
+    }
+    Ok(cli)
 }
 
 fn file_error(e: config_file::FileError) -> clap::Error {

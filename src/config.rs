@@ -67,6 +67,15 @@ pub struct Config {
     #[arg(long = "kafka-secret-file", env = "BRIDGE_KAFKA_SECRET_FILES", value_delimiter = ',', value_parser = parse_property)]
     pub kafka_secret_files: Vec<(String, String)>,
 
+    /// The config file's `[kafka-property]` table (set only by --config): merged under
+    /// --kafka-property, which wins key by key, instead of being replaced by it.
+    #[arg(long = "config-file-kafka-property", hide = true, value_parser = parse_property)]
+    pub file_kafka_properties: Vec<(String, String)>,
+
+    /// The config file's `[kafka-secret-file]` table, merged the same way.
+    #[arg(long = "config-file-kafka-secret-file", hide = true, value_parser = parse_property)]
+    pub file_kafka_secret_files: Vec<(String, String)>,
+
     /// When the OK goes out. spool: once fsynced to the local spool (survives kill -9 and
     /// broker outages; costs one shared fsync). memory: once queued in the producer (fastest;
     /// a crash loses the queue). kafka: once the broker acknowledged it with acks=all (Tencent
@@ -249,7 +258,23 @@ impl Config {
     }
 }
 
+/// `base` overridden key by key by `over`, in order, one entry per key (`base` is emptied).
+fn merged(base: &mut Vec<(String, String)>, over: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out = std::mem::take(base);
+    for (key, value) in over {
+        out.retain(|(k, _)| k != key);
+        out.push((key.clone(), value.clone()));
+    }
+    out
+}
+
 impl Config {
+    /// Folds the config file's property tables under the flags' (see `config_file`).
+    pub fn merge_file_tables(&mut self) {
+        self.kafka_properties = merged(&mut self.file_kafka_properties, &self.kafka_properties);
+        self.kafka_secret_files = merged(&mut self.file_kafka_secret_files, &self.kafka_secret_files);
+    }
+
     /// Secrets mounted as files (Kubernetes secrets, systemd credentials) become values.
     fn read_secret_files(&mut self) -> Result<(), ConfigError> {
         let read = |flag: &'static str, path: &std::path::Path| {

@@ -1,6 +1,8 @@
 //! `--config FILE`: a TOML file whose keys are the long flag names. Its values become the
 //! flags' defaults, so the precedence is flag > env > file > built-in default, with clap doing
-//! the merging. A key that names no flag is refused with its line, not ignored.
+//! the merging. The `[kafka-property]` and `[kafka-secret-file]` tables are merged key by key
+//! instead: a flag overrides one property, not the table. A key that names no flag is refused
+//! with its line, not ignored.
 //!
 //! ```toml
 //! sdk-app-id = ["1400000000"]
@@ -67,9 +69,16 @@ pub fn apply(cmd: clap::Command, path: &Path) -> Result<clap::Command, FileError
     let mut cmd = cmd;
     for (key, item) in doc.iter() {
         let long = key.replace('_', "-");
+        // Tables of properties go to their own hidden flags, so that a flag on the command
+        // line overrides single keys rather than the whole table.
+        let target = match long.as_str() {
+            "kafka-property" | "kafka-secret-file" => format!("config-file-{long}"),
+            "config" | "config-file-kafka-property" | "config-file-kafka-secret-file" => String::new(),
+            _ => long.clone(),
+        };
         let id = cmd
             .get_arguments()
-            .find(|a| a.get_long() == Some(long.as_str()) && long != "config")
+            .find(|a| !target.is_empty() && a.get_long() == Some(target.as_str()))
             .map(|a| a.get_id().to_string());
         let Some(id) = id else {
             return Err(FileError::UnknownKey {
@@ -141,6 +150,23 @@ mod tests {
         assert_eq!(cfg.kafka_properties, [("linger.ms".to_owned(), "20".to_owned())]);
         let cfg = load(toml, &["--listen", "127.0.0.1:7"]).unwrap();
         assert_eq!(cfg.listen.port(), 7);
+    }
+
+    #[test]
+    fn a_property_flag_overrides_one_key_of_the_file_table() {
+        let toml = "sdk-app-id = [\"1\"]\n[kafka-property]\n\"linger.ms\" = \"20\"\n\"ssl.cipher.suites\" = \"A,B\"\n";
+        let cfg = load(toml, &["--kafka-property", "linger.ms=7"]).unwrap();
+        let props = |k: &str| {
+            cfg.kafka_properties
+                .iter()
+                .filter(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(props("linger.ms"), ["7"]);
+        // A comma inside a file value is part of it (the command line splits on commas).
+        assert_eq!(props("ssl.cipher.suites"), ["A,B"]);
+        assert!(load("sdk-app-id = [\"1\"]\nconfig-file-kafka-property = [\"a=b\"]\n", &[]).is_err());
     }
 
     #[test]

@@ -109,6 +109,9 @@ impl Health {
     }
 
     fn set_fatal(&self, why: String) {
+        if self.spool.get().is_some() {
+            return; // the drain renews its producer itself; nothing to restart for
+        }
         let Ok(mut slot) = self.fatal.lock() else { return };
         if slot.is_none() {
             tracing::error!(problem = %why, "the bridge cannot deliver any more; /healthz fails so it is restarted");

@@ -16,13 +16,14 @@ use crate::route::Topics;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum KafkaProblem {
     Unreachable(String),
-    MissingTopics(String),
+    MissingTopics(Vec<String>),
 }
 
 impl std::fmt::Display for KafkaProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            KafkaProblem::Unreachable(why) | KafkaProblem::MissingTopics(why) => f.write_str(why),
+            KafkaProblem::Unreachable(why) => f.write_str(why),
+            KafkaProblem::MissingTopics(topics) => write!(f, "missing topics: {}", topics.join(", ")),
         }
     }
 }
@@ -66,6 +67,16 @@ impl Health {
                 Some(p) => tracing::error!(problem = %p, "delivery problem"),
             }
             *slot = problem;
+        }
+    }
+
+    /// Whether the last check of the cluster found `topic` missing. librdkafka's own "unknown
+    /// topic" can come from a metadata gap (a broker restart); only both together send
+    /// acknowledged records to the DLQ.
+    pub fn topic_missing(&self, topic: &str) -> bool {
+        match self.problem.lock() {
+            Ok(p) => matches!(&*p, Some(KafkaProblem::MissingTopics(t)) if t.iter().any(|t| t == topic)),
+            Err(_) => false,
         }
     }
 
@@ -150,10 +161,7 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) 
         .await;
         let problem = match check {
             Ok(Ok(missing)) if missing.is_empty() => None,
-            Ok(Ok(missing)) => Some(KafkaProblem::MissingTopics(format!(
-                "missing topics: {}",
-                missing.join(", ")
-            ))),
+            Ok(Ok(missing)) => Some(KafkaProblem::MissingTopics(missing)),
             Ok(Err(e)) => Some(KafkaProblem::Unreachable(format!("Kafka unreachable: {e}"))),
             Err(e) => Some(KafkaProblem::Unreachable(format!("health check failed: {e}"))),
         };
@@ -188,7 +196,8 @@ mod tests {
         let spool = Health::new();
         spool.watch_spool(Arc::new(SpoolStats::default()), 1 << 20);
         assert!(matches!(spool.readiness(), Ok(Some(note)) if note.contains("spooled")));
-        spool.set(Some(KafkaProblem::MissingTopics("missing topics: t".into())));
+        spool.set(Some(KafkaProblem::MissingTopics(vec!["t".into()])));
+        assert!(spool.topic_missing("t") && !spool.topic_missing("u"));
         assert_eq!(spool.readiness(), Err("missing topics: t".into()));
         // The drain replaces a fenced producer itself: no restart needed.
         spool.set_fatal("fenced".into());

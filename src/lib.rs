@@ -83,6 +83,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         readings,
         callback_path: config.callback_path.clone(),
         limits: config.limits(),
+        refusal_log: ingress::RefusalLog::default(),
     });
     let listener = TcpListener::bind(config.listen)
         .await

@@ -3,6 +3,7 @@
 //! [`Limits`] and applied in [`serve`] (socket and connection limits) or [`callback`] (body).
 
 mod guard;
+mod refusal_log;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use self::guard::{Guarded, Timeouts};
+pub use self::refusal_log::RefusalLog;
 
 use crate::auth::CallbackQuery;
 use crate::health::Health;
@@ -48,6 +50,7 @@ pub struct Ingress {
     pub readings: Readings,
     pub callback_path: String,
     pub limits: Limits,
+    pub refusal_log: RefusalLog,
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and gives requests in flight up to
@@ -174,7 +177,9 @@ async fn callback_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<B
     match result {
         Ok(()) => answer(StatusCode::OK, answer_body(None)),
         Err(refusal) => {
-            log_refusal(&refusal, ok_query);
+            if app.refusal_log.admit() {
+                log_refusal(&refusal, ok_query);
+            }
             let mut resp = refuse(&refusal);
             if refusal == Refusal::MethodNotAllowed {
                 resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
@@ -184,7 +189,8 @@ async fn callback_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<B
     }
 }
 
-/// One line per refused callback. Never the token or the Sign: the query's `Sign` is not
+/// One line per refused callback (up to [`refusal_log::PER_SECOND`] a second). Never the
+/// token or the Sign: the query's `Sign` is not
 /// among the fields, and no refusal's text carries either.
 fn log_refusal(refusal: &Refusal, query: Option<&CallbackQuery<'_>>) {
     let (status, code) = refusal.status_and_code();

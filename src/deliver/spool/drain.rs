@@ -177,7 +177,11 @@ impl State {
         let Some(entry) = self.pending.get_mut(&seq) else {
             return;
         };
-        if is_permanent(error) {
+        // "Unknown topic" is final only once the health check also finds the topic missing:
+        // until then it may be a metadata gap, and the record is retried, not moved.
+        let permanent =
+            is_permanent(error) && (!is_unknown_topic(error) || self.p.health.topic_missing(&entry.record.topic));
+        if permanent {
             let max = self.p.publisher.max_record_bytes();
             if entry.to_dlq && is_size(error) && entry.record.encoded_len() > SMALLEST_DLQ_COPY {
                 // The broker takes less than the producer allows: a copy that keeps only the
@@ -387,6 +391,10 @@ fn received_at_ms(value: &[u8]) -> i64 {
         }
     }
     0
+}
+
+fn is_unknown_topic(e: &KafkaError) -> bool {
+    e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopic)
 }
 
 fn is_size(e: &KafkaError) -> bool {

@@ -24,6 +24,13 @@ use crate::route::{broker_refused_record_within, Record, Topics};
 /// Records read from disk but not yet delivered: the bound on this thread's memory.
 const WINDOW_RECORDS: usize = 10_000;
 const WINDOW_BYTES: usize = 16 << 20;
+/// Records handed over in memory are taken only while the window holds fewer than these: a
+/// drain that keeps up holds just the records in flight. Beyond, the rest of the window is
+/// read from disk, so that an outage does not leave a full window of the request threads'
+/// allocations behind (freed, but held by their allocator arena) next to the drain's own
+/// (seen as +10 MiB RSS while catching up).
+const FRESH_RECORDS: usize = 2_000;
+const FRESH_BYTES: usize = 2 << 20;
 /// Persisting the watermark more often only saves duplicates after a crash.
 const PERSIST_EVERY: Duration = Duration::from_millis(200);
 /// The last resort for a DLQ copy the broker refuses for its size.
@@ -258,7 +265,7 @@ impl State {
                     self.p.reader.skip_to(next, b.segment, b.end_offset);
                     (b.first_seq..next).zip(b.records).collect()
                 }
-                // Behind (or a batch too big for the room left): the disk has it all.
+                // Behind, or the window is past what is taken from memory: the disk has it all.
                 _ => match self.read_from_disk() {
                     Some(batch) => batch,
                     None => return,
@@ -275,7 +282,7 @@ impl State {
 
     fn has_room_for(&self, batch: &Durable) -> bool {
         let bytes: usize = batch.records.iter().map(|r| r.value.len()).sum();
-        self.pending.len() + batch.records.len() <= WINDOW_RECORDS && self.pending_bytes + bytes <= WINDOW_BYTES
+        self.pending.len() + batch.records.len() <= FRESH_RECORDS && self.pending_bytes + bytes <= FRESH_BYTES
     }
 
     /// The next records past the reader's position, as many as the window has room for.

@@ -166,7 +166,11 @@ mod tests {
         assert_eq!(props("linger.ms"), ["7"]);
         // A comma inside a file value is part of it (the command line splits on commas).
         assert_eq!(props("ssl.cipher.suites"), ["A,B"]);
-        assert!(load("sdk-app-id = [\"1\"]\nconfig-file-kafka-property = [\"a=b\"]\n", &[]).is_err());
+        assert!(load(
+            "sdk-app-id = [\"1\"]\nconfig-file-kafka-property = [\"a=b\"]\n",
+            &[]
+        )
+        .is_err());
     }
 
     #[test]

@@ -146,7 +146,10 @@ mod tests {
     #[test]
     fn urls_with_ipv6_hosts_and_queries() {
         let t = Target::parse("http://[::1]:8080/cb?tenant=a").unwrap();
-        assert_eq!((t.host.as_str(), t.connect_host(), t.port), ("[::1]", "::1", 8080));
+        assert_eq!(
+            (t.host.as_str(), t.connect_host(), t.port),
+            ("[::1]", "::1", 8080)
+        );
         assert_eq!(t.path_with("SdkAppid=1"), "/cb?tenant=a&SdkAppid=1");
         let t = Target::parse("http://127.0.0.1/callback").unwrap();
         assert_eq!((t.connect_host(), t.port), ("127.0.0.1", 80));

@@ -249,7 +249,10 @@ mod tests {
         let body = format!(r#"{{"CallbackCommand":"{huge}"}}"#);
         let err = Callback::decode(None, &huge[..50_000], &body).unwrap_err();
         assert!(matches!(err, Refusal::CommandMismatch { .. }));
-        assert!(err.to_string().len() < 3 * crate::refusal::MAX_QUOTED_BYTES, "{err}");
+        assert!(
+            err.to_string().len() < 3 * crate::refusal::MAX_QUOTED_BYTES,
+            "{err}"
+        );
     }
 
     #[test]

@@ -186,8 +186,8 @@ impl State {
         };
         // "Unknown topic" is final only once the health check also finds the topic missing:
         // until then it may be a metadata gap, and the record is retried, not moved.
-        let permanent =
-            is_permanent(error) && (!is_unknown_topic(error) || self.p.health.topic_missing(&entry.record.topic));
+        let permanent = is_permanent(error)
+            && (!is_unknown_topic(error) || self.p.health.topic_missing(&entry.record.topic));
         if permanent {
             let max = self.p.publisher.max_record_bytes();
             if entry.to_dlq && is_size(error) && entry.record.encoded_len() > SMALLEST_DLQ_COPY {

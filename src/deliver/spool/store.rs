@@ -201,25 +201,25 @@ impl Store {
         if !self.dirty {
             return Ok(());
         }
+        self.cut_to_data()?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Truncates the active file to its durable length, durably (also drops preallocation).
+    fn cut_to_data(&mut self) -> Result<(), SpoolError> {
         let path = &self.active.seg.path;
         self.active
             .file
             .set_len(self.active.len)
             .map_err(io_err("truncate", path))?;
-        self.active.file.sync_all().map_err(io_err("fsync", path))?;
-        self.dirty = false;
-        Ok(())
+        self.active.file.sync_all().map_err(io_err("fsync", path))
     }
 
     /// Cuts the finished segment to its data (durably, before its successor exists, so only
     /// the last segment can ever end in preallocated zeros), then starts the next one.
     fn roll(&mut self) -> Result<(), SpoolError> {
-        let path = &self.active.seg.path;
-        self.active
-            .file
-            .set_len(self.active.len)
-            .map_err(io_err("truncate", path))?;
-        self.active.file.sync_all().map_err(io_err("fsync", path))?;
+        self.cut_to_data()?;
         self.active = create_segment(&self.dir, self.next_seq, self.segment_bytes)?;
         Ok(())
     }

@@ -80,12 +80,7 @@ impl SpoolWriter {
     }
 }
 
-fn write_loop(
-    mut store: Store,
-    mut rx: mpsc::Receiver<Append>,
-    max_bytes: u64,
-    on_commit: impl Fn(Durable),
-) {
+fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, on_commit: impl Fn(Durable)) {
     let stats = store.stats();
     let mut failing = false;
     while let Some(first) = rx.blocking_recv() {
@@ -114,7 +109,10 @@ fn write_loop(
                 Ok(_) => tracing::info!("spool appends succeed again"),
             }
         }
-        let answer = result.as_ref().map(|_| ()).map_err(|e| Refusal::SpoolWrite(e.to_string()));
+        let answer = result
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| Refusal::SpoolWrite(e.to_string()));
         for w in waiters {
             let _ = w.send(answer.clone());
         }

@@ -1,8 +1,9 @@
 //! spool mode, publish side: one thread reads the spool from the delivery watermark forward, a
 //! bounded window ahead, and sends through the producer. Records the writer just made durable
 //! arrive in memory too ([`Durable`]); while the drain keeps up it sends those and never reads
-//! the disk, which stays the source after a restart or when the drain falls behind. Delivery reports come back here: a
-//! success shrinks the window and moves the watermark over the contiguous delivered prefix;
+//! the disk, which stays the source after a restart or when the drain falls behind. Delivery
+//! reports come back here: a success shrinks the window and moves the watermark over the
+//! contiguous delivered prefix;
 //! a failure — a broker outage, `message.timeout.ms` running out — is re-sent, never dropped;
 //! a permanent refusal (schema, size, authorization) goes to the DLQ instead.
 

@@ -222,6 +222,25 @@ pub fn snake_case(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The envelope's `received_at_ms` (events and DLQ records carry it as a bare number; every
+/// string before it is JSON-escaped, so the first match followed by a digit is the envelope's).
+/// 0 when absent.
+pub fn received_at_ms(value: &[u8]) -> i64 {
+    const FIELD: &[u8] = b"\"received_at_ms\":";
+    let mut rest = value;
+    while let Some(at) = memchr::memmem::find(rest, FIELD) {
+        rest = &rest[at + FIELD.len()..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let parsed = std::str::from_utf8(&rest[..digits])
+            .ok()
+            .and_then(|d| d.parse().ok());
+        if let Some(ms) = parsed {
+            return ms;
+        }
+    }
+    0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +290,12 @@ mod tests {
         assert!(std::str::from_utf8(&json)
             .unwrap()
             .ends_with("\"raw\":{\"a\": [1, 2],\n \"b\":\"\\u00e9\"}}"));
+    }
+
+    #[test]
+    fn received_at_is_the_first_numeric_field() {
+        let v = br#"{"query":{"received_at_ms":"9"},"received_at_ms":1700000000123,"raw":{}}"#;
+        assert_eq!(received_at_ms(v), 1_700_000_000_123);
+        assert_eq!(received_at_ms(b"{}"), 0);
     }
 }

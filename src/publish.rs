@@ -56,6 +56,20 @@ pub fn is_permanent(e: &KafkaError) -> bool {
     )
 }
 
+/// librdkafka's own "unknown topic" verdict (see [`is_permanent`]).
+pub fn is_unknown_topic(e: &KafkaError) -> bool {
+    e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopic)
+}
+
+/// The record is too large for the producer or the broker.
+pub fn is_size(e: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::{InvalidMessageSize, MessageSizeTooLarge};
+    matches!(
+        e.rdkafka_error_code(),
+        Some(MessageSizeTooLarge | InvalidMessageSize)
+    )
+}
+
 fn client_config(brokers: &str, overrides: &[(String, String)]) -> ClientConfig {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", brokers);

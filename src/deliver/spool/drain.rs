@@ -17,9 +17,12 @@ use rdkafka::error::KafkaError;
 
 use super::writer::Durable;
 use super::{Cleaner, Reader, SpoolStats};
+use crate::event::received_at_ms;
 use crate::health::Health;
 use crate::pipeline::now_ms;
-use crate::publish::{is_permanent, needs_new_producer, Ack, Publisher, SendError};
+use crate::publish::{
+    is_permanent, is_size, is_unknown_topic, needs_new_producer, Ack, Publisher, SendError,
+};
 use crate::route::{broker_refused_record_within, Record, Topics};
 
 /// Records read from disk but not yet delivered: the bound on this thread's memory.
@@ -379,48 +382,5 @@ impl State {
                 "shutdown deadline: undelivered records stay in the spool for the next start"
             );
         }
-    }
-}
-
-/// The envelope's `received_at_ms` (events and DLQ records carry it as a bare number; every
-/// string before it is JSON-escaped, so the first match followed by a digit is the envelope's).
-/// 0 when absent.
-fn received_at_ms(value: &[u8]) -> i64 {
-    const FIELD: &[u8] = b"\"received_at_ms\":";
-    let mut rest = value;
-    while let Some(at) = memchr::memmem::find(rest, FIELD) {
-        rest = &rest[at + FIELD.len()..];
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        let parsed = std::str::from_utf8(&rest[..digits])
-            .ok()
-            .and_then(|d| d.parse().ok());
-        if let Some(ms) = parsed {
-            return ms;
-        }
-    }
-    0
-}
-
-fn is_unknown_topic(e: &KafkaError) -> bool {
-    e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopic)
-}
-
-fn is_size(e: &KafkaError) -> bool {
-    use rdkafka::types::RDKafkaErrorCode::{InvalidMessageSize, MessageSizeTooLarge};
-    matches!(
-        e.rdkafka_error_code(),
-        Some(MessageSizeTooLarge | InvalidMessageSize)
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::received_at_ms;
-
-    #[test]
-    fn received_at_is_the_first_numeric_field() {
-        let v = br#"{"query":{"received_at_ms":"9"},"received_at_ms":1700000000123,"raw":{}}"#;
-        assert_eq!(received_at_ms(v), 1_700_000_000_123);
-        assert_eq!(received_at_ms(b"{}"), 0);
     }
 }

@@ -1,0 +1,51 @@
+use super::*;
+
+fn parse(args: &[&str]) -> Result<Config, String> {
+    let mut argv = vec!["tencent-kafka-bridge"];
+    argv.extend_from_slice(args);
+    let cli = crate::cli::parse(argv.into_iter().map(Into::into).collect()).map_err(|e| e.to_string())?;
+    cli.config.validate().map_err(|e| e.to_string())
+}
+
+#[test]
+fn comma_list_and_repeats_both_work() {
+    let cfg = parse(&["--sdk-app-id", "1,2", "--sdk-app-id", "3"]).unwrap();
+    assert_eq!(cfg.sdk_app_ids, ["1", "2", "3"]);
+}
+
+#[test]
+fn empty_app_id_list_is_refused() {
+    let err = parse(&["--sdk-app-id", ","]).unwrap_err();
+    assert!(err.contains("at least one SdkAppid"), "{err}");
+}
+
+#[test]
+fn bad_values_are_named() {
+    assert!(parse(&["--sdk-app-id", "1", "--listen", "nope"])
+        .unwrap_err()
+        .contains("--listen"));
+    assert!(parse(&["--sdk-app-id", "abc"]).unwrap_err().contains("\"abc\""));
+    assert!(parse(&["--sdk-app-id", "1", "--kafka-property", "x"])
+        .unwrap_err()
+        .contains("KEY=VALUE"));
+    assert!(parse(&["--sdk-app-id", "1", "--callback-path", "/readyz"]).is_err());
+    assert!(parse(&["--sdk-app-id", "1", "--sign-max-skew", "5 parsecs"]).is_err());
+}
+
+#[test]
+fn sizes_take_units_and_segments_fit_the_limit() {
+    let cfg = parse(&["--sdk-app-id", "1", "--spool-max-bytes", "1MiB"]).unwrap();
+    assert_eq!(cfg.spool_max_bytes, 1 << 20);
+    assert_eq!(cfg.spool_segment_bytes, 1 << 18);
+    assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+    assert_eq!(parse_bytes("5000"), Ok(5000));
+    assert!(parse_bytes("5 parsecs").is_err());
+    assert!(parse(&["--sdk-app-id", "1", "--spool-max-bytes", "10"]).is_err());
+}
+
+#[test]
+fn durations_take_units() {
+    let cfg = parse(&["--sdk-app-id", "1", "--shutdown-timeout", "1500ms"]).unwrap();
+    assert_eq!(cfg.shutdown_timeout, Duration::from_millis(1500));
+    assert_eq!(cfg.sign_max_skew, Duration::from_secs(300));
+}

@@ -28,7 +28,7 @@
 # Tunables (env): PEAK_SECS, RATE_SECS, DRAIN_MS, CONNS (64), THREADS (2), ROOMS (5000),
 # TARGETS ("baseline memory spool kafka"; the ratios need baseline), FLAT_RATE (1000),
 # FLAT_OUTAGE_SECS (300), FSYNC_SAMPLES (1000), SERVER_CPU, LOAD_CPU,
-# BROKER_CPU, NICE, SCHED=fifo, KEEP_WORK=1 (keep the temp dir and logs), BENCH_PROFILE (release | dev).
+# BROKER_CPU, KAFKA_THREADS_CPU (see place_kafka_threads), NICE, SCHED=fifo, KEEP_WORK=1 (keep the temp dir and logs), BENCH_PROFILE (release | dev).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -121,7 +121,7 @@ machine_note() {
   echo "source:    $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
   echo "tansu:     $(tansu --version 2>&1 | head -1)"
   echo "wrk:       $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
-  echo "placement: server on CPU $SERVER_CPU; wrk on CPU $LOAD_CPU ($THREADS threads, $CONNS keep-alive connections); tansu on CPU $BROKER_CPU; priority: ${PRIO[*]} (tansu: ${BROKER_PRIO[*]})"
+  echo "placement: server on CPU $SERVER_CPU; wrk on CPU $LOAD_CPU ($THREADS threads, $CONNS keep-alive connections); tansu on CPU $BROKER_CPU; priority: ${PRIO[*]} (tansu: ${BROKER_PRIO[*]})${KAFKA_THREADS_CPU:+; librdkafka threads of the bridge on CPU $KAFKA_THREADS_CPU}"
   echo "load:      wrk + benches/load.lua: Live/Group/Room seed kinds at random, $ROOMS rooms, a unique member per request, signed (Sign = sha256(token+RequestTime))"
   echo "loadavg:   $(cut -d' ' -f1-3 /proc/loadavg) (other busy processes: $(other_load))"
 }
@@ -208,6 +208,21 @@ start_server() { # name, then the command
     echo "server $name failed to start; last log lines:" >&2; tail -20 "$WORK/$name.log" >&2
     die "$name did not become ready"
   fi
+}
+
+# KAFKA_THREADS_CPU=N moves the bridge's librdkafka threads (rdk:*, and rdkafka's delivery-report
+# poller) to CPU N, leaving the server's CPU to the tokio worker and the spool threads: what the
+# bridge's own request path costs, and what a second core would give it. Informational: the
+# server then uses more than one core, so its ratios are not comparable to the baseline's.
+place_kafka_threads() {
+  [[ -n ${KAFKA_THREADS_CPU:-} && $1 != baseline ]] || return 0
+  local task comm
+  for task in /proc/"$SERVER_PID"/task/*; do
+    comm=$(cat "$task/comm" 2>/dev/null) || continue
+    if [[ $comm == rdk:* || $comm == "producer pollin"* ]]; then
+      taskset -p -c "$KAFKA_THREADS_CPU" "${task##*/}" >/dev/null 2>&1 || true
+    fi
+  done
 }
 
 # ---- one load phase ---------------------------------------------------------------------------
@@ -359,9 +374,11 @@ bench_target() { # name
     start_server "$name" $(bridge_cmd "$name")
   fi
   stamp "$name (pid $SERVER_PID, port $HTTP_PORT${KAFKA_PORT:+, broker $KAFKA_PORT})"
+  place_kafka_threads "$name"
   run_load "$name" p 0 "$PEAK_SECS" "$marker"; p=$RES
   echo "   peak: $(printf '%.0f' "$(get ok_rps "$p")") OK req/s p99 $(ms "$(get p99_us "$p")") ms errors $(errors_of "$p") cpu $(get cpu "$p")% wrk-cpu $(get wrk_cpu "$p")%"
   half=$(awk -v r="$(get ok_rps "$p")" 'BEGIN{h=int(r/2); if (h<10) h=10; print h}')
+  place_kafka_threads "$name"
   run_load "$name" r "$half" "$RATE_SECS" "$marker"; r="$RES rate=$half"
   echo "   rate $half/s: $(printf '%.0f' "$(get ok_rps "$r")") OK req/s p50 $(ms "$(get p50_us "$r")") p99 $(ms "$(get p99_us "$r")") p99.9 $(ms "$(get p999_us "$r")") ms errors $(errors_of "$r")"
   record "$name" "$p" "$r"

@@ -5,6 +5,7 @@
 #   benches/profile.sh memory          # or spool, kafka; 6 s of samples in a 12 s wrk run
 #   PERF_SECS=10 benches/profile.sh spool
 #   RATE=10000 benches/profile.sh spool   # at a fixed rate (requests/s) instead of full speed
+#   KAFKA_THREADS_CPU=1 benches/profile.sh memory   # librdkafka's threads off the server core
 #
 # Prints the share of samples per thread, per shared object and the top symbols; keeps
 # perf.data in the work dir (KEEP_WORK=1) for `perf report -i`. Needs perf (linux-perf),
@@ -48,6 +49,14 @@ ready() { if [[ $MODE == baseline ]]; then port_open "$HTTP_PORT"; else curl -fs
 for _ in $(seq 300); do ready && break; sleep 0.1; done
 ready || { tail "$WORK/bridge.log" >&2; exit 1; }
 
+# KAFKA_THREADS_CPU=N: the bridge's librdkafka threads on CPU N (as in run.sh), so that the
+# server's CPU holds the request path alone.
+if [[ -n ${KAFKA_THREADS_CPU:-} && $MODE != baseline ]]; then
+  for task in /proc/"$BRIDGE_PID"/task/*; do
+    comm=$(cat "$task/comm" 2>/dev/null) || continue
+    [[ $comm == rdk:* || $comm == "producer pollin"* ]] && taskset -p -c "$KAFKA_THREADS_CPU" "${task##*/}" >/dev/null
+  done
+fi
 rtime=$(date +%s)
 sign=$(printf '%s%s' "$TOKEN" "$rtime" | sha256sum | cut -d' ' -f1)
 BENCH_REQUEST_TIME=$rtime BENCH_SIGN=$sign BENCH_MARKER=profile BENCH_SECS=$LOAD_SECS BENCH_RATE=${RATE:-0} \

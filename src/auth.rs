@@ -27,8 +27,11 @@ impl<'a> CallbackQuery<'a> {
     /// Parses the raw query. A parameter we act on given twice is refused: two `SdkAppid`s
     /// would let a forger pick which one each check sees.
     pub fn parse(raw: &'a str) -> Result<Self, Refusal> {
-        let mut q = CallbackQuery::default();
-        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+        let mut q = CallbackQuery {
+            kept: Vec::with_capacity(8),
+            ..CallbackQuery::default()
+        };
+        for (name, value) in pairs(raw) {
             let slot = match name.as_ref() {
                 "SdkAppid" => &mut q.sdk_app_id,
                 "CallbackCommand" => &mut q.callback_command,
@@ -52,6 +55,19 @@ impl<'a> CallbackQuery<'a> {
         }
         Ok(q)
     }
+}
+
+/// `application/x-www-form-urlencoded` pairs, exactly as `form_urlencoded::parse` reads them,
+/// but a pair with nothing to decode (no `%`, no `+`: every pair Tencent sends) is borrowed as
+/// it is instead of being scanned and decoded byte by byte — that was 5 % of a request's CPU.
+fn pairs(raw: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
+    raw.split('&').filter(|pair| !pair.is_empty()).filter_map(|pair| {
+        if memchr::memchr2(b'%', b'+', pair.as_bytes()).is_some() {
+            return form_urlencoded::parse(pair.as_bytes()).next();
+        }
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        Some((Cow::Borrowed(name), Cow::Borrowed(value)))
+    })
 }
 
 /// The checks of steps 2 and 3 of the HTTP contract, in that order.
@@ -118,6 +134,28 @@ pub fn sign_hex(token: &str, request_time: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairs_read_like_form_urlencoded() {
+        for raw in [
+            "",
+            "&",
+            "a=1&&b=2&",
+            "=x&y=",
+            "a",
+            "a=b=c",
+            "%41=%42&c=%zz&d=%",
+            "a+b=c+d",
+            "k=%E4%B8%AD&l=%FF%FE",
+            "SdkAppid=1400000000&CallbackCommand=Live.CallbackAfterMemberStateChanged&ClientIP=10.0.0.7",
+            "é=ü&x=%C3%A9",
+        ] {
+            let ours: Vec<_> = pairs(raw).collect();
+            let theirs: Vec<_> = form_urlencoded::parse(raw.as_bytes()).collect();
+            assert_eq!(ours, theirs, "{raw:?}");
+        }
+        assert!(pairs("a=1&b=2").all(|(n, v)| matches!((n, v), (Cow::Borrowed(_), Cow::Borrowed(_)))));
+    }
 
     const NOW: u64 = 1_700_000_000;
 

@@ -110,9 +110,6 @@ impl Health {
 
     /// `/healthz`: `Err` only when the process cannot recover by itself.
     pub fn liveness(&self) -> Result<(), String> {
-        if self.spool.get().is_some() {
-            return Ok(());
-        }
         match self.fatal.lock() {
             Ok(fatal) => fatal.clone().map_or(Ok(()), Err),
             Err(_) => Err("health state poisoned".into()),

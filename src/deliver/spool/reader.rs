@@ -26,6 +26,17 @@ struct Position {
     next: u64,
 }
 
+impl Position {
+    fn new(seg: SegmentFile, file: File, offset: u64, next: u64) -> Position {
+        Position {
+            seg,
+            file: BufReader::with_capacity(64 * 1024, file),
+            offset,
+            next,
+        }
+    }
+}
+
 pub struct Reader {
     dir: PathBuf,
     /// The next seq to hand out; records below it are skipped.
@@ -73,12 +84,9 @@ impl Reader {
             return;
         }
         let path = dir::segment_path(&self.dir, segment);
-        self.at = File::open(&path).ok().map(|file| Position {
-            seg: SegmentFile { base: segment, path },
-            file: BufReader::with_capacity(64 * 1024, file),
-            offset,
-            next: seq,
-        });
+        self.at = File::open(&path)
+            .ok()
+            .map(|file| Position::new(SegmentFile { base: segment, path }, file, offset, seq));
     }
 
     /// Up to `max_records` records with seq in `position()..committed`, in order, totalling at
@@ -184,12 +192,7 @@ impl Reader {
             match File::open(&seg.path) {
                 Ok(file) => {
                     let next = seg.base;
-                    self.at = Some(Position {
-                        seg,
-                        file: BufReader::with_capacity(64 * 1024, file),
-                        offset: 0,
-                        next,
-                    });
+                    self.at = Some(Position::new(seg, file, 0, next));
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,

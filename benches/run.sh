@@ -26,7 +26,7 @@
 # machine disturbs the figures less; the report prints the load average and busy processes.
 #
 # Tunables (env): PEAK_SECS, RATE_SECS, DRAIN_MS, CONNS (64), THREADS (2), ROOMS (5000),
-# TARGETS ("baseline memory spool kafka"; the ratios need baseline), FLAT_RATE (1000),
+# TARGETS ("baseline ceiling-memory memory ceiling-spool spool kafka"; the ratios need baseline), FLAT_RATE (1000),
 # FLAT_OUTAGE_SECS (300), FSYNC_SAMPLES (1000), SERVER_CPU, LOAD_CPU,
 # BROKER_CPU, KAFKA_THREADS_CPU (see place_kafka_threads), NICE, SCHED=fifo, KEEP_WORK=1 (keep the temp dir and logs), BENCH_PROFILE (release | dev).
 set -euo pipefail
@@ -102,6 +102,8 @@ cargo build --profile "$PROFILE" --quiet --bin tencent-kafka-bridge --example ba
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bridge-bench.XXXXXX")
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"
+# shellcheck source=benches/report.sh
+source "$ROOT/benches/report.sh"
 ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # utime+stime
 status_kib() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 mib() { awk -v k="${1:-0}" 'BEGIN{printf "%.1f", k/1024}'; }
@@ -200,7 +202,7 @@ start_server() { # name, then the command
   local ready=0
   for _ in $(seq 300); do   # 30 s: the bridge waits for broker metadata
     alive "$SERVER_PID" || break
-    if [[ $name == baseline ]]; then port_open "$HTTP_PORT" && { ready=1; break; }
+    if yardstick "$name"; then port_open "$HTTP_PORT" && { ready=1; break; }
     else curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && { ready=1; break; }; fi
     sleep 0.1
   done
@@ -267,112 +269,30 @@ run_load() {
   alive "$SERVER_PID" || die "$name died during the $phase phase (log: $(tail -3 "$WORK/$name.log"))"
 }
 
-# ---- reporting --------------------------------------------------------------------------------
-ROWS_PEAK=(); ROWS_RATE=(); ROWS_KAFKA=(); FAILED=0; BASE_RPS=0; BASE_CAP=0
-declare -A FIG   # FIG[name.key] = value, for the targets summary
-errors_of() { # non-2xx + socket errors
-  local r=$1
-  echo $(( $(get non200 "$r") + $(get err_connect "$r") + $(get err_read "$r") + $(get err_write "$r") + $(get err_timeout "$r") ))
-}
-record() { # name peak-result rate-result
-  local name=$1 p=$2 r=$3 ratio cap cratio
-  local prps; prps=$(get ok_rps "$p")   # 200s per second: a 503 is not throughput
-  # Capacity = req/s per fully busy server core (req/s / CPU share): what the server could
-  # take if the load generator, which shares the machine, were not the limit.
-  cap=$(awk -v r="$prps" -v c="$(get cpu "$p")" 'BEGIN{ if (c>0) printf "%.0f", r/(c/100); else print 0}')
-  if [[ $name == baseline ]]; then BASE_RPS=$prps; BASE_CAP=$cap; fi
-  ratio=$(awk -v a="$prps" -v b="$BASE_RPS" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}')
-  cratio=$(awk -v a="$cap" -v b="$BASE_CAP" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}')
-  FIG[$name.ratio]=$ratio; FIG[$name.cratio]=$cratio; FIG[$name.rate_p99]=$(get p99_us "$r")
-  FIG[$name.rss]=$(get hwm_kib "$r")
-  ROWS_PEAK+=("| $name | $(printf '%.0f' "$prps") | $ratio % | $cap | $cratio % | $(ms "$(get p50_us "$p")") / $(ms "$(get p99_us "$p")") / $(ms "$(get p999_us "$p")") | $(errors_of "$p") | $(get cpu "$p") % | $(get wrk_cpu "$p") % | $(mib "$(get rss_max_kib "$p")") / $(mib "$(get hwm_kib "$p")") |")
-  ROWS_RATE+=("| $name | $(get rate "$r") | $(printf '%.0f' "$(get ok_rps "$r")") | $(ms "$(get p50_us "$r")") / $(ms "$(get p99_us "$r")") / $(ms "$(get p999_us "$r")") | $(ms "$(get max_us "$r")") | $(errors_of "$r") | $(get cpu "$r") % | $(mib "$(get rss_max_kib "$r")") |")
-}
-
-print_tables() {
-  echo
-  echo "== results ($MODE: peak ${PEAK_SECS}s at $CONNS connections / $THREADS wrk threads; then ${RATE_SECS}s at half of each target's own peak)"
-  echo
-  echo "Peak throughput (latency under saturation, so high by design):"
-  echo
-  echo "| target | OK req/s | vs baseline | OK req/s per server core | vs baseline | p50 / p99 / p99.9 ms | errors | server CPU | wrk CPU | RSS max / VmHWM MiB |"
-  echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---|"
-  printf '%s\n' "${ROWS_PEAK[@]}"
-  echo
-  echo "Latency at a fixed rate (half of the target's peak; wrk delay() pacing, open loop per thread):"
-  echo
-  echo "| target | target req/s | achieved OK req/s | p50 / p99 / p99.9 ms | max ms | errors | server CPU | RSS max MiB |"
-  echo "|---|---:|---:|---|---:|---:|---:|---:|"
-  printf '%s\n' "${ROWS_RATE[@]}"
-  if [[ ${#ROWS_KAFKA[@]} -gt 0 ]]; then
-    echo
-    echo "What reached Kafka (every topic read from offset 0 with a real consumer, after the run):"
-    echo
-    echo "| target | sent | 200 answers | distinct events on Kafka | duplicates | on DLQ | missing | verdict |"
-    echo "|---|---:|---:|---:|---:|---:|---:|---|"
-    printf '%s\n' "${ROWS_KAFKA[@]}"
-  fi
-  echo
-  echo "OK req/s = 200 answers per second. errors = non-2xx answers + socket errors. CPU = % of one core"
-  echo "(server pinned to one core). req/s per server core = req/s / server CPU share. fdatasync on"
-  echo "this disk: p50 $(ms "$FSYNC_P50_US") ms, p99 $(ms "$FSYNC_P99_US") ms."
-  print_targets
-}
-
-# The issue's targets against this run's figures; information, never the exit status.
-print_targets() {
-  local v
-  verdict_of() { if awk -v a="$1" -v b="$2" 'BEGIN{exit !(a '"$3"' b)}'; then echo met; else echo "**missed**"; fi; }
-  echo
-  echo "Targets (this run):"
-  echo
-  echo "| target | measured | verdict |"
-  echo "|---|---|---|"
-  for m in memory:85 spool:60; do
-    local t=${m%%:*} want=${m##*:}
-    echo "| $t >= $want % of baseline req/s | ${FIG[$t.ratio]:-?} % (per server core: ${FIG[$t.cratio]:-?} %) | raw $(verdict_of "${FIG[$t.ratio]:-0}" "$want" '>='), per core $(verdict_of "${FIG[$t.cratio]:-0}" "$want" '>=') |"
-  done
-  v=${FIG[memory.rate_p99]:-0}
-  echo "| memory p99 at half peak <= 2 ms | $(ms "$v") ms | $(verdict_of "$v" 2000 '<=') |"
-  v=${FIG[spool.rate_p99]:-0}
-  echo "| spool p99 at half peak <= 2 x fdatasync p99 ($(ms $((2 * FSYNC_P99_US))) ms) | $(ms "$v") ms | $(verdict_of "$v" $((2 * FSYNC_P99_US)) '<=') |"
-  for t in memory spool kafka; do
-    v=${FIG[$t.rss]:-0}
-    echo "| $t RSS <= 64 MiB (VmHWM) | $(mib "$v") MiB | $(verdict_of "$v" 65536 '<=') |"
-  done
-  echo "| no acknowledged event missing on Kafka | see the table above | $([[ $FAILED == 0 ]] && echo met || echo "**missed**") |"
-}
-
-# verify NAME MARKER OK_COUNT SENT ANSWERED [deadline]
-verify() {
-  local name=$1 marker=$2 expected=$3 sent=$4 answered=$5 deadline=${6:-240}
-  local out
-  out=$(timeout $((deadline + 30)) "$COUNT" "127.0.0.1:$KAFKA_PORT" tencent. "$marker." "$expected" 15 "$deadline" 2>"$WORK/$name.count.err") \
-    || { cat "$WORK/$name.count.err" >&2; out="events=0 unique=0 duplicates=0 dlq=0 seconds=0"; }
-  local unique missing verdict
-  unique=$(get unique "$out"); missing=$((expected - unique)); [[ $missing -lt 0 ]] && missing=0
-  if [[ $missing -gt 0 ]]; then verdict="**FAILED** ($missing acknowledged events missing)"; FAILED=1; else verdict="ok"; fi
-  # A request sent but never answered (timeout) may still reach Kafka and hide a loss.
-  [[ $((sent - answered)) -gt 0 ]] && verdict="$verdict; $((sent - answered)) unanswered, so exact only to that"
-  ROWS_KAFKA+=("| $name | $sent | $expected | $unique | $(get duplicates "$out") | $(get dlq "$out") | $missing | $verdict |")
-  echo "   kafka: sent=$sent 200s=$expected on-kafka=$unique duplicates=$(get duplicates "$out") dlq=$(get dlq "$out") read in $(get seconds "$out")s -> $verdict"
-}
-
 bridge_cmd() { # mode [extra args]
   local mode=$1; shift
   echo "$BRIDGE" --listen "127.0.0.1:@PORT@" --sdk-app-id "$APP_ID" --auth-token "$TOKEN" \
     --brokers "127.0.0.1:$KAFKA_PORT" --delivery "$mode" --spool-dir "$WORK/spool-$mode-$KAFKA_PORT" "$@"
 }
 
+# The yardsticks run none of the bridge's code (examples/baseline): bare hyper, and the
+# ceilings of memory and spool mode (hyper + librdkafka, + a group-commit fdatasync).
+yardstick() { [[ $1 == baseline || $1 == ceiling-* ]]; }
+yardstick_cmd() { # name
+  case $1 in
+    baseline)       echo "$BASELINE" "127.0.0.1:@PORT@" ;;
+    ceiling-memory) echo "$BASELINE" "127.0.0.1:@PORT@" --kafka "127.0.0.1:$KAFKA_PORT" ;;
+    ceiling-spool)  echo "$BASELINE" "127.0.0.1:@PORT@" --kafka "127.0.0.1:$KAFKA_PORT" --fsync "$WORK/ceiling-$KAFKA_PORT" ;;
+    *) die "unknown target $1" ;;
+  esac
+}
+
 bench_target() { # name
   local name=$1 marker="$RUN_ID-$1" p r half
-  if [[ $name == baseline ]]; then
-    start_server baseline "$BASELINE" "127.0.0.1:@PORT@"
-  else
-    start_tansu
-    # shellcheck disable=SC2046
-    start_server "$name" $(bridge_cmd "$name")
-  fi
+  [[ $name == baseline ]] || start_tansu
+  # shellcheck disable=SC2046
+  if yardstick "$name"; then start_server "$name" $(yardstick_cmd "$name")
+  else start_server "$name" $(bridge_cmd "$name"); fi
   stamp "$name (pid $SERVER_PID, port $HTTP_PORT${KAFKA_PORT:+, broker $KAFKA_PORT})"
   place_kafka_threads "$name"
   run_load "$name" p 0 "$PEAK_SECS" "$marker"; p=$RES
@@ -382,14 +302,12 @@ bench_target() { # name
   run_load "$name" r "$half" "$RATE_SECS" "$marker"; r="$RES rate=$half"
   echo "   rate $half/s: $(printf '%.0f' "$(get ok_rps "$r")") OK req/s p50 $(ms "$(get p50_us "$r")") p99 $(ms "$(get p99_us "$r")") p99.9 $(ms "$(get p999_us "$r")") ms errors $(errors_of "$r")"
   record "$name" "$p" "$r"
-  if [[ $name != baseline ]]; then
+  if ! yardstick "$name"; then
     verify "$name" "$marker" $(( $(get ok "$p") + $(get ok "$r") )) $(( $(get sent "$p") + $(get sent "$r") )) \
       $(( $(get requests "$p") + $(get requests "$r") ))
-    stop_pid "$SERVER_PID" 20
-    stop_pid "$TANSU_PID" 5
-  else
-    stop_pid "$SERVER_PID" 5
   fi
+  stop_pid "$SERVER_PID" 20
+  [[ -z $KAFKA_PORT ]] || stop_pid "$TANSU_PID" 5
   KAFKA_PORT=""
 }
 
@@ -450,7 +368,7 @@ flat_run() {
 machine_note
 measure_fsync
 if [[ $DO_MAIN == 1 ]]; then
-  for target in ${TARGETS:-baseline memory spool kafka}; do bench_target "$target"; done
+  for target in ${TARGETS:-baseline ceiling-memory memory ceiling-spool spool kafka}; do bench_target "$target"; done
   print_tables
 fi
 if [[ $DO_FLAT == 1 ]]; then

@@ -1,0 +1,107 @@
+# Tables and the targets summary for benches/run.sh (sourced; uses its helpers get, ms, mib,
+# COUNT, KAFKA_PORT, WORK). Figures are information, never the exit status, except a loss.
+ROWS_PEAK=(); ROWS_RATE=(); ROWS_KAFKA=(); FAILED=0; BASE_RPS=0; BASE_CAP=0
+declare -A FIG   # FIG[name.key] = value, for the targets summary
+errors_of() { # non-2xx + socket errors
+  local r=$1
+  echo $(( $(get non200 "$r") + $(get err_connect "$r") + $(get err_read "$r") + $(get err_write "$r") + $(get err_timeout "$r") ))
+}
+record() { # name peak-result rate-result
+  local name=$1 p=$2 r=$3 ratio cap cratio
+  local prps; prps=$(get ok_rps "$p")   # 200s per second: a 503 is not throughput
+  # Capacity = req/s per fully busy server core (req/s / CPU share): what the server could
+  # take if the load generator, which shares the machine, were not the limit.
+  cap=$(awk -v r="$prps" -v c="$(get cpu "$p")" 'BEGIN{ if (c>0) printf "%.0f", r/(c/100); else print 0}')
+  if [[ $name == baseline ]]; then BASE_RPS=$prps; BASE_CAP=$cap; fi
+  ratio=$(awk -v a="$prps" -v b="$BASE_RPS" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}')
+  cratio=$(awk -v a="$cap" -v b="$BASE_CAP" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}')
+  FIG[$name.rps]=$prps; FIG[$name.ratio]=$ratio; FIG[$name.cratio]=$cratio; FIG[$name.rate_p99]=$(get p99_us "$r")
+  FIG[$name.rss]=$(get hwm_kib "$r")
+  ROWS_PEAK+=("| $name | $(printf '%.0f' "$prps") | $ratio % | $cap | $cratio % | $(ms "$(get p50_us "$p")") / $(ms "$(get p99_us "$p")") / $(ms "$(get p999_us "$p")") | $(errors_of "$p") | $(get cpu "$p") % | $(get wrk_cpu "$p") % | $(mib "$(get rss_max_kib "$p")") / $(mib "$(get hwm_kib "$p")") |")
+  ROWS_RATE+=("| $name | $(get rate "$r") | $(printf '%.0f' "$(get ok_rps "$r")") | $(ms "$(get p50_us "$r")") / $(ms "$(get p99_us "$r")") / $(ms "$(get p999_us "$r")") | $(ms "$(get max_us "$r")") | $(errors_of "$r") | $(get cpu "$r") % | $(mib "$(get rss_max_kib "$r")") |")
+}
+
+print_tables() {
+  echo
+  echo "== results ($MODE: peak ${PEAK_SECS}s at $CONNS connections / $THREADS wrk threads; then ${RATE_SECS}s at half of each target's own peak)"
+  echo
+  echo "Peak throughput (latency under saturation, so high by design):"
+  echo
+  echo "| target | OK req/s | vs baseline | OK req/s per server core | vs baseline | p50 / p99 / p99.9 ms | errors | server CPU | wrk CPU | RSS max / VmHWM MiB |"
+  echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---|"
+  printf '%s\n' "${ROWS_PEAK[@]}"
+  echo
+  echo "Latency at a fixed rate (half of the target's peak; wrk delay() pacing, open loop per thread):"
+  echo
+  echo "| target | target req/s | achieved OK req/s | p50 / p99 / p99.9 ms | max ms | errors | server CPU | RSS max MiB |"
+  echo "|---|---:|---:|---|---:|---:|---:|---:|"
+  printf '%s\n' "${ROWS_RATE[@]}"
+  if [[ ${#ROWS_KAFKA[@]} -gt 0 ]]; then
+    echo
+    echo "What reached Kafka (every topic read from offset 0 with a real consumer, after the run):"
+    echo
+    echo "| target | sent | 200 answers | distinct events on Kafka | duplicates | on DLQ | missing | verdict |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|"
+    printf '%s\n' "${ROWS_KAFKA[@]}"
+  fi
+  echo
+  echo "OK req/s = 200 answers per second. errors = non-2xx answers + socket errors. CPU = % of one core"
+  echo "(server pinned to one core). req/s per server core = req/s / server CPU share. fdatasync on"
+  echo "this disk: p50 $(ms "$FSYNC_P50_US") ms, p99 $(ms "$FSYNC_P99_US") ms."
+  print_targets
+}
+
+# The issue's targets against this run's figures; information, never the exit status.
+print_targets() {
+  local v
+  verdict_of() { if awk -v a="$1" -v b="$2" 'BEGIN{exit !(a '"$3"' b)}'; then echo met; else echo "**missed**"; fi; }
+  echo
+  echo "Targets (this run):"
+  echo
+  echo "| target | measured | verdict |"
+  echo "|---|---|---|"
+  for m in memory:85 spool:60; do
+    local t=${m%%:*} want=${m##*:}
+    echo "| $t >= $want % of baseline req/s | ${FIG[$t.ratio]:-?} % (per server core: ${FIG[$t.cratio]:-?} %)$(ceiling_note "$t") | raw $(verdict_of "${FIG[$t.ratio]:-0}" "$want" '>='), per core $(verdict_of "${FIG[$t.cratio]:-0}" "$want" '>=') |"
+  done
+  v=${FIG[memory.rate_p99]:-0}
+  echo "| memory p99 at half peak <= 2 ms | $(ms "$v") ms$(p99_note memory) | $(verdict_of "$v" 2000 '<=') |"
+  v=${FIG[spool.rate_p99]:-0}
+  echo "| spool p99 at half peak <= 2 x fdatasync p99 ($(ms $((2 * FSYNC_P99_US))) ms) | $(ms "$v") ms$(p99_note spool) | $(verdict_of "$v" $((2 * FSYNC_P99_US)) '<=') |"
+  for t in memory spool kafka; do
+    v=${FIG[$t.rss]:-0}
+    echo "| $t RSS <= 64 MiB (VmHWM) | $(mib "$v") MiB | $(verdict_of "$v" 65536 '<=') |"
+  done
+  echo "| no acknowledged event missing on Kafka | see the table above | $([[ $FAILED == 0 ]] && echo met || echo "**missed**") |"
+}
+
+# What the stack reaches with none of the bridge's code, when the run measured it.
+ceiling_note() { # mode
+  local c=ceiling-$1
+  [[ -n ${FIG[$c.ratio]:-} && -n ${FIG[$1.rps]:-} && ${FIG[$c.rps]:-0} != 0 ]] || return 0
+  printf '; its ceiling (%s, no bridge code): %s %% (per core %s %%); the bridge reaches %s %% of it' \
+    "${CEILING_WHAT[$1]}" "${FIG[$c.ratio]}" "${FIG[$c.cratio]}" "$(awk -v a="${FIG[$1.rps]}" -v b="${FIG[$c.rps]}" 'BEGIN{printf "%.0f", a/b*100}')"
+}
+p99_note() { # mode
+  local c=ceiling-$1 out=""
+  [[ -n ${FIG[baseline.rate_p99]:-} ]] && out="; bare hyper at its half peak: $(ms "${FIG[baseline.rate_p99]}") ms"
+  [[ -n ${FIG[$c.rate_p99]:-} ]] && out="$out; its ceiling: $(ms "${FIG[$c.rate_p99]}") ms"
+  printf '%s' "$out"
+}
+declare -A CEILING_WHAT=([memory]="hyper + librdkafka" [spool]="hyper + group-commit fdatasync + librdkafka")
+
+# verify NAME MARKER OK_COUNT SENT ANSWERED [deadline]
+verify() {
+  local name=$1 marker=$2 expected=$3 sent=$4 answered=$5 deadline=${6:-240}
+  local out
+  out=$(timeout $((deadline + 30)) "$COUNT" "127.0.0.1:$KAFKA_PORT" tencent. "$marker." "$expected" 15 "$deadline" 2>"$WORK/$name.count.err") \
+    || { cat "$WORK/$name.count.err" >&2; out="events=0 unique=0 duplicates=0 dlq=0 seconds=0"; }
+  local unique missing verdict
+  unique=$(get unique "$out"); missing=$((expected - unique)); [[ $missing -lt 0 ]] && missing=0
+  if [[ $missing -gt 0 ]]; then verdict="**FAILED** ($missing acknowledged events missing)"; FAILED=1; else verdict="ok"; fi
+  # A request sent but never answered (timeout) may still reach Kafka and hide a loss.
+  [[ $((sent - answered)) -gt 0 ]] && verdict="$verdict; $((sent - answered)) unanswered, so exact only to that"
+  ROWS_KAFKA+=("| $name | $sent | $expected | $unique | $(get duplicates "$out") | $(get dlq "$out") | $missing | $verdict |")
+  echo "   kafka: sent=$sent 200s=$expected on-kafka=$unique duplicates=$(get duplicates "$out") dlq=$(get dlq "$out") read in $(get seconds "$out")s -> $verdict"
+}
+

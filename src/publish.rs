@@ -228,7 +228,7 @@ impl Publisher {
         for (name, value) in &record.headers {
             headers = headers.insert(Header {
                 key: name,
-                value: Some(value),
+                value: Some(value.as_ref()),
             });
         }
         let base = BaseRecord::with_opaque_to(&record.topic, Box::new(ack))

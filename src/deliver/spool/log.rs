@@ -8,10 +8,11 @@
 //! so a torn or rotten frame is never mistaken for a record. The seq lives inside the payload
 //! (under the CRC) so a frame can never be attributed to the wrong position.
 
+use std::borrow::Cow;
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use crate::route::Record;
+use crate::route::{Record, HEADER_NAMES};
 
 /// Bytes before the payload: length and CRC.
 pub const HEADER_LEN: usize = 8;
@@ -173,8 +174,13 @@ fn parse(payload: &[u8]) -> Option<(u64, Record)> {
     // Each header takes at least 6 bytes, so a lying count cannot make us over-allocate.
     let mut headers = Vec::with_capacity(count.min(c.0.len() / 6));
     for _ in 0..count {
-        let name = c.str16()?.to_owned();
-        headers.push((name, c.bytes32()?));
+        let name = c.str16()?;
+        // The bridge's own names come back borrowed, as they were written.
+        let name = match HEADER_NAMES.iter().find(|n| **n == name) {
+            Some(known) => Cow::Borrowed(*known),
+            None => Cow::Owned(name.to_owned()),
+        };
+        headers.push((name, c.bytes32()?.into()));
     }
     let value = c.bytes32()?;
     // Trailing bytes mean the writer and reader disagree on the format: not a record.

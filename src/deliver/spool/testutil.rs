@@ -11,7 +11,7 @@ pub fn rec(i: u64) -> Record {
     Record {
         topic: Arc::from(if i % 2 == 0 { "t.even" } else { "t.odd" }),
         key: format!("k{i}").into_bytes(),
-        headers: vec![("ce_id".into(), i.to_le_bytes().to_vec())],
+        headers: vec![("ce_id".into(), i.to_le_bytes().to_vec().into())],
         value: format!("{{\"i\":{i},\"pad\":\"{}\"}}", "x".repeat((i % 7) as usize * 10)).into_bytes(),
     }
 }

@@ -1,6 +1,6 @@
 # Tables and the targets summary for benches/run.sh (sourced; uses its helpers get, ms, mib,
 # COUNT, KAFKA_PORT, WORK). Figures are information, never the exit status, except a loss.
-ROWS_PEAK=(); ROWS_RATE=(); ROWS_KAFKA=(); FAILED=0; BASE_RPS=0; BASE_CAP=0
+ROWS_PEAK=(); ROWS_RATE=(); ROWS_THREADS=(); ROWS_KAFKA=(); FAILED=0; BASE_RPS=0; BASE_CAP=0
 declare -A FIG   # FIG[name.key] = value, for the targets summary
 errors_of() { # non-2xx + socket errors
   local r=$1
@@ -17,6 +17,7 @@ record() { # name peak-result rate-result
   cratio=$(awk -v a="$cap" -v b="$BASE_CAP" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}')
   FIG[$name.rps]=$prps; FIG[$name.ratio]=$ratio; FIG[$name.cratio]=$cratio; FIG[$name.rate_p99]=$(get p99_us "$r")
   FIG[$name.rss]=$(get hwm_kib "$r")
+  ROWS_THREADS+=("| $name | $(get threads "$p" | sed 's/,/, /g; s/=/ /g') |")
   ROWS_PEAK+=("| $name | $(printf '%.0f' "$prps") | $ratio % | $cap | $cratio % | $(ms "$(get p50_us "$p")") / $(ms "$(get p99_us "$p")") / $(ms "$(get p999_us "$p")") | $(errors_of "$p") | $(get cpu "$p") % | $(get wrk_cpu "$p") % | $(mib "$(get rss_max_kib "$p")") / $(mib "$(get hwm_kib "$p")") |")
   ROWS_RATE+=("| $name | $(get rate "$r") | $(printf '%.0f' "$(get ok_rps "$r")") | $(ms "$(get p50_us "$r")") / $(ms "$(get p99_us "$r")") / $(ms "$(get p999_us "$r")") | $(ms "$(get max_us "$r")") | $(errors_of "$r") | $(get cpu "$r") % | $(mib "$(get rss_max_kib "$r")") |")
 }
@@ -36,6 +37,13 @@ print_tables() {
   echo "| target | target req/s | achieved OK req/s | p50 / p99 / p99.9 ms | max ms | errors | server CPU | RSS max MiB |"
   echo "|---|---:|---:|---|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS_RATE[@]}"
+  echo
+  echo "CPU per OK request at peak, by server thread (us; /proc/PID/task/*/stat over the sending window;"
+  echo "tokio-rt-worker = HTTP and the request path, librdkafka = its rdk:* threads):"
+  echo
+  echo "| target | us per OK request, by thread |"
+  echo "|---|---|"
+  printf '%s\n' "${ROWS_THREADS[@]}"
   if [[ ${#ROWS_KAFKA[@]} -gt 0 ]]; then
     echo
     echo "What reached Kafka (every topic read from offset 0 with a real consumer, after the run):"

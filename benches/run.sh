@@ -105,6 +105,21 @@ source "$ROOT/benches/lib.sh"
 # shellcheck source=benches/report.sh
 source "$ROOT/benches/report.sh"
 ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # utime+stime
+# "tid comm ticks" for each thread of PID (librdkafka's rdk:* threads as one, rdkafka's
+# delivery-report poller as dr-poller).
+thread_ticks() {
+  local task comm
+  for task in /proc/"$1"/task/*; do
+    comm=$(tr -d ' ' <"$task/comm" 2>/dev/null) || continue
+    case $comm in rdk:*) comm=librdkafka ;; producerpollin*) comm=dr-poller ;; esac
+    echo "${task##*/} $comm $(awk '{print $14+$15}' "$task/stat" 2>/dev/null || echo 0)"
+  done
+}
+# CPU per OK request by thread between two thread_ticks snapshots: "comm=us,comm=us", by name.
+per_thread_us() { # before-file after-file ok-count
+  awk -v n="$3" -v hz="$CLK_TCK" 'NR == FNR {t0[$1] = $3; next} {d[$2] += $3 - t0[$1]}
+    END {for (c in d) if (d[c] > 0) printf "%s=%.1f\n", c, d[c] / hz * 1e6 / n}' "$1" "$2" | sort | paste -sd, -
+}
 status_kib() { awk -v k="$2:" '$1==k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 mib() { awk -v k="${1:-0}" 'BEGIN{printf "%.1f", k/1024}'; }
 get() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }   # get KEY "k=v k=v"
@@ -246,7 +261,7 @@ run_load() {
       sleep 0.2
     done ) &
   local sampler=$!
-  k0=$(ticks "$SERVER_PID"); t0=$(now)
+  k0=$(ticks "$SERVER_PID"); t0=$(now); thread_ticks "$SERVER_PID" >"$out.threads0"
   local TIMEFORMAT='%U %S'
   { time BENCH_APP_ID=$APP_ID BENCH_REQUEST_TIME=$rtime BENCH_SIGN=$sign BENCH_MARKER=$marker \
       BENCH_PHASE=$phase BENCH_ROOMS=$ROOMS BENCH_RATE=$rate BENCH_THREADS=$THREADS \
@@ -256,7 +271,7 @@ run_load() {
   local wrk_job=$!
   # Server CPU over the sending window only (not the drain).
   sleep "$(awk -v s="$secs" -v d="$DRAIN_MS" 'BEGIN{print s - d/1000}')"
-  k1=$(ticks "$SERVER_PID"); t1=$(now)
+  k1=$(ticks "$SERVER_PID"); t1=$(now); thread_ticks "$SERVER_PID" >"$out.threads1"
   wait "$wrk_job" || true
   local t2; t2=$(now)
   touch "$WORK/stop-sampler"; wait "$sampler" 2>/dev/null || true
@@ -265,7 +280,8 @@ run_load() {
   local cpu wrk_cpu
   cpu=$(awk -v a="$k0" -v b="$k1" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" 'BEGIN{printf "%.0f", (b-a)/hz/(t1-t0)*100}')
   wrk_cpu=$(awk -v t0="$t0" -v t1="$t2" -v d="$DRAIN_MS" '{printf "%.0f", ($1+$2)/(t1-t0-d/1000)*100}' "$out.time")
-  RES="$line cpu=$cpu wrk_cpu=$wrk_cpu rss_max_kib=$(cat "$rss_file") hwm_kib=$(status_kib "$SERVER_PID" VmHWM)"
+  local threads; threads=$(per_thread_us "$out.threads0" "$out.threads1" "$(get ok "$line")")
+  RES="$line cpu=$cpu wrk_cpu=$wrk_cpu rss_max_kib=$(cat "$rss_file") hwm_kib=$(status_kib "$SERVER_PID" VmHWM) threads=${threads:-none}"
   alive "$SERVER_PID" || die "$name died during the $phase phase (log: $(tail -3 "$WORK/$name.log"))"
 }
 

@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::config_file;
@@ -96,7 +96,7 @@ pub struct TailArgs {
     #[arg(long)]
     pub max_events: Option<usize>,
     /// Extra librdkafka consumer properties, KEY=VALUE (TLS, SASL).
-    #[arg(long = "kafka-property", value_delimiter = ',', value_parser = crate::config::parse_property)]
+    #[arg(long = "kafka-property", value_delimiter = ',', value_parser = property_piece)]
     pub kafka_properties: Vec<(String, String)>,
 }
 
@@ -120,11 +120,68 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
     }
     let matches = cmd.try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
+    join_properties(&mut cli.config, &matches)?;
     cli.config.merge_file_tables();
-    if let Some(Tool::CheckConfig(config)) = &mut cli.command {
-        config.merge_file_tables();
+    match &mut cli.command {
+        Some(Tool::CheckConfig(config)) => {
+            if let Some(sub) = matches.subcommand_matches("check-config") {
+                join_properties(config, sub)?;
+            }
+            config.merge_file_tables();
+        }
+        Some(Tool::Tail(tail)) => {
+            if let Some(sub) = matches.subcommand_matches("tail") {
+                tail.kafka_properties = joined(sub, "kafka_properties")?;
+            }
+        }
+        _ => {}
     }
     Ok(cli)
+}
+
+/// One comma-separated piece of a KEY=VALUE list. A piece without `=` is the rest of the
+/// previous value, cut by its own comma (`ssl.cipher.suites=A,B`); its key stays empty until
+/// [`joined`] puts it back.
+pub fn property_piece(s: &str) -> Result<(String, String), String> {
+    if s.contains('=') {
+        crate::config::parse_property(s)
+    } else {
+        Ok((String::new(), s.to_owned()))
+    }
+}
+
+fn join_properties(config: &mut Config, matches: &ArgMatches) -> Result<(), clap::Error> {
+    config.kafka_properties = joined(matches, "kafka_properties")?;
+    config.kafka_secret_files = joined(matches, "kafka_secret_files")?;
+    Ok(())
+}
+
+/// The pairs of a `property_piece` list, cut values rejoined within each flag (or env value):
+/// a separate `--kafka-property x` is still refused.
+fn joined(matches: &ArgMatches, id: &str) -> Result<Vec<(String, String)>, clap::Error> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let Some(occurrences) = matches.get_occurrences::<(String, String)>(id) else {
+        return Ok(out);
+    };
+    for occurrence in occurrences {
+        let first = out.len();
+        for (key, value) in occurrence.cloned() {
+            if key.is_empty() && value.is_empty() {
+                continue; // "a=1," or ",a=1": a stray comma, not a value
+            } else if !key.is_empty() {
+                out.push((key, value));
+            } else if out.len() > first {
+                if let Some((_, previous)) = out.last_mut() {
+                    previous.push(',');
+                    previous.push_str(&value);
+                }
+            } else {
+                let why = format!("{value:?} is not KEY=VALUE");
+                return Err(Cli::command().error(clap::error::ErrorKind::ValueValidation, why));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn file_error(e: config_file::FileError) -> clap::Error {

@@ -58,13 +58,14 @@ pub struct Config {
     pub topic_prefix: String,
 
     /// Any librdkafka producer property, KEY=VALUE, repeatable; overrides the bridge's defaults
-    /// (e.g. `security.protocol=SASL_SSL`, `linger.ms=20`). Env: comma list.
-    #[arg(long = "kafka-property", env = "BRIDGE_KAFKA_PROPERTIES", value_delimiter = ',', value_parser = parse_property)]
+    /// (e.g. `security.protocol=SASL_SSL`, `linger.ms=20`). Env: comma list. A comma followed
+    /// by no `=` stays in the value (`ssl.cipher.suites=A,B`).
+    #[arg(long = "kafka-property", env = "BRIDGE_KAFKA_PROPERTIES", value_delimiter = ',', value_parser = crate::cli::property_piece)]
     pub kafka_properties: Vec<(String, String)>,
 
     /// A librdkafka property whose value is read from a file, KEY=PATH, repeatable (e.g.
     /// `sasl.password=/var/run/secrets/kafka/password`). Env: comma list.
-    #[arg(long = "kafka-secret-file", env = "BRIDGE_KAFKA_SECRET_FILES", value_delimiter = ',', value_parser = parse_property)]
+    #[arg(long = "kafka-secret-file", env = "BRIDGE_KAFKA_SECRET_FILES", value_delimiter = ',', value_parser = crate::cli::property_piece)]
     pub kafka_secret_files: Vec<(String, String)>,
 
     /// The config file's `[kafka-property]` table (set only by --config): merged under

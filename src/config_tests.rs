@@ -49,3 +49,60 @@ fn durations_take_units() {
     assert_eq!(cfg.shutdown_timeout, Duration::from_millis(1500));
     assert_eq!(cfg.sign_max_skew, Duration::from_secs(300));
 }
+
+#[test]
+fn a_comma_without_equals_stays_in_the_value() {
+    let cfg = parse(&[
+        "--sdk-app-id",
+        "1",
+        "--kafka-property",
+        "linger.ms=7,ssl.cipher.suites=A,B,C",
+        "--kafka-property",
+        "client.id=x",
+    ])
+    .unwrap();
+    let props = |key: &str| {
+        cfg.kafka_properties
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(props("ssl.cipher.suites"), ["A,B,C"]);
+    assert_eq!(props("linger.ms"), ["7"]);
+    assert_eq!(props("client.id"), ["x"]);
+    // Within one flag only: a flag of its own must still be KEY=VALUE.
+    let err = parse(&[
+        "--sdk-app-id",
+        "1",
+        "--kafka-property",
+        "a=1",
+        "--kafka-property",
+        "B",
+    ])
+    .unwrap_err();
+    assert!(err.contains("\"B\" is not KEY=VALUE"), "{err}");
+    // A stray comma is not a value.
+    let cfg = parse(&["--sdk-app-id", "1", "--kafka-property", ",linger.ms=7,"]).unwrap();
+    assert!(cfg
+        .kafka_properties
+        .contains(&("linger.ms".to_owned(), "7".to_owned())));
+}
+
+#[test]
+fn tail_rejoins_cut_values_too() {
+    let argv = [
+        "tencent-kafka-bridge",
+        "tail",
+        "--kafka-property",
+        "ssl.cipher.suites=A,B",
+    ];
+    let cli = crate::cli::parse(argv.into_iter().map(Into::into).collect()).unwrap();
+    let Some(crate::cli::Tool::Tail(tail)) = cli.command else {
+        panic!("not tail");
+    };
+    assert_eq!(
+        tail.kafka_properties,
+        [("ssl.cipher.suites".to_owned(), "A,B".to_owned())]
+    );
+}

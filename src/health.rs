@@ -116,9 +116,14 @@ impl Health {
         }
     }
 
+    /// Spool mode: the drain renews a fenced producer itself, once nothing is outstanding in it.
+    fn renews_itself(&self) -> bool {
+        self.spool.get().is_some()
+    }
+
     fn set_fatal(&self, why: String) {
-        if self.spool.get().is_some() {
-            return; // the drain renews its producer itself; nothing to restart for
+        if self.renews_itself() {
+            return; // nothing to restart for
         }
         let Ok(mut slot) = self.fatal.lock() else { return };
         if slot.is_none() {
@@ -148,6 +153,21 @@ impl Health {
     }
 }
 
+/// Kafka and memory mode: a fenced producer (or one with a fatal error) never delivers again,
+/// so a new one takes its place. What the old one held fails: kafka mode answers those
+/// requests 503; in memory mode they were lost with the producer. Only if no new producer can
+/// be made does /healthz fail, to get the process restarted.
+async fn renew(health: &Health, publisher: &Publisher) {
+    let p = publisher.clone();
+    match tokio::task::spawn_blocking(move || p.renew().map(drop)).await {
+        Ok(Ok(())) => tracing::warn!(
+            "the broker fenced the Kafka producer (or it hit a fatal error); a new producer took its place, and what the old one held failed"
+        ),
+        Ok(Err(e)) => health.set_fatal(format!("the Kafka producer is fenced and a new one cannot be made ({e}); restart the bridge")),
+        Err(e) => health.set_fatal(format!("the Kafka producer is fenced and renewing it failed ({e}); restart the bridge")),
+    }
+}
+
 /// Checks the broker and the topics now and then, for as long as the process runs.
 pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) {
     loop {
@@ -164,8 +184,8 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) 
         };
         let ready = problem.is_none();
         health.set(problem);
-        if publisher.is_fenced() {
-            health.set_fatal("the broker fenced the Kafka producer (or it hit a fatal error): it cannot deliver again; restart the bridge".into());
+        if publisher.is_fenced() && !health.renews_itself() {
+            renew(&health, &publisher).await;
         }
         tokio::time::sleep(if ready {
             Duration::from_secs(10)
@@ -199,5 +219,17 @@ mod tests {
         // The drain replaces a fenced producer itself: no restart needed.
         spool.set_fatal("fenced".into());
         assert_eq!(spool.liveness(), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_fenced_producer_is_replaced_without_a_restart() {
+        let metrics = crate::metrics::Metrics::new(&Topics::new("t."));
+        let publisher = Publisher::new("127.0.0.1:9", &[], metrics).unwrap();
+        let health = Health::new();
+        publisher.clone().mark_fenced();
+        assert!(publisher.is_fenced());
+        renew(&health, &publisher).await;
+        assert!(!publisher.is_fenced(), "every clone sees the new producer");
+        assert_eq!(health.liveness(), Ok(()));
     }
 }

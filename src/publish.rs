@@ -2,7 +2,7 @@
 //! `QueueFull` at once and the caller answers 503); delivery reports go to whoever asked.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
@@ -172,10 +172,20 @@ pub fn needs_new_producer(e: &KafkaError) -> bool {
     )
 }
 
-/// The shared producer. Cheap to clone.
+type Shared = ThreadedProducer<Reports>;
+
+/// A producer [`Publisher::renew`] replaced; dropping it may block.
+#[must_use = "drop it where blocking is allowed"]
+pub struct Retired {
+    _producer: Arc<Shared>,
+}
+
+/// The shared producer. Cheap to clone; every clone sees a [`Publisher::renew`].
 #[derive(Clone)]
 pub struct Publisher {
-    producer: Arc<ThreadedProducer<Reports>>,
+    /// Swapped whole by `renew`. A sender holds its `Arc` only for one call, so the old
+    /// producer goes (purging what it still holds) once the last call in progress returns.
+    producer: Arc<RwLock<Arc<Shared>>>,
     /// What [`Publisher::renew`] builds a new producer from.
     config: ClientConfig,
     metrics: Arc<Metrics>,
@@ -191,27 +201,55 @@ impl Publisher {
     }
 
     fn create(config: ClientConfig, metrics: Arc<Metrics>) -> Result<Self, KafkaError> {
-        let producer = config.create_with_context(Reports {
-            failing: AtomicBool::new(false),
-            fenced: AtomicBool::new(false),
-            metrics: metrics.clone(),
-        })?;
+        let producer = Self::producer_from(&config, &metrics)?;
         Ok(Publisher {
-            producer: Arc::new(producer),
+            producer: Arc::new(RwLock::new(producer)),
             config,
             metrics,
         })
     }
 
-    /// A new producer with the same settings, for when [`needs_new_producer`] says this one
-    /// is done for. Clones of `self` keep the old one.
-    pub fn renew(&self) -> Result<Publisher, KafkaError> {
-        Self::create(self.config.clone(), self.metrics.clone())
+    fn producer_from(config: &ClientConfig, metrics: &Arc<Metrics>) -> Result<Arc<Shared>, KafkaError> {
+        let producer = config.create_with_context(Reports {
+            failing: AtomicBool::new(false),
+            fenced: AtomicBool::new(false),
+            metrics: metrics.clone(),
+        })?;
+        Ok(Arc::new(producer))
     }
 
-    /// This producer was fenced or hit a fatal error: it will never deliver again.
+    /// The producer now; a lock held for the length of a pointer copy (a poisoned lock still
+    /// holds a valid producer).
+    fn current(&self) -> Arc<Shared> {
+        self.producer
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the producer, for every clone, with a new one of the same settings (a new
+    /// producer id): for when [`needs_new_producer`] says the current one is done for. Returns
+    /// the old one, whose drop purges what it still holds and waits up to 500 ms for those
+    /// reports: drop it on a thread that may block. In spool mode call it only with nothing
+    /// outstanding in the old producer.
+    pub fn renew(&self) -> Result<Retired, KafkaError> {
+        let fresh = Self::producer_from(&self.config, &self.metrics)?;
+        let old = std::mem::replace(
+            &mut *self.producer.write().unwrap_or_else(PoisonError::into_inner),
+            fresh,
+        );
+        Ok(Retired { _producer: old })
+    }
+
+    /// The current producer was fenced or hit a fatal error: it will never deliver again.
     pub fn is_fenced(&self) -> bool {
-        self.producer.context().fenced.load(Ordering::Relaxed)
+        self.current().context().fenced.load(Ordering::Relaxed)
+    }
+
+    /// As a delivery report saying so would.
+    #[cfg(test)]
+    pub(crate) fn mark_fenced(&self) {
+        self.current().context().fenced.store(true, Ordering::Relaxed);
     }
 
     /// The largest record this producer sends (`message.max.bytes`).
@@ -235,7 +273,9 @@ impl Publisher {
             .key(&record.key)
             .payload(&record.value)
             .headers(headers);
-        self.producer.send(base).map_err(|(e, _)| match e {
+        // The read lock, not a clone of the Arc, for the length of the enqueue.
+        let producer = self.producer.read().unwrap_or_else(PoisonError::into_inner);
+        producer.send(base).map_err(|(e, _)| match e {
             KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => SendError::QueueFull,
             e => SendError::Kafka(e),
         })
@@ -243,13 +283,13 @@ impl Publisher {
 
     /// Records queued or in flight.
     pub fn in_flight(&self) -> i32 {
-        self.producer.in_flight_count()
+        self.current().in_flight_count()
     }
 
     /// Blocks up to `timeout` for the queue to drain; call from a blocking thread. Dropping a
     /// producer purges what is still queued, so shutdown must come through here.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.producer.flush(timeout)
+        self.current().flush(timeout)
     }
 
     /// Asks the cluster which of `topics` it does not have. Blocking (a metadata request);
@@ -259,7 +299,7 @@ impl Publisher {
         topics: impl Iterator<Item = &'t str>,
         timeout: Duration,
     ) -> Result<Vec<String>, KafkaError> {
-        let meta = self.producer.client().fetch_metadata(None, timeout)?;
+        let meta = self.current().client().fetch_metadata(None, timeout)?;
         let missing = topics
             .filter(|name| {
                 !meta
@@ -270,5 +310,25 @@ impl Publisher {
             .map(str::to_owned)
             .collect();
         Ok(missing)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::route::Topics;
+
+    #[test]
+    fn renewal_reaches_every_clone() {
+        // librdkafka creates a producer without connecting: no broker needed.
+        let metrics = Metrics::new(&Topics::new("t."));
+        let publisher = Publisher::new("127.0.0.1:9", &[], metrics).unwrap();
+        let clone = publisher.clone();
+        let before = publisher.current();
+        let old = clone.renew().unwrap();
+        assert!(!Arc::ptr_eq(&before, &publisher.current()));
+        assert!(Arc::ptr_eq(&publisher.current(), &clone.current()));
+        assert!(!publisher.is_fenced());
+        drop((before, old));
     }
 }

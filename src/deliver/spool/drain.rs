@@ -244,9 +244,9 @@ impl State {
     /// with tansu after an outage cut off an epoch bump).
     fn renew_producer(&mut self) -> bool {
         match self.p.publisher.renew() {
-            Ok(fresh) => {
+            Ok(old) => {
+                drop(old); // this thread may block; nothing of ours is left in it
                 tracing::warn!("the broker fences this Kafka producer; re-sending through a new one");
-                self.p.publisher = fresh;
                 self.renew = false;
                 true
             }

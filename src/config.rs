@@ -379,4 +379,4 @@ pub fn parse_property(s: &str) -> Result<(String, String), String> {
 
 #[cfg(test)]
 #[path = "config_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -174,15 +174,9 @@ mod tests {
     fn a_property_flag_overrides_one_key_of_the_file_table() {
         let toml = "sdk-app-id = [\"1\"]\n[kafka-property]\n\"linger.ms\" = \"20\"\n\"ssl.cipher.suites\" = \"A,B\"\n";
         let cfg = load(toml, &["--kafka-property", "linger.ms=7"]).unwrap();
-        let props = |k: &str| {
-            cfg.kafka_properties
-                .iter()
-                .filter(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
-                .collect::<Vec<_>>()
-        };
+        let props = |key| crate::config::tests::property(&cfg, key);
         assert_eq!(props("linger.ms"), ["7"]);
-        // A comma inside a file value is part of it (the command line splits on commas).
+        // A comma inside a file value is always part of it.
         assert_eq!(props("ssl.cipher.suites"), ["A,B"]);
         assert!(load(
             "sdk-app-id = [\"1\"]\nconfig-file-kafka-property = [\"a=b\"]\n",

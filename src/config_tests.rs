@@ -7,6 +7,15 @@ fn parse(args: &[&str]) -> Result<Config, String> {
     cli.config.validate().map_err(|e| e.to_string())
 }
 
+/// The values given for one librdkafka property, in order.
+pub(crate) fn property<'c>(cfg: &'c Config, key: &str) -> Vec<&'c str> {
+    cfg.kafka_properties
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
 #[test]
 fn comma_list_and_repeats_both_work() {
     let cfg = parse(&["--sdk-app-id", "1,2", "--sdk-app-id", "3"]).unwrap();
@@ -61,13 +70,7 @@ fn a_comma_without_equals_stays_in_the_value() {
         "client.id=x",
     ])
     .unwrap();
-    let props = |key: &str| {
-        cfg.kafka_properties
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect::<Vec<_>>()
-    };
+    let props = |key| property(&cfg, key);
     assert_eq!(props("ssl.cipher.suites"), ["A,B,C"]);
     assert_eq!(props("linger.ms"), ["7"]);
     assert_eq!(props("client.id"), ["x"]);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark harness (issue 5). One command, everything on 127.0.0.1, every loop bounded.
 #
-#   benches/run.sh          full run: baseline, then the bridge in memory, spool and kafka mode
-#                           (peak throughput, then latency at half of that peak), counting
-#                           what reached Kafka after every bridge run; ~4 minutes
+#   benches/run.sh          full run: baseline and the two ceilings (examples/baseline: bare
+#                           hyper, + librdkafka, + fdatasync; no bridge code), then the bridge
+#                           in memory, spool and kafka mode (peak throughput, then latency at
+#                           half of that peak), counting what reached Kafka after every bridge
+#                           run; ~5 minutes
 #   benches/run.sh smoke    the same with 1-2 second phases plus a short flat-memory run
 #                           (~30 s in all); what CI runs so the harness never rots
 #                           (BENCH_PROFILE=dev there: reuses the debug build of `cargo test`)

@@ -54,7 +54,8 @@ pub enum RunError {
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let topics = Topics::new(&config.topic_prefix);
     let metrics = Metrics::new(&topics);
-    let publisher = Publisher::new(&config.brokers, &config.kafka_properties, metrics.clone())?;
+    let properties = publish::properties_for(config.delivery, &config.kafka_properties);
+    let publisher = Publisher::new(&config.brokers, &properties, metrics.clone())?;
     let health = Health::new();
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
     let mut readings = Readings {

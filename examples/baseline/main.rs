@@ -9,7 +9,8 @@
 //!                                          then the produce: the ceiling of spool mode.
 //!
 //! The ceilings produce the request body as the value (smaller than the bridge's event, so
-//! they err high), with the bridge's producer settings (`publish::DEFAULTS`), a key per room
+//! they err high), with memory and spool mode's producer settings (`publish::DEFAULTS` and
+//! `publish::properties_for`), a key per room
 //! and the bridge's seven headers (fixed values of typical length), round-robin over the three
 //! member topics. Same runtime, hyper builder and socket options as the bridge's ingress, so
 //! bridge / yardstick measures the bridge's own work. Used by `benches/run.sh` (BENCHMARKS.md).
@@ -31,6 +32,8 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, ThreadedProducer};
+use tencent_kafka_bridge::config::DeliveryMode;
+use tencent_kafka_bridge::publish;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -120,8 +123,12 @@ fn sink(args: &[String]) -> anyhow::Result<Sink> {
     };
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", brokers);
-    for (k, v) in tencent_kafka_bridge::publish::DEFAULTS {
+    for (k, v) in publish::DEFAULTS {
         config.set(*k, *v);
+    }
+    // As memory and spool mode, whose ceilings these are, set them.
+    for (k, v) in publish::properties_for(DeliveryMode::Memory, &[]) {
+        config.set(k, v);
     }
     let producer: Producer = config.create()?;
     Ok(match flag("--fsync") {

@@ -37,8 +37,8 @@ pub const DEFAULTS: &[(&str, &str)] = &[
 ];
 
 /// `linger.ms` where no answer waits for the broker (memory and spool mode). librdkafka spends
-/// 50-80 µs of CPU per produce request whatever it carries, and sends one per partition per
-/// linger: 20 ms instead of 5 took its threads from 6-10 to 3-4 µs a request at 15-25 k req/s
+/// roughly 50-80 µs of CPU per produce request whatever it carries, and sends one per
+/// partition per linger: 20 ms instead of 5 took its threads from 6-10 to 3-4 µs a request at 15-25 k req/s
 /// (BENCHMARKS.md). Consumers see events up to 20 ms later.
 pub const LINGER_UNWAITED: &str = "20";
 

@@ -8,7 +8,9 @@ use std::time::Duration;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::producer::{
+    BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig, ThreadedProducer,
+};
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
@@ -298,6 +300,13 @@ impl Publisher {
             KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull) => SendError::QueueFull,
             e => SendError::Kafka(e),
         })
+    }
+
+    /// Fails everything queued or in flight now (each gets a delivery report saying so), so
+    /// that a caller can send it again in its own order. What was in flight may have been
+    /// written: sending it again can make duplicates, never a loss.
+    pub fn purge(&self) {
+        self.current().purge(PurgeConfig::default().queue().inflight());
     }
 
     /// Records queued or in flight.

@@ -112,6 +112,11 @@ struct State {
     fresh: Vec<Durable>,
     /// The producer is fenced or broken: re-send through a new one.
     renew: bool,
+    /// A re-sent round is out: newer records wait until it is through, so that none of them
+    /// can reach Kafka ahead of an older one that fails again.
+    resending: bool,
+    /// The producer's queue was purged after this round's first failure.
+    purged: bool,
     persisted: u64,
     last_persist: Instant,
     stopping: Option<Instant>,
@@ -130,6 +135,8 @@ impl State {
             retry_after: Instant::now(),
             fresh: Vec::new(),
             renew: false,
+            resending: false,
+            purged: false,
             persisted,
             last_persist: Instant::now(),
             stopping: None,
@@ -218,6 +225,12 @@ impl State {
             }
         }
         self.renew |= needs_new_producer(error);
+        if !permanent && !self.purged {
+            // A record timed out: the ones queued behind it could still get through (a broker
+            // back just in time) and overtake it. Fail them all now; they go again in order.
+            self.purged = true;
+            self.p.publisher.purge();
+        }
         self.retry.insert(seq);
         self.retry_after = Instant::now() + RETRY_PAUSE;
     }
@@ -234,6 +247,8 @@ impl State {
         }
         let seqs = std::mem::take(&mut self.retry);
         tracing::info!(records = seqs.len(), "re-sending records whose delivery failed");
+        self.purged = false;
+        self.resending = true;
         for seq in seqs {
             self.send(seq);
         }
@@ -258,8 +273,12 @@ impl State {
     }
 
     fn fill_window(&mut self) {
+        if self.resending && self.outstanding == 0 && self.retry.is_empty() {
+            self.resending = false; // the round is through
+        }
         let mut fresh = std::mem::take(&mut self.fresh).into_iter();
         while self.retry.is_empty()
+            && !self.resending
             && self.pending.len() < WINDOW_RECORDS
             && self.pending_bytes < WINDOW_BYTES
         {
@@ -323,6 +342,11 @@ impl State {
     }
 
     fn send(&mut self, seq: u64) {
+        if !self.retry.is_empty() {
+            // An older record is waiting to go again: this one goes after it, in the next round.
+            self.retry.insert(seq);
+            return;
+        }
         let Some(entry) = self.pending.get(&seq) else {
             return;
         };

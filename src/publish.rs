@@ -40,8 +40,8 @@ pub const DEFAULTS: &[(&str, &str)] = &[
 
 /// `linger.ms` where no answer waits for the broker (memory and spool mode). librdkafka spends
 /// roughly 50-80 µs of CPU per produce request whatever it carries, and sends one per
-/// partition per linger: 20 ms instead of 5 took its threads from 6-10 to 3-4 µs a request at 15-25 k req/s
-/// (BENCHMARKS.md). Consumers see events up to 20 ms later.
+/// partition per linger: 20 ms instead of 5 took its threads from 6-10 to 3-4 µs a request at
+/// 15-25 k req/s (BENCHMARKS.md). Consumers see events up to 20 ms later.
 pub const LINGER_UNWAITED: &str = "20";
 
 /// The user's properties, behind the defaults that depend on the delivery mode (the user's
@@ -79,19 +79,19 @@ pub fn is_permanent(e: &KafkaError) -> bool {
 
 /// librdkafka's own "unknown topic" verdict (see [`is_permanent`]).
 pub fn is_unknown_topic(e: &KafkaError) -> bool {
-    e.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopic)
+    e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopic)
 }
 
 /// The record is too large for the producer or the broker.
 pub fn is_size(e: &KafkaError) -> bool {
-    use rdkafka::types::RDKafkaErrorCode::{InvalidMessageSize, MessageSizeTooLarge};
     matches!(
         e.rdkafka_error_code(),
-        Some(MessageSizeTooLarge | InvalidMessageSize)
+        Some(RDKafkaErrorCode::MessageSizeTooLarge | RDKafkaErrorCode::InvalidMessageSize)
     )
 }
 
-fn client_config(brokers: &str, overrides: &[(String, String)]) -> ClientConfig {
+/// The bridge's producer settings, then `overrides` (see [`properties_for`]).
+pub fn client_config(brokers: &str, overrides: &[(String, String)]) -> ClientConfig {
     let mut cfg = ClientConfig::new();
     cfg.set("bootstrap.servers", brokers);
     for (k, v) in DEFAULTS {
@@ -204,8 +204,9 @@ pub struct Retired {
 /// The shared producer. Cheap to clone; every clone sees a [`Publisher::renew`].
 #[derive(Clone)]
 pub struct Publisher {
-    /// Swapped whole by `renew`. A sender holds its `Arc` only for one call, so the old
-    /// producer goes (purging what it still holds) once the last call in progress returns.
+    /// Swapped whole by `renew`. A caller holds the lock or a clone of the `Arc` only for one
+    /// call, so the old producer goes (purging what it still holds) once the last such call
+    /// returns.
     producer: Arc<RwLock<Arc<Shared>>>,
     /// What [`Publisher::renew`] builds a new producer from.
     config: ClientConfig,

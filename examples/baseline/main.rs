@@ -9,8 +9,8 @@
 //!                                          then the produce: the ceiling of spool mode.
 //!
 //! The ceilings produce the request body as the value (smaller than the bridge's event, so
-//! they err high), with memory and spool mode's producer settings (`publish::DEFAULTS` and
-//! `publish::properties_for`), a key per room
+//! they err high), with memory and spool mode's producer settings (`publish::client_config`), a
+//! key per room
 //! and the bridge's seven headers (fixed values of typical length), round-robin over the three
 //! member topics. Same runtime, hyper builder and socket options as the bridge's ingress, so
 //! bridge / yardstick measures the bridge's own work. Used by `benches/run.sh` (BENCHMARKS.md).
@@ -29,7 +29,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use rdkafka::config::ClientConfig;
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, ThreadedProducer};
 use tencent_kafka_bridge::config::DeliveryMode;
@@ -121,16 +120,9 @@ fn sink(args: &[String]) -> anyhow::Result<Sink> {
         anyhow::ensure!(flag("--fsync").is_none(), "--fsync needs --kafka");
         return Ok(Sink::Nothing);
     };
-    let mut config = ClientConfig::new();
-    config.set("bootstrap.servers", brokers);
-    for (k, v) in publish::DEFAULTS {
-        config.set(*k, *v);
-    }
-    // As memory and spool mode, whose ceilings these are, set them.
-    for (k, v) in publish::properties_for(DeliveryMode::Memory, &[]) {
-        config.set(k, v);
-    }
-    let producer: Producer = config.create()?;
+    // Memory and spool mode's settings: these are their ceilings.
+    let properties = publish::properties_for(DeliveryMode::Memory, &[]);
+    let producer: Producer = publish::client_config(brokers, &properties).create()?;
     Ok(match flag("--fsync") {
         Some(dir) => Sink::Durable(durable::start(dir.as_ref(), producer)?),
         None => Sink::Kafka(producer),

@@ -93,19 +93,29 @@ impl Health {
                     stats.bytes()
                 ));
             }
+            if let Some(why) = stats.write_problem() {
+                return Err(format!("spool cannot write: {why}"));
+            }
         }
         self.liveness()?;
         let poisoned = || "health state poisoned".to_owned();
         let kafka = self.problem.lock().map_err(|_| poisoned())?.clone();
         let delivery = self.delivery.lock().map_err(|_| poisoned())?.clone();
-        match kafka {
+        let note = match kafka {
             Some(KafkaProblem::Unreachable(why)) if self.spool.get().is_some() => {
                 let note = format!("{why}; callbacks are spooled until it is back");
-                Ok(Some(delivery.map_or(note.clone(), |d| format!("{note}; {d}"))))
+                Some(delivery.map_or(note.clone(), |d| format!("{note}; {d}")))
             }
-            Some(problem) => Err(problem.to_string()),
-            None => delivery.map_or(Ok(None), Err),
-        }
+            Some(problem) => return Err(problem.to_string()),
+            None => delivery.map_or(Ok(None), Err)?,
+        };
+        // Still ready: appends stay durable, and the drain retries from the same record.
+        let read = self.spool.get().and_then(|(stats, _)| stats.read_problem());
+        Ok(match (note, read) {
+            (note, None) => note,
+            (None, Some(read)) => Some(format!("spool cannot be read, retrying: {read}")),
+            (Some(note), Some(read)) => Some(format!("{note}; spool cannot be read, retrying: {read}")),
+        })
     }
 
     /// `/healthz`: `Err` only when the process cannot recover by itself.

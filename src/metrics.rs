@@ -64,6 +64,10 @@ pub struct Metrics {
     spool_bytes: Gauge,
     spool_records: Gauge,
     spool_oldest_age: Gauge<f64, AtomicU64>,
+    spool_records_lost: Counter,
+    spool_read_errors: Counter,
+    spool_read_failing: Gauge,
+    spool_write_failing: Gauge,
     /// The bridge's own topics, resolved once: a delivery report finds its counter without
     /// allocating.
     known_topics: Vec<(Arc<str>, Counter)>,
@@ -91,6 +95,10 @@ impl Metrics {
             spool_bytes: Gauge::default(),
             spool_records: Gauge::default(),
             spool_oldest_age: Gauge::default(),
+            spool_records_lost: Counter::default(),
+            spool_read_errors: Counter::default(),
+            spool_read_failing: Gauge::default(),
+            spool_write_failing: Gauge::default(),
             known_topics: Vec::new(),
             dlq_topic: topics.get(EventFamily::Dlq).clone(),
             registry: Registry::default(),
@@ -162,6 +170,26 @@ impl Metrics {
             "Age of the oldest record in the spool not yet delivered (0 when none)",
             self.spool_oldest_age.clone(),
         );
+        r.register(
+            "spool_records_lost",
+            "Acknowledged records made unreadable by damage to the spool since start (0 in normal life: alert on any)",
+            self.spool_records_lost.clone(),
+        );
+        r.register(
+            "spool_read_errors",
+            "Failed reads of the spool by the drain since start; each is retried from the same record",
+            self.spool_read_errors.clone(),
+        );
+        r.register(
+            "spool_read_failing",
+            "1 while the drain cannot read the spool (it retries), else 0",
+            self.spool_read_failing.clone(),
+        );
+        r.register(
+            "spool_write_failing",
+            "1 while appends to the spool fail and callbacks are answered 503, else 0",
+            self.spool_write_failing.clone(),
+        );
         let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         r.register("build", "Build of this bridge", build);
     }
@@ -228,6 +256,12 @@ impl Metrics {
                 oldest => (now_ms() - oldest).max(0),
             };
             self.spool_oldest_age.set(age_ms as f64 / 1000.0);
+            mirror(&self.spool_records_lost, spool.records_lost());
+            mirror(&self.spool_read_errors, spool.read_errors());
+            self.spool_read_failing
+                .set(i64::from(spool.read_problem().is_some()));
+            self.spool_write_failing
+                .set(i64::from(spool.write_problem().is_some()));
         }
         let mut out = String::with_capacity(4096);
         if let Err(e) = text::encode(&mut out, &self.registry) {
@@ -243,6 +277,14 @@ fn signature_reason(r: &Refusal) -> Option<&'static str> {
         Refusal::RequestTimeSkew => Some("skew"),
         Refusal::BadSign => Some("mismatch"),
         _ => None,
+    }
+}
+
+/// Brings a counter up to a total kept elsewhere (the spool counts; this only exports).
+fn mirror(counter: &Counter, total: u64) {
+    let seen = counter.get();
+    if total > seen {
+        counter.inc_by(total - seen);
     }
 }
 

@@ -6,6 +6,11 @@
 //! segment in the listing starts at or below the watermark. The newest listed segment (which
 //! the writer may be appending to) therefore always survives, and a deleted segment's records
 //! are all below its successor's base, hence all delivered.
+//!
+//! Segments are deleted *before* the new watermark is persisted: writing `watermark.tmp`
+//! needs free space, and a spool that filled its disk must free some first or it never
+//! recovers. A crash in between only re-delivers (duplicates), since what was deleted was
+//! delivered.
 
 use std::fs::File;
 use std::io;
@@ -14,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use super::dir;
 use super::error::{io_err, SpoolError};
-use super::store::SpoolStats;
+use super::stats::SpoolStats;
 
 pub struct Cleaner {
     dir: PathBuf,
@@ -41,26 +46,26 @@ impl Cleaner {
         }
     }
 
-    /// Records that every seq below `watermark` is delivered: persists it (atomically,
-    /// durably) and deletes the segments it makes obsolete. A watermark at or below the
-    /// current one only retries the deletion; one above the committed seq is refused,
-    /// because persisting it would skip records after a restart.
+    /// Records that every seq below `watermark` is delivered: deletes the segments it makes
+    /// obsolete, then persists it (atomically, durably). A watermark at or below the current
+    /// one only retries the deletion; one above the committed seq is refused, because
+    /// persisting it would skip records after a restart.
     pub fn advance(&mut self, watermark: u64) -> Result<(), SpoolError> {
         let committed = self.stats.committed();
         if watermark > committed {
             return Err(SpoolError::WatermarkAhead { watermark, committed });
         }
-        {
-            let _guard = self
-                .watermark_lock
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if watermark > self.stats.watermark() {
-                dir::write_watermark(&self.dir, watermark)?;
-                self.stats.set_watermark(watermark);
-            }
+        self.stats.set_delivered(watermark);
+        let deleted = self.delete_delivered(self.stats.delivered());
+        let _guard = self
+            .watermark_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if watermark > self.stats.watermark() {
+            dir::write_watermark(&self.dir, watermark)?;
+            self.stats.set_watermark(watermark);
         }
-        self.delete_delivered(self.stats.watermark())
+        deleted
     }
 
     fn delete_delivered(&self, watermark: u64) -> Result<(), SpoolError> {

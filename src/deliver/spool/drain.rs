@@ -119,6 +119,8 @@ struct State {
     purged: bool,
     persisted: u64,
     last_persist: Instant,
+    /// Persisting fails (a full disk): logged once, not every round.
+    persist_failing: bool,
     stopping: Option<Instant>,
 }
 
@@ -139,6 +141,7 @@ impl State {
             purged: false,
             persisted,
             last_persist: Instant::now(),
+            persist_failing: false,
             stopping: None,
         }
     }
@@ -316,10 +319,18 @@ impl State {
             .reader
             .next_batch(self.p.stats.committed(), room, WINDOW_BYTES - self.pending_bytes)
         {
-            Ok(batch) => Some(batch),
+            Ok(batch) => {
+                if self.p.stats.set_read_problem(None) {
+                    tracing::info!("the spool reads again");
+                }
+                Some(batch)
+            }
             Err(e) => {
-                tracing::error!(error = %e, "cannot read the spool; retrying");
-                self.retry_after = Instant::now() + RETRY_PAUSE;
+                // Nothing was skipped: the same records are read again on the next round.
+                self.p.stats.count_read_error();
+                if self.p.stats.set_read_problem(Some(e.to_string())) {
+                    tracing::error!(error = %e, "cannot read the spool; retrying from the same record");
+                }
                 None
             }
         }
@@ -378,15 +389,23 @@ impl State {
             .next()
             .copied()
             .unwrap_or_else(|| self.p.reader.position());
-        if w <= self.persisted || (!force && self.last_persist.elapsed() < PERSIST_EVERY) {
+        // Also when nothing new was delivered: a deletion the disk refused is retried.
+        if !force && self.last_persist.elapsed() < PERSIST_EVERY {
             return;
         }
+        self.last_persist = Instant::now();
         match self.p.cleaner.advance(w) {
             Ok(()) => {
-                self.persisted = w;
-                self.last_persist = Instant::now();
+                if std::mem::take(&mut self.persist_failing) {
+                    tracing::info!("the spool watermark is persisted again");
+                }
+                self.persisted = self.persisted.max(w);
             }
-            Err(e) => tracing::error!(error = %e, "cannot persist the spool watermark; retrying"),
+            Err(e) => {
+                if !std::mem::replace(&mut self.persist_failing, true) {
+                    tracing::error!(error = %e, "cannot persist the spool watermark (delivered segments are still deleted); retrying");
+                }
+            }
         }
     }
 

@@ -22,15 +22,19 @@
 //! - `watermark` — the next seq not yet delivered: `[u64 LE][crc32c u32 LE of those 8 bytes]`,
 //!   replaced atomically (`watermark.tmp`, fdatasync, rename, directory fsync). Missing or
 //!   damaged reads as 0: duplicates, never loss.
-//! - `*.log.corrupt` — damaged segments moved aside at startup, for an operator to inspect.
+//! - `*.log.damaged-<offset>` — damaged bytes cut out of a segment (at that byte offset), and
+//!   `*.log.corrupt` — a segment that could not be read at all: kept for an operator, and
+//!   counted in the spool's size until removed.
 //!
-//! # Recovery (at [`Store::open`])
+//! # Damage (at [`Store::open`], and when the drain meets it while running)
 //!
 //! Segments whose successor starts at or below the watermark are deleted. Every other
 //! segment is read in full. Zeros after the last segment's data are unused preallocated
-//! space, cut silently. Damage in the last segment with no valid frame after it is a
-//! torn tail — a write cut short, never acknowledged — and is truncated away. Any other
-//! damage moves the segment aside (logged as an error); the bridge keeps running.
+//! space, cut silently. Damaged bytes cost only themselves: the next intact frame is found
+//! (`salvage`), the bad bytes are copied to a side file, and every intact record before and
+//! after them is delivered. Damage with nothing intact after it in the last segment is a torn
+//! tail (a write cut short by a crash) and is cut. Records lost to damage are counted
+//! (`spool_records_lost_total`), and no seq is ever handed out twice.
 
 pub mod cleaner;
 mod dir;
@@ -39,6 +43,8 @@ pub mod error;
 pub mod log;
 pub mod reader;
 mod recover;
+mod salvage;
+pub mod stats;
 pub mod store;
 pub mod writer;
 
@@ -47,7 +53,8 @@ pub use drain::Drain;
 pub use error::SpoolError;
 pub use log::{EncodeError, FrameError, MAX_RECORD_LEN};
 pub use reader::Reader;
-pub use store::{Recovery, SpoolStats, Store};
+pub use stats::SpoolStats;
+pub use store::{Recovery, Store};
 pub use writer::SpoolWriter;
 
 use std::path::Path;
@@ -80,7 +87,8 @@ pub fn start(
         watermark = recovery.watermark,
         next_seq = recovery.next_seq,
         bytes_cut = recovery.bytes_cut,
-        quarantined = recovery.segments_quarantined.len(),
+        set_aside = recovery.set_aside.len(),
+        records_lost = recovery.records_lost,
         "spool opened"
     );
     let stats = store.stats();

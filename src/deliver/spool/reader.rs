@@ -6,14 +6,23 @@
 //! `committed`. Bytes past `committed` may belong to an append still in flight (or one that
 //! failed and will be cut back), so they are never looked at — and every call re-seeks to
 //! the last consumed offset, so no stale read-ahead outlives a cut-back either.
+//!
+//! A read error leaves the position where it was: the records before it in the batch are
+//! handed out, the failed one is read again on the next call, and nothing is skipped. A
+//! damaged frame below `committed` (the disk changed under us) is handled as at start: the
+//! next intact frame is found, the bad bytes are kept in a side file, and reading goes on.
 
 use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
 use super::log::{self, FrameError, ReadFrame};
+use super::recover::data_end;
+use super::salvage::{self, Damage, Search};
+use super::stats::SpoolStats;
 use crate::route::Record;
 
 /// Where the reader is inside one segment.
@@ -43,6 +52,8 @@ pub struct Reader {
     pos: u64,
     at: Option<Position>,
     buf: Vec<u8>,
+    /// Where damage found while running is counted.
+    stats: Arc<SpoolStats>,
 }
 
 enum Step {
@@ -58,7 +69,14 @@ impl Reader {
             pos: from_seq,
             at: None,
             buf: Vec::new(),
+            stats: Arc::default(),
         }
+    }
+
+    /// Counts damage found while reading (records lost, bytes set aside) in `stats`.
+    pub fn with_stats(mut self, stats: Arc<SpoolStats>) -> Reader {
+        self.stats = stats;
+        self
     }
 
     /// The next seq this reader will hand out (or the first one after it, across a gap).
@@ -102,7 +120,13 @@ impl Reader {
         let mut bytes = 0usize;
         self.resync()?;
         while out.len() < max_records {
-            let Step::Got(seq, record, len) = self.step(committed)? else {
+            let step = match self.step(committed) {
+                Ok(step) => step,
+                // What was read is handed out; the failed frame is read again next time.
+                Err(e) if out.is_empty() => return Err(e),
+                Err(_) => break,
+            };
+            let Step::Got(seq, record, len) = step else {
                 break;
             };
             if !out.is_empty() && bytes + len > max_bytes {
@@ -147,12 +171,71 @@ impl Reader {
                 }
                 ReadFrame::Broken(e) => e,
             };
-            return Err(SpoolError::Corrupt {
-                path: at.seg.path.clone(),
-                offset: at.offset,
-                error,
-            });
+            if !self.salvage(committed, error)? {
+                let Some(at) = self.at.as_ref() else {
+                    return Ok(Step::Stop);
+                };
+                return Err(SpoolError::Corrupt {
+                    path: at.seg.path.clone(),
+                    offset: at.offset,
+                    error,
+                });
+            }
         }
+    }
+
+    /// Damage at the current frame: skips to the next intact one, keeping the bad bytes in a
+    /// side file. False when no intact frame follows yet (the damage reaches the end of what
+    /// the writer made durable: a later append gives a resume point).
+    fn salvage(&mut self, committed: u64, error: FrameError) -> Result<bool, SpoolError> {
+        let newer = self.newer_segment()?;
+        let Some(at) = self.at.as_mut() else {
+            return Ok(false);
+        };
+        let file = at.file.get_ref();
+        let path = at.seg.path.clone();
+        let len = file.metadata().map_err(io_err("stat", &path))?.len();
+        let end = data_end(file, at.offset, len).map_err(io_err("read", &path))?;
+        let max_seq = newer.unwrap_or(committed.saturating_sub(1));
+        let mut search = Search::new(at.next, max_seq);
+        let found = search
+            .next_frame(file, at.offset + 1, end)
+            .map_err(io_err("read", &path))?;
+        let resume = match (found, newer) {
+            (Some(found), _) => found,
+            (None, Some(base)) => salvage::Found {
+                offset: end,
+                seq: base,
+            },
+            (None, None) => return Ok(false),
+        };
+        let damage = Damage {
+            offset: at.offset,
+            len: resume.offset - at.offset,
+            error,
+            first: at.next,
+            resume: resume.seq,
+        };
+        let kept = salvage::keep(file, &at.seg, &damage)?;
+        salvage::report(&at.seg, &damage, &kept);
+        self.stats.add_records_lost(damage.records_lost());
+        self.stats.add_bytes(damage.len);
+        if Some(resume.seq) == newer {
+            return self.next_segment();
+        }
+        at.offset = resume.offset;
+        at.next = resume.seq;
+        at.file
+            .seek(SeekFrom::Start(resume.offset))
+            .map_err(io_err("seek", &path))?;
+        Ok(true)
+    }
+
+    /// The base of the segment after the current one, if the writer has started one.
+    fn newer_segment(&self) -> Result<Option<u64>, SpoolError> {
+        let current = self.at.as_ref().map_or(0, |at| at.seg.base);
+        let segs = dir::list_segments(&self.dir)?;
+        Ok(segs.iter().map(|s| s.base).find(|&b| b > current))
     }
 
     fn consume(&mut self, len: usize) {

@@ -1,64 +1,138 @@
-//! Startup recovery: decide, for every segment, whether it is whole, has a torn tail (a write
-//! cut short by a crash: never acknowledged, safe to cut), or is damaged (moved aside).
+//! Startup recovery: read every segment in full and repair what a crash or a bad disk left.
 //!
-//! A torn tail is told apart from damage by looking past the first bad frame: a crash only
-//! ever leaves a partial *last* write, so if any later offset still starts a frame with a
-//! valid checksum, the bad bytes sit in the middle of data and cutting would destroy records.
+//! - Zeros after the last segment's data are unused preallocated space: cut silently.
+//! - Damage with no intact frame after it, in the last segment, is a torn tail — a group
+//!   commit cut short by a crash, never acknowledged — or the last records rotting: the bytes
+//!   are kept in a side file, then cut.
+//! - Damage followed by intact frames (a multi-page write reaching the disk out of order, a bad
+//!   sector, a flipped bit) costs only its own bytes ([`salvage`]): they go to a side file, and
+//!   the segment is split at them into pieces, each a segment of its own named by its first
+//!   seq, so that every segment still holds consecutive seqs and no seq is ever reused.
+//! - A segment that cannot be read at all is moved aside whole, and the seqs it may have held
+//!   are never handed out again.
+//!
+//! Every repair writes its copies durably before it cuts or deletes anything, and doing the
+//! same repair twice gives the same files: a crash during recovery is repaired by the next one.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::BufReader;
+use std::io::{self, BufReader, Seek, SeekFrom};
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
-use super::log::{self, FrameError, ReadFrame, HEADER_LEN};
+use super::log::{self, FrameError, ReadFrame};
+use super::salvage::{self, Damage, Search, MIN_FRAME_LEN};
 
-/// What a full read of one segment found.
-#[derive(Debug)]
-pub struct Scan {
-    /// Bytes of whole, in-order frames from the start.
-    pub valid_len: u64,
-    /// The seq after the last valid record (`base` when there is none).
+/// A run of whole frames with consecutive seqs, inside one segment file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Piece {
+    pub offset: u64,
+    pub len: u64,
+    pub first: u64,
+    /// The seq after its last record.
     pub next: u64,
-    pub file_len: u64,
-    /// Offset and kind of the first bad frame.
-    pub damage: Option<(u64, FrameError)>,
 }
 
-/// Reads a segment frame by frame. A frame whose seq is not the next expected one is damage
-/// too (reported as `BadPayload`): segments hold consecutive seqs from their base.
-pub fn scan(seg: &SegmentFile) -> Result<Scan, SpoolError> {
+/// What a full read of one segment found.
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub pieces: Vec<Piece>,
+    /// Damage between pieces, and at the end (`tail`): oldest first.
+    pub damage: Vec<Damage>,
+    /// Where the kept data ends: the last piece's end (bytes after it are cut).
+    pub keep_end: u64,
+    pub file_len: u64,
+    /// Damaged bytes at the very end: torn (last segment) or lost (older ones).
+    pub tail: Option<Damage>,
+    /// The seq after the last record found (`base` when none).
+    pub next: u64,
+}
+
+/// Reads a segment frame by frame, resuming after damage at the next intact frame. `limit` is
+/// the next segment's base: seqs at or past it belong there.
+pub fn scan(seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
     let file = File::open(&seg.path).map_err(io_err("open", &seg.path))?;
     let file_len = file.metadata().map_err(io_err("stat", &seg.path))?.len();
-    let mut reader = BufReader::with_capacity(256 * 1024, file);
+    let mut reader = BufReader::with_capacity(256 * 1024, &file);
     let mut buf = Vec::new();
-    let (mut valid_len, mut next) = (0u64, seg.base);
+    let mut out = Scan {
+        file_len,
+        next: seg.base,
+        ..Scan::default()
+    };
+    let mut piece = Piece {
+        offset: 0,
+        len: 0,
+        first: seg.base,
+        next: seg.base,
+    };
+    let read = |e| io_err("read", &seg.path)(e);
     loop {
-        let frame = log::read_frame(&mut reader, &mut buf).map_err(io_err("read", &seg.path))?;
-        let damage = match frame {
-            ReadFrame::End => None,
-            ReadFrame::Broken(e) => Some(e),
-            ReadFrame::Record { seq, .. } if seq != next => Some(FrameError::BadPayload),
-            ReadFrame::Record { len, .. } => {
-                valid_len += len as u64;
-                next += 1;
+        let at = piece.offset + piece.len;
+        let error = match log::read_frame(&mut reader, &mut buf).map_err(read)? {
+            ReadFrame::End => break,
+            // The rest was copied into the next segment by an interrupted split: cut, not lost.
+            ReadFrame::Record { seq, .. } if Some(seq) == limit && seq == piece.next => break,
+            ReadFrame::Record { seq, len, .. } if seq == piece.next && limit.map_or(true, |l| seq < l) => {
+                piece.len += len as u64;
+                piece.next += 1;
                 continue;
             }
+            ReadFrame::Record { .. } => FrameError::BadPayload,
+            ReadFrame::Broken(e) => e,
         };
-        return Ok(Scan {
-            valid_len,
-            next,
-            file_len,
-            damage: damage.map(|e| (valid_len, e)),
+        out.next = out.next.max(piece.next);
+        let expected = piece.next;
+        if piece.len > 0 {
+            out.pieces.push(piece);
+        }
+        let end = data_end(&file, at, file_len).map_err(read)?;
+        let lost_to = limit.unwrap_or(expected);
+        if end <= at && lost_to <= expected {
+            break; // only zeros: unused preallocated space
+        }
+        let mut search = Search::new(expected, limit.unwrap_or(u64::MAX));
+        let Some(found) = search.next_frame(&file, at + 1, end).map_err(read)? else {
+            out.tail = Some(Damage {
+                offset: at,
+                len: end.saturating_sub(at),
+                error,
+                first: expected,
+                resume: lost_to,
+            });
+            break;
+        };
+        out.damage.push(Damage {
+            offset: at,
+            len: found.offset - at,
+            error,
+            first: expected,
+            resume: found.seq,
         });
+        if Some(found.seq) == limit {
+            break;
+        }
+        piece = Piece {
+            offset: found.offset,
+            len: 0,
+            first: found.seq,
+            next: found.seq,
+        };
+        reader.seek(SeekFrom::Start(found.offset)).map_err(read)?;
     }
+    if piece.len > 0 && out.pieces.last() != Some(&piece) {
+        out.pieces.push(piece);
+    }
+    out.next = out.next.max(piece.next);
+    out.keep_end = out.pieces.last().map_or(0, |p| p.offset + p.len);
+    Ok(out)
 }
 
 /// The end of the data in `from..file_len`: just past its last non-zero byte, or `from` when
 /// every byte is zero. Zeros at the end of a segment are preallocated space never written
 /// (or a write that never reached the disk: unacknowledged either way).
-pub fn data_end(file: &File, from: u64, file_len: u64) -> std::io::Result<u64> {
+pub fn data_end(file: &File, from: u64, file_len: u64) -> io::Result<u64> {
     const CHUNK: u64 = 1024 * 1024;
     let mut chunk = Vec::new();
     let mut end = file_len;
@@ -74,84 +148,185 @@ pub fn data_end(file: &File, from: u64, file_len: u64) -> std::io::Result<u64> {
     Ok(from)
 }
 
-/// Whether any offset in `from..file_len` starts a frame with a valid checksum. Reads the
-/// file in chunks and each candidate payload separately, so memory stays bounded.
-pub fn later_frame_exists(file: &File, from: u64, file_len: u64) -> std::io::Result<bool> {
-    const CHUNK: u64 = 1024 * 1024;
-    let mut chunk = Vec::new();
-    let mut frame = Vec::new();
-    let mut off = from;
-    while off + HEADER_LEN as u64 <= file_len {
-        let n = CHUNK.min(file_len - off) as usize;
-        chunk.resize(n, 0);
-        file.read_exact_at(&mut chunk, off)?;
-        for (i, window) in chunk.windows(HEADER_LEN).enumerate() {
-            let Ok(header) = <[u8; HEADER_LEN]>::try_from(window) else {
-                continue;
-            };
-            let Ok(len) = log::payload_len(&header) else {
-                continue;
-            };
-            let at = off + i as u64;
-            if at + (HEADER_LEN + len) as u64 > file_len {
-                continue;
-            }
-            frame.resize(HEADER_LEN + len, 0);
-            file.read_exact_at(&mut frame, at)?;
-            if matches!(log::decode(&frame), Ok(_) | Err(FrameError::BadPayload)) {
-                return Ok(true);
-            }
-        }
-        // Overlap by a header minus one byte so no window is skipped at a chunk boundary.
-        off += (n - (HEADER_LEN - 1)) as u64;
-    }
-    Ok(false)
-}
-
 /// The state of the directory after recovery.
 #[derive(Debug, Default)]
 pub struct Recovered {
     /// Live segments, oldest first, with their (possibly cut) lengths.
     pub segments: Vec<(SegmentFile, u64)>,
-    /// The seq after every record ever seen, quarantined ones included, so no seq is reused.
+    /// The seq after every record ever seen or possibly written, so no seq is reused.
     pub next_seq: u64,
     /// The seq the last live segment expects next, if there is one.
     pub tail_next: Option<u64>,
+    /// Bytes of torn tail cut from the last segment (kept in a side file).
     pub bytes_cut: u64,
-    pub quarantined: Vec<PathBuf>,
+    /// Side files with damaged bytes, and segments moved aside whole.
+    pub set_aside: Vec<PathBuf>,
+    /// Records known lost to damage.
+    pub records_lost: u64,
     pub deleted: usize,
 }
 
 /// Runs recovery over `dir` given the persisted watermark.
-pub fn recover(dir_path: &std::path::Path, watermark: u64) -> Result<Recovered, SpoolError> {
+pub fn recover(dir_path: &Path, watermark: u64) -> Result<Recovered, SpoolError> {
     let mut out = Recovered {
         next_seq: watermark,
         ..Recovered::default()
     };
     let segs = delete_delivered(dir::list_segments(dir_path)?, watermark, &mut out)?;
-    let count = segs.len();
-    for (i, seg) in segs.into_iter().enumerate() {
-        let s = scan(&seg)?;
-        out.next_seq = out.next_seq.max(s.next).max(seg.base);
-        let keep = match s.damage {
-            None => Some(s.valid_len),
-            Some((offset, error)) if i + 1 == count => cut_torn_tail(&seg, &s, offset, error, &mut out)?,
-            Some((offset, error)) => {
-                out.quarantined.push(quarantine(&seg, offset, error)?);
-                None
+    let mut changed = out.deleted > 0;
+    for (i, seg) in segs.iter().enumerate() {
+        let limit = segs.get(i + 1).map(|s| s.base);
+        out.next_seq = out.next_seq.max(seg.base);
+        let scan = match scan_retrying(seg, limit) {
+            Ok(scan) => scan,
+            Err(e) if is_process_error(&e) => return Err(e),
+            Err(e) => {
+                set_aside_unreadable(seg, limit, &e, &mut out)?;
+                changed = true;
+                continue;
             }
         };
-        if let Some(len) = keep {
-            out.tail_next = Some(s.next);
-            out.segments.push((seg, len));
-        } else {
-            out.tail_next = None;
-        }
+        out.next_seq = out.next_seq.max(scan.next);
+        changed |= repair(seg, &scan, limit.is_none(), &mut out)?;
     }
-    if out.deleted > 0 || !out.quarantined.is_empty() || out.bytes_cut > 0 {
+    if changed {
         dir::sync_dir(dir_path)?;
     }
     Ok(out)
+}
+
+/// A read error may be passing (a network volume, a busy disk): one more try before the
+/// segment is given up as unreadable.
+fn scan_retrying(seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
+    scan(seg, limit).or_else(|e| {
+        if is_process_error(&e) {
+            Err(e)
+        } else {
+            scan(seg, limit)
+        }
+    })
+}
+
+/// Errors that say nothing about the segment (out of file descriptors or memory): the start
+/// fails and is retried, and the segment is left as it is.
+fn is_process_error(e: &SpoolError) -> bool {
+    let SpoolError::Io { source, .. } = e else {
+        return false;
+    };
+    matches!(
+        source.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EINTR)
+    )
+}
+
+/// Applies a scan: keeps damaged bytes aside, splits the segment at them, cuts what is past
+/// its data. Returns whether the directory changed.
+fn repair(seg: &SegmentFile, scan: &Scan, last: bool, out: &mut Recovered) -> Result<bool, SpoolError> {
+    let whole = scan.damage.is_empty() && scan.tail.is_none() && scan.pieces.len() <= 1;
+    let starts_at_zero = scan.pieces.first().map_or(true, |p| p.offset == 0);
+    if whole && starts_at_zero {
+        // The common case: at most zeros (or an interrupted split's copy) past the data.
+        let len = scan.keep_end;
+        if len < scan.file_len {
+            cut(seg, len)?;
+        }
+        keep_segment(seg.clone(), len, scan, out);
+        return Ok(false);
+    }
+    let file = File::open(&seg.path).map_err(io_err("open", &seg.path))?;
+    for damage in scan.damage.iter().chain(&scan.tail) {
+        let kept = salvage::keep(&file, seg, damage)?;
+        if last && Some(damage) == scan.tail.as_ref() {
+            out.bytes_cut += damage.len;
+            tracing::warn!(segment = %seg.path.display(), offset = damage.offset, bytes_cut = damage.len,
+                error = %damage.error, kept_in = %kept.display(),
+                "spool: cut a torn tail: a write cut short by a crash (never acknowledged), or damage to the last records");
+        } else {
+            salvage::report(seg, damage, &kept);
+        }
+        out.records_lost += damage.records_lost();
+        out.set_aside.push(kept);
+    }
+    let mut pieces = scan.pieces.iter();
+    let first = if starts_at_zero { pieces.next() } else { None };
+    let later: Vec<_> = pieces
+        .map(|p| copy_piece(&file, seg, p))
+        .collect::<Result<_, _>>()?;
+    if let Some(parent) = seg.path.parent() {
+        dir::sync_dir(parent)?;
+    }
+    match first {
+        Some(p) => {
+            cut(seg, p.len)?;
+            keep_segment(seg.clone(), p.len, scan, out);
+        }
+        None if later.is_empty() && last => {
+            cut(seg, 0)?; // nothing intact: the writer starts over in it
+            keep_segment(seg.clone(), 0, scan, out);
+        }
+        None => fs::remove_file(&seg.path).map_err(io_err("delete", &seg.path))?,
+    }
+    for (piece_seg, p) in later {
+        out.tail_next = Some(p.next);
+        out.segments.push((piece_seg, p.len));
+    }
+    Ok(true)
+}
+
+fn keep_segment(seg: SegmentFile, len: u64, scan: &Scan, out: &mut Recovered) {
+    let next = scan
+        .pieces
+        .first()
+        .filter(|p| p.offset == 0)
+        .map_or(seg.base, |p| p.next);
+    out.tail_next = Some(next);
+    out.segments.push((seg, len));
+}
+
+/// Writes one piece as a segment of its own (overwriting the same copy from an interrupted
+/// recovery), durably.
+fn copy_piece(file: &File, seg: &SegmentFile, p: &Piece) -> Result<(SegmentFile, Piece), SpoolError> {
+    let dir_path = seg.path.parent().unwrap_or(Path::new("."));
+    let target = SegmentFile {
+        base: p.first,
+        path: dir::segment_path(dir_path, p.first),
+    };
+    salvage::copy_range(file, &seg.path, p.offset, p.len, &target.path)?;
+    tracing::warn!(from = %seg.path.display(), to = %target.path.display(), records = p.next - p.first,
+        "spool: intact records after damage moved into a segment of their own");
+    Ok((target, *p))
+}
+
+fn cut(seg: &SegmentFile, len: u64) -> Result<(), SpoolError> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(&seg.path)
+        .map_err(io_err("open", &seg.path))?;
+    file.set_len(len).map_err(io_err("truncate", &seg.path))?;
+    file.sync_all().map_err(io_err("fsync", &seg.path))
+}
+
+/// A segment that cannot be read: moved aside whole. Its seqs are never reused: the next
+/// segment's base bounds them, or for the last one the most records its bytes could hold.
+fn set_aside_unreadable(
+    seg: &SegmentFile,
+    limit: Option<u64>,
+    error: &SpoolError,
+    out: &mut Recovered,
+) -> Result<(), SpoolError> {
+    let len = fs::metadata(&seg.path).map_or(0, |m| m.len());
+    let bound = limit.unwrap_or(seg.base + len / MIN_FRAME_LEN + 1);
+    out.next_seq = out.next_seq.max(bound);
+    if limit.is_some() {
+        out.records_lost += bound - seg.base;
+    }
+    let target = dir::quarantine(seg)?;
+    tracing::error!(segment = %seg.path.display(), moved_to = %target.display(), error = %error,
+        seqs = %format!("{}..{bound}", seg.base),
+        "spool: a segment cannot be read; moved aside whole, its records will NOT be delivered");
+    out.tail_next = None;
+    out.set_aside.push(target);
+    Ok(())
 }
 
 /// Deletes segments whose successor starts at or below the watermark: all their records
@@ -173,160 +348,6 @@ fn delete_delivered(
     Ok(keep)
 }
 
-/// The last segment: cut a torn tail and keep the segment, or quarantine it if the bad
-/// bytes are followed by valid frames. Returns the kept length.
-fn cut_torn_tail(
-    seg: &SegmentFile,
-    s: &Scan,
-    offset: u64,
-    error: FrameError,
-    out: &mut Recovered,
-) -> Result<Option<u64>, SpoolError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&seg.path)
-        .map_err(io_err("open", &seg.path))?;
-    let end = data_end(&file, offset, s.file_len).map_err(io_err("read", &seg.path))?;
-    // A bad payload under a valid checksum was written whole: that is not a torn write.
-    let damaged = error == FrameError::BadPayload
-        || later_frame_exists(&file, offset + 1, end).map_err(io_err("read", &seg.path))?;
-    if damaged {
-        out.quarantined.push(quarantine(seg, offset, error)?);
-        return Ok(None);
-    }
-    file.set_len(offset).map_err(io_err("truncate", &seg.path))?;
-    file.sync_all().map_err(io_err("fsync", &seg.path))?;
-    // Only zeros past the data: the unused, preallocated rest of the segment.
-    let cut = end - offset;
-    if cut > 0 {
-        out.bytes_cut += cut;
-        tracing::warn!(segment = %seg.path.display(), offset, bytes_cut = cut, error = %error,
-            "spool: cut a torn tail left by a crash (those writes were never acknowledged)");
-    }
-    Ok(Some(offset))
-}
-
-fn quarantine(seg: &SegmentFile, offset: u64, error: FrameError) -> Result<PathBuf, SpoolError> {
-    let target = dir::quarantine(seg)?;
-    tracing::error!(segment = %seg.path.display(), moved_to = %target.display(), offset, error = %error,
-        "spool: damaged segment moved aside; its records will NOT be delivered");
-    Ok(target)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::deliver::spool::testutil::{log_files, read_all, rec, recs, seqs};
-    use crate::deliver::spool::Store;
-
-    /// A crash at every byte of the last write: the acknowledged records always survive,
-    /// the torn one is cut, and the spool takes appends again.
-    #[test]
-    fn a_crash_at_every_byte_keeps_every_acknowledged_record() {
-        let src = tempfile::tempdir().unwrap();
-        let (mut store, _) = Store::open(src.path(), 1 << 20).unwrap();
-        store.append_batch(&recs(0..2)).unwrap();
-        let acked = store.stats().bytes();
-        store.append_batch(&recs(2..4)).unwrap();
-        let data = store.stats().bytes() as usize;
-        drop(store);
-        let name = log_files(src.path())[0].clone();
-        let mut full = fs::read(src.path().join(&name)).unwrap();
-        full.truncate(data); // without the preallocated zeros
-        for cut in acked as usize..full.len() {
-            let dir = tempfile::tempdir().unwrap();
-            fs::write(dir.path().join(&name), &full[..cut]).unwrap();
-            let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
-            let whole = if cut == full.len() {
-                4
-            } else {
-                2 + u64::from(cut >= frame_end(&full, 3))
-            };
-            assert_eq!(recovery.next_seq, whole, "cut at {cut}");
-            assert!(recovery.segments_quarantined.is_empty());
-            assert_eq!(store.append_batch(&[rec(9)]).unwrap(), whole);
-            assert_eq!(
-                seqs(&read_all(dir.path(), 0, whole + 1)),
-                (0..=whole).collect::<Vec<_>>()
-            );
-        }
-    }
-
-    /// End offset of the first `n` frames.
-    fn frame_end(buf: &[u8], n: usize) -> usize {
-        (0..n).fold(0, |at, _| at + log::decode(&buf[at..]).unwrap().2)
-    }
-
-    /// Zeros after the data are the preallocated rest of the segment: cut without a word.
-    #[test]
-    fn a_zero_filled_tail_is_unused_space_not_damage() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
-        store.append_batch(&recs(0..3)).unwrap();
-        drop(store);
-        let seg = dir.path().join(&log_files(dir.path())[0]);
-        let mut bytes = fs::read(&seg).unwrap();
-        bytes.extend_from_slice(&[0; 4096]);
-        fs::write(&seg, bytes).unwrap();
-        let (_, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
-        assert_eq!((recovery.bytes_cut, recovery.next_seq), (0, 3));
-        assert!(recovery.segments_quarantined.is_empty());
-    }
-
-    /// A torn write into preallocated space: the partial frame is cut (and counted), the
-    /// zeros after it are not, and the records before it survive.
-    #[test]
-    fn a_torn_write_before_preallocated_zeros_is_cut() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
-        store.append_batch(&recs(0..3)).unwrap();
-        let data = store.stats().bytes() as usize;
-        drop(store);
-        let seg = dir.path().join(&log_files(dir.path())[0]);
-        let mut bytes = fs::read(&seg).unwrap();
-        bytes.truncate(data);
-        let mut torn = Vec::new();
-        log::encode(3, &rec(3), &mut torn).unwrap();
-        let half = &torn[..torn.len() / 2];
-        bytes.extend_from_slice(half);
-        bytes.extend_from_slice(&[0; 1 << 20]);
-        fs::write(&seg, bytes).unwrap();
-        let (_, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
-        // Zeros that end the torn bytes cannot be told from the preallocated ones.
-        let nonzero = half.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-        assert!(nonzero > 0);
-        assert_eq!((recovery.bytes_cut, recovery.next_seq), (nonzero as u64, 3));
-        assert_eq!(seqs(&read_all(dir.path(), 0, 3)), [0, 1, 2]);
-    }
-
-    #[test]
-    fn data_end_finds_the_last_non_zero_byte() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        let mut bytes = vec![0u8; 3 << 20];
-        bytes[5] = 1;
-        bytes[(1 << 20) + 7] = 2;
-        fs::write(&path, &bytes).unwrap();
-        let file = File::open(&path).unwrap();
-        let len = bytes.len() as u64;
-        assert_eq!(data_end(&file, 0, len).unwrap(), (1 << 20) + 8);
-        assert_eq!(data_end(&file, (1 << 20) + 8, len).unwrap(), (1 << 20) + 8);
-        assert_eq!(data_end(&file, 0, 5).unwrap(), 0);
-        assert_eq!(data_end(&file, 0, 6).unwrap(), 6);
-    }
-
-    #[test]
-    fn later_frames_are_found_across_chunk_boundaries() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        let mut bytes = vec![0x77u8; 1024 * 1024 - 3]; // the frame header straddles a chunk edge
-        log::encode(1, &rec(1), &mut bytes).unwrap();
-        fs::write(&path, &bytes).unwrap();
-        let file = File::open(&path).unwrap();
-        let len = bytes.len() as u64;
-        assert!(later_frame_exists(&file, 0, len).unwrap());
-        assert!(!later_frame_exists(&file, 1024 * 1024 - 2, len).unwrap());
-        assert!(!later_frame_exists(&file, 0, len - 1).unwrap());
-    }
-}
+#[path = "recover_tests.rs"]
+mod tests;

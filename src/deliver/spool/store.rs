@@ -10,7 +10,6 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::cleaner::Cleaner;
@@ -19,65 +18,20 @@ use super::error::{io_err, SpoolError};
 use super::log;
 use super::reader::Reader;
 use super::recover;
+use super::salvage;
+use super::stats::SpoolStats;
 use crate::route::Record;
-
-/// Counters shared with health, metrics and the publisher. Updated only after the fact they
-/// describe is durable, so a reader of `committed` never sees a seq that could be lost.
-#[derive(Debug, Default)]
-pub struct SpoolStats {
-    bytes: AtomicU64,
-    committed: AtomicU64,
-    watermark: AtomicU64,
-    /// `received_at_ms` of the oldest record read but not delivered; 0 when none.
-    oldest_ms: AtomicI64,
-}
-
-impl SpoolStats {
-    /// Total size of the live segment files.
-    pub fn bytes(&self) -> u64 {
-        self.bytes.load(Ordering::Acquire)
-    }
-    /// The next seq to be assigned: every seq below it is durable (exclusive upper bound).
-    pub fn committed(&self) -> u64 {
-        self.committed.load(Ordering::Acquire)
-    }
-    /// The next seq not yet delivered, as last persisted.
-    pub fn watermark(&self) -> u64 {
-        self.watermark.load(Ordering::Acquire)
-    }
-    /// Records written but not yet delivered (approximate: gaps count too).
-    pub fn pending(&self) -> u64 {
-        self.committed().saturating_sub(self.watermark())
-    }
-    pub(crate) fn add_bytes(&self, n: u64) {
-        self.bytes.fetch_add(n, Ordering::AcqRel);
-    }
-    pub(crate) fn sub_bytes(&self, n: u64) {
-        // Saturating: a miscount must never wrap into an absurd "disk full" figure.
-        let _ = self
-            .bytes
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
-    }
-    /// When the oldest undelivered record the drain holds was received (ms since the epoch),
-    /// or 0 when it holds none.
-    pub fn oldest_undelivered_ms(&self) -> i64 {
-        self.oldest_ms.load(Ordering::Relaxed)
-    }
-    pub(crate) fn set_oldest_undelivered_ms(&self, ms: i64) {
-        self.oldest_ms.store(ms, Ordering::Relaxed);
-    }
-    pub(crate) fn set_watermark(&self, w: u64) {
-        self.watermark.store(w, Ordering::Release);
-    }
-}
 
 /// What `open` found and repaired; worth logging at startup.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recovery {
-    /// Bytes of torn tail cut from the last segment (unacknowledged writes).
+    /// Bytes of torn tail cut from the last segment (kept in a side file).
     pub bytes_cut: u64,
-    /// Damaged segments moved aside (`*.corrupt`); their records will not be delivered.
-    pub segments_quarantined: Vec<PathBuf>,
+    /// Damaged bytes kept in side files (`*.log.damaged-*`) and unreadable segments moved aside
+    /// (`*.log.corrupt`), for an operator.
+    pub set_aside: Vec<PathBuf>,
+    /// Acknowledged records that damage made unreadable.
+    pub records_lost: u64,
     /// Fully delivered segments deleted at open.
     pub segments_deleted: usize,
     /// The oldest seq still on disk (`next_seq` when the spool is empty).
@@ -120,7 +74,9 @@ impl Store {
         let rec = recover::recover(dir, watermark)?;
         let stats = Arc::new(SpoolStats::default());
         stats.add_bytes(rec.segments.iter().map(|(_, len)| len).sum());
-        stats.committed.store(rec.next_seq, Ordering::Release);
+        stats.add_bytes(salvage::set_aside_bytes(dir)?);
+        stats.add_records_lost(rec.records_lost);
+        stats.set_committed(rec.next_seq);
         stats.set_watermark(watermark);
         let first_seq = rec.segments.first().map_or(rec.next_seq, |(s, _)| s.base);
         let active = match rec.segments.last() {
@@ -132,7 +88,8 @@ impl Store {
         };
         let recovery = Recovery {
             bytes_cut: rec.bytes_cut,
-            segments_quarantined: rec.quarantined,
+            set_aside: rec.set_aside,
+            records_lost: rec.records_lost,
             segments_deleted: rec.deleted,
             first_seq,
             next_seq: rec.next_seq,
@@ -168,9 +125,12 @@ impl Store {
         if self.active.len >= self.segment_bytes && self.active.len > 0 {
             self.roll()?;
         }
-        self.write_buf()?;
+        if let Err(e) = self.write_buf() {
+            self.roll_if_full_and_delivered(&e);
+            return Err(e);
+        }
         self.next_seq = first + records.len() as u64;
-        self.stats.committed.store(self.next_seq, Ordering::Release);
+        self.stats.set_committed(self.next_seq);
         Ok(first)
     }
 
@@ -194,6 +154,20 @@ impl Store {
         self.active.len += self.buf.len() as u64;
         self.stats.add_bytes(self.buf.len() as u64);
         Ok(())
+    }
+
+    /// A full disk with everything in the active segment delivered: only a new segment lets
+    /// the cleaner delete this one (it never deletes the newest), and cutting this one to its
+    /// data already frees its preallocated rest. Without this, a disk the spool filled would
+    /// stay full after Kafka took everything.
+    fn roll_if_full_and_delivered(&mut self, error: &SpoolError) {
+        let full =
+            matches!(error, SpoolError::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC));
+        if full && self.active.len > 0 && self.stats.delivered() >= self.next_seq {
+            if let Err(e) = self.roll() {
+                tracing::debug!(error = %e, "spool: cannot start a new segment on a full disk yet");
+            }
+        }
     }
 
     /// Cuts the active file back to its durable length after a failed append.
@@ -263,7 +237,7 @@ impl Store {
 
     /// A reader starting at `from_seq`.
     pub fn reader(&self, from_seq: u64) -> Reader {
-        Reader::new(&self.dir, from_seq)
+        Reader::new(&self.dir, from_seq).with_stats(Arc::clone(&self.stats))
     }
 }
 

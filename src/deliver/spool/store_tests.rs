@@ -61,7 +61,7 @@ fn torn_tail_is_cut_and_appends_continue() {
 
     let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(recovery.bytes_cut, damaged - good);
-    assert!(recovery.segments_quarantined.is_empty());
+    assert_eq!((recovery.records_lost, recovery.set_aside.len()), (0, 1));
     let file = fs::File::open(&seg).unwrap();
     let data = super::recover::data_end(&file, 0, file.metadata().unwrap().len()).unwrap();
     assert_eq!((recovery.next_seq, data), (3, good));
@@ -72,7 +72,7 @@ fn torn_tail_is_cut_and_appends_continue() {
 }
 
 #[test]
-fn damage_in_an_older_segment_moves_it_aside() {
+fn damage_at_the_end_of_an_older_segment_loses_only_the_damaged_record() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = Store::open(dir.path(), 1).unwrap();
     for i in 0..3 {
@@ -88,21 +88,25 @@ fn damage_in_an_older_segment_moves_it_aside() {
     fs::write(&middle, bytes).unwrap();
 
     let (mut store, recovery) = Store::open(dir.path(), 1).unwrap();
-    assert_eq!(
-        recovery.segments_quarantined,
-        [middle.with_extension("log.corrupt")]
-    );
-    assert!(recovery.segments_quarantined[0].exists());
-    assert_eq!(recovery.next_seq, 6);
+    assert_eq!(recovery.set_aside.len(), 1);
+    assert!(recovery.set_aside[0].exists());
+    assert_eq!((recovery.next_seq, recovery.records_lost), (6, 1));
+    // The damaged bytes count in the spool's size until an operator removes them.
+    let live: u64 = log_files(dir.path())
+        .iter()
+        .map(|n| fs::metadata(dir.path().join(n)).unwrap().len())
+        .sum();
+    let aside = fs::metadata(&recovery.set_aside[0]).unwrap().len();
+    assert_eq!(store.stats().bytes(), live + aside);
     store.append_batch(&[rec(6)]).unwrap();
     assert_eq!(
         seqs(&read_all(dir.path(), 0, store.stats().committed())),
-        [0, 1, 4, 5, 6]
+        [0, 1, 2, 4, 5, 6]
     );
 }
 
 #[test]
-fn damage_followed_by_valid_frames_in_the_last_segment_is_not_cut() {
+fn damage_followed_by_valid_frames_in_the_last_segment_keeps_them() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
     store.append_batch(&recs(0..4)).unwrap();
@@ -113,11 +117,14 @@ fn damage_followed_by_valid_frames_in_the_last_segment_is_not_cut() {
     fs::write(&seg, bytes).unwrap();
 
     let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
-    assert_eq!((recovery.bytes_cut, recovery.segments_quarantined.len()), (0, 1));
-    assert!(recovery.segments_quarantined[0].exists());
-    assert_eq!(store.append_batch(&[rec(7)]).unwrap(), recovery.next_seq);
+    assert_eq!(
+        (recovery.bytes_cut, recovery.records_lost, recovery.next_seq),
+        (0, 1, 4)
+    );
+    assert_eq!(store.append_batch(&[rec(7)]).unwrap(), 4);
     let all = read_all(dir.path(), 0, store.stats().committed());
-    assert_eq!(all, [(recovery.next_seq, rec(7))]);
+    assert_eq!(seqs(&all), [1, 2, 3, 4]);
+    assert_eq!(all[3].1, rec(7));
 }
 
 #[test]

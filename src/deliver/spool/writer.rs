@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::store::{SpoolStats, Store};
+use super::stats::SpoolStats;
+use super::store::Store;
 use crate::refusal::Refusal;
 use crate::route::Record;
 
@@ -102,6 +103,7 @@ fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, 
         // Log a failing disk once per change of state, not once per request.
         if result.is_err() != failing {
             failing = result.is_err();
+            stats.set_write_problem(result.as_ref().err().map(|e| e.to_string()));
             match &result {
                 Err(e) => {
                     tracing::error!(error = %e, "spool append failed: answering 503 until the disk recovers")

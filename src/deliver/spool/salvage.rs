@@ -1,0 +1,241 @@
+//! Salvage: after damage, find the next intact record, so that a damaged record costs only its
+//! own bytes instead of its whole segment.
+//!
+//! A candidate frame is checked the way the reader checks any frame (length, CRC, payload), but
+//! only after two cheap filters that random bytes almost never pass: its length fits in the
+//! bytes left, and its seq (the payload's first 8 bytes) is one the damaged span could have
+//! held — at least the seq expected at the damage, at most one more per minimal frame of
+//! damaged bytes. So each byte is looked at a bounded number of times and the CRC runs only on
+//! real frames: the search is linear in the bytes searched (`Search::hashed` counts the work,
+//! for the tests that hold it to that).
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::dir::{self, SegmentFile};
+use super::error::{io_err, SpoolError};
+use super::log::{self, FrameError, HEADER_LEN, MIN_PAYLOAD_LEN};
+
+/// The smallest frame on disk: a damaged span of `n` bytes held at most `n / MIN_FRAME_LEN`
+/// records.
+pub const MIN_FRAME_LEN: u64 = (HEADER_LEN + MIN_PAYLOAD_LEN) as u64;
+const CHUNK: u64 = 1024 * 1024;
+
+/// The next intact frame after damage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub offset: u64,
+    pub seq: u64,
+}
+
+/// Where to look and which seqs an intact frame there may carry.
+pub struct Search {
+    /// The seq the damaged frame should have had.
+    pub expected: u64,
+    /// The largest seq a resumed frame may carry (inclusive): the next segment's base, or the
+    /// last durable seq.
+    pub max_seq: u64,
+    /// Bytes run through the CRC so far (the tests check it stays linear).
+    pub hashed: u64,
+}
+
+impl Search {
+    pub fn new(expected: u64, max_seq: u64) -> Search {
+        Search {
+            expected,
+            max_seq,
+            hashed: 0,
+        }
+    }
+
+    /// The first offset in `from..end` where an intact frame with a plausible seq starts.
+    pub fn next_frame(&mut self, file: &File, from: u64, end: u64) -> std::io::Result<Option<Found>> {
+        let mut chunk = Vec::new();
+        let mut off = from;
+        let probe = HEADER_LEN + 8; // header and seq
+        while off + MIN_FRAME_LEN <= end {
+            let n = CHUNK.min(end - off) as usize;
+            chunk.resize(n, 0);
+            file.read_exact_at(&mut chunk, off)?;
+            for (i, window) in chunk.windows(probe).enumerate() {
+                let at = off + i as u64;
+                if let Some(found) = self.check(file, window, at, from, end)? {
+                    return Ok(Some(found));
+                }
+            }
+            if n < probe {
+                break;
+            }
+            // Overlap by a probe minus one byte so no candidate is skipped at a chunk edge.
+            off += (n - (probe - 1)) as u64;
+        }
+        Ok(None)
+    }
+
+    fn check(
+        &mut self,
+        file: &File,
+        window: &[u8],
+        at: u64,
+        from: u64,
+        end: u64,
+    ) -> std::io::Result<Option<Found>> {
+        let Ok(header) = <[u8; HEADER_LEN]>::try_from(&window[..HEADER_LEN]) else {
+            return Ok(None);
+        };
+        let Ok(len) = log::payload_len(&header) else {
+            return Ok(None);
+        };
+        if at + (HEADER_LEN + len) as u64 > end {
+            return Ok(None);
+        }
+        let mut seq = [0u8; 8];
+        seq.copy_from_slice(&window[HEADER_LEN..HEADER_LEN + 8]);
+        let seq = u64::from_le_bytes(seq);
+        // The damaged span (from the damage to here) held at most this many records.
+        let span = (at + 1).saturating_sub(from) / MIN_FRAME_LEN + 1;
+        let highest = self.expected.saturating_add(span).min(self.max_seq);
+        if seq < self.expected || seq > highest {
+            return Ok(None);
+        }
+        let mut frame = vec![0u8; HEADER_LEN + len];
+        file.read_exact_at(&mut frame, at)?;
+        self.hashed += len as u64;
+        Ok(match log::decode(&frame) {
+            Ok((s, _, _)) if s == seq => Some(Found { offset: at, seq }),
+            _ => None,
+        })
+    }
+}
+
+/// Damaged bytes, set aside for an operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// Where the bad bytes start in their segment, and how many there are.
+    pub offset: u64,
+    pub len: u64,
+    pub error: FrameError,
+    /// The seqs lost with them: `first..resume`, empty when only non-records were damaged.
+    pub first: u64,
+    pub resume: u64,
+}
+
+impl Damage {
+    pub fn records_lost(&self) -> u64 {
+        self.resume.saturating_sub(self.first)
+    }
+}
+
+/// The side file for damage at `offset` of `seg`: named so that finding the same damage again
+/// (a restart before recovery finished) writes the same file, never a second one.
+pub fn side_path(seg: &SegmentFile, offset: u64) -> PathBuf {
+    seg.path.with_extension(format!("log.damaged-{offset:020}"))
+}
+
+/// Copies the damaged bytes into their side file, durably, before anything is cut or skipped.
+pub fn keep(file: &File, seg: &SegmentFile, damage: &Damage) -> Result<PathBuf, SpoolError> {
+    let target = side_path(seg, damage.offset);
+    copy_range(file, &seg.path, damage.offset, damage.len, &target)?;
+    if let Some(parent) = target.parent() {
+        dir::sync_dir(parent)?;
+    }
+    Ok(target)
+}
+
+/// Copies `len` bytes at `offset` of `file` into a new file `target` (replacing one left by an
+/// interrupted recovery), a chunk at a time so memory stays small, and syncs it.
+pub fn copy_range(file: &File, path: &Path, offset: u64, len: u64, target: &Path) -> Result<(), SpoolError> {
+    let mut out = File::create(target).map_err(io_err("create", target))?;
+    let mut chunk = Vec::new();
+    let mut done = 0;
+    while done < len {
+        let n = CHUNK.min(len - done) as usize;
+        chunk.resize(n, 0);
+        file.read_exact_at(&mut chunk, offset + done)
+            .map_err(io_err("read", path))?;
+        out.write_all(&chunk).map_err(io_err("write", target))?;
+        done += n as u64;
+    }
+    out.sync_all().map_err(io_err("fsync", target))
+}
+
+/// Logs damage the way an operator needs it: what was lost, between which records, and where
+/// the bytes are now.
+pub fn report(seg: &SegmentFile, damage: &Damage, kept: &Path) {
+    tracing::error!(
+        segment = %seg.path.display(),
+        offset = damage.offset,
+        bytes_skipped = damage.len,
+        error = %damage.error,
+        records_lost = damage.records_lost(),
+        lost_seqs = %format!("{}..{}", damage.first, damage.resume),
+        kept_in = %kept.display(),
+        "spool: damaged bytes skipped; every intact record before and after them is delivered"
+    );
+}
+
+/// Side files and quarantined segments (`*.log.<something>`): counted in the spool's size, so
+/// that repeated damage cannot quietly fill the volume.
+pub fn set_aside_bytes(dir_path: &Path) -> Result<u64, SpoolError> {
+    let mut total = 0;
+    for entry in fs::read_dir(dir_path).map_err(io_err("list", dir_path))? {
+        let entry = entry.map_err(io_err("list", dir_path))?;
+        let name = entry.file_name();
+        if name.to_str().is_some_and(|n| n.contains(".log.")) {
+            total += entry.metadata().map_or(0, |m| m.len());
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deliver::spool::testutil::rec;
+
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        (dir, file)
+    }
+
+    #[test]
+    fn finds_the_next_frame_across_a_chunk_edge() {
+        let mut bytes = vec![0x77u8; CHUNK as usize - 5];
+        log::encode(3, &rec(3), &mut bytes).unwrap();
+        let (_d, file) = file_with(&bytes);
+        let end = bytes.len() as u64;
+        let found = Search::new(2, u64::MAX).next_frame(&file, 0, end).unwrap();
+        assert_eq!(
+            found,
+            Some(Found {
+                offset: CHUNK - 5,
+                seq: 3
+            })
+        );
+        // A seq the damaged span could not have held is not a resume point.
+        assert_eq!(Search::new(2, 2).next_frame(&file, 0, end).unwrap(), None);
+        assert_eq!(Search::new(4, u64::MAX).next_frame(&file, 0, end).unwrap(), None);
+        assert_eq!(
+            Search::new(2, u64::MAX).next_frame(&file, 0, end - 1).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn random_garbage_is_searched_in_linear_work() {
+        // Lengths that all fit and seqs that never do: nothing may be hashed.
+        let mut bytes = Vec::new();
+        for i in 0..(4u32 << 20) / 4 {
+            bytes.extend_from_slice(&(100 + (i % 1000)).to_le_bytes());
+        }
+        let (_d, file) = file_with(&bytes);
+        let mut search = Search::new(0, u64::MAX);
+        assert_eq!(search.next_frame(&file, 0, bytes.len() as u64).unwrap(), None);
+        assert_eq!(search.hashed, 0);
+    }
+}

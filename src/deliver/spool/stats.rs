@@ -1,0 +1,111 @@
+//! What the spool tells the rest of the bridge: sizes, positions, losses and disk problems.
+//! Shared (behind an `Arc`) by the writer, the drain, health and metrics, which only read it.
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// Counters updated only after the fact they describe is durable, so a reader of `committed`
+/// never sees a seq that could be lost.
+#[derive(Debug, Default)]
+pub struct SpoolStats {
+    bytes: AtomicU64,
+    committed: AtomicU64,
+    watermark: AtomicU64,
+    /// Delivered below this, as the drain knows it (persisted or not yet).
+    delivered: AtomicU64,
+    /// `received_at_ms` of the oldest record read but not delivered; 0 when none.
+    oldest_ms: AtomicI64,
+    records_lost: AtomicU64,
+    read_errors: AtomicU64,
+    /// The drain cannot read the spool right now (and keeps retrying): why.
+    read_problem: Mutex<Option<String>>,
+    /// Appends fail right now (and are answered 503): why.
+    write_problem: Mutex<Option<String>>,
+}
+
+impl SpoolStats {
+    /// Total size of the spool's files: live segments and damaged bytes set aside.
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Acquire)
+    }
+    /// The next seq to be assigned: every seq below it is durable (exclusive upper bound).
+    pub fn committed(&self) -> u64 {
+        self.committed.load(Ordering::Acquire)
+    }
+    /// The next seq not yet delivered, as last persisted.
+    pub fn watermark(&self) -> u64 {
+        self.watermark.load(Ordering::Acquire)
+    }
+    /// Every seq below this is delivered (it may not be persisted yet).
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Acquire).max(self.watermark())
+    }
+    /// Records written but not yet delivered (approximate: gaps count too).
+    pub fn pending(&self) -> u64 {
+        self.committed().saturating_sub(self.watermark())
+    }
+    /// Acknowledged records that damage made unreadable, since start. 0 in normal life.
+    pub fn records_lost(&self) -> u64 {
+        self.records_lost.load(Ordering::Relaxed)
+    }
+    /// Failed reads of the spool by the drain, since start (each retried).
+    pub fn read_errors(&self) -> u64 {
+        self.read_errors.load(Ordering::Relaxed)
+    }
+    /// When the oldest undelivered record the drain holds was received (ms since the epoch),
+    /// or 0 when it holds none.
+    pub fn oldest_undelivered_ms(&self) -> i64 {
+        self.oldest_ms.load(Ordering::Relaxed)
+    }
+    /// Why the drain cannot read the spool, while it cannot.
+    pub fn read_problem(&self) -> Option<String> {
+        self.read_problem.lock().map_or(None, |p| p.clone())
+    }
+    /// Why appends fail, while they do.
+    pub fn write_problem(&self) -> Option<String> {
+        self.write_problem.lock().map_or(None, |p| p.clone())
+    }
+
+    pub(crate) fn add_bytes(&self, n: u64) {
+        self.bytes.fetch_add(n, Ordering::AcqRel);
+    }
+    pub(crate) fn sub_bytes(&self, n: u64) {
+        // Saturating: a miscount must never wrap into an absurd "disk full" figure.
+        let _ = self
+            .bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
+    }
+    pub(crate) fn set_committed(&self, seq: u64) {
+        self.committed.store(seq, Ordering::Release);
+    }
+    pub(crate) fn set_oldest_undelivered_ms(&self, ms: i64) {
+        self.oldest_ms.store(ms, Ordering::Relaxed);
+    }
+    pub(crate) fn set_watermark(&self, w: u64) {
+        self.watermark.store(w, Ordering::Release);
+    }
+    pub(crate) fn set_delivered(&self, w: u64) {
+        self.delivered.fetch_max(w, Ordering::AcqRel);
+    }
+    pub(crate) fn add_records_lost(&self, n: u64) {
+        self.records_lost.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn count_read_error(&self) {
+        self.read_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Sets or clears the read problem; true when that changed it (worth a log line).
+    pub(crate) fn set_read_problem(&self, problem: Option<String>) -> bool {
+        replace(&self.read_problem, problem)
+    }
+    /// Sets or clears the write problem; true when that changed it (worth a log line).
+    pub(crate) fn set_write_problem(&self, problem: Option<String>) -> bool {
+        replace(&self.write_problem, problem)
+    }
+}
+
+fn replace(slot: &Mutex<Option<String>>, value: Option<String>) -> bool {
+    let mut slot = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let changed = slot.is_some() != value.is_some();
+    *slot = value;
+    changed
+}

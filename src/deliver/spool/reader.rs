@@ -122,9 +122,15 @@ impl Reader {
         while out.len() < max_records {
             let step = match self.step(committed) {
                 Ok(step) => step,
-                // What was read is handed out; the failed frame is read again next time.
-                Err(e) if out.is_empty() => return Err(e),
-                Err(_) => break,
+                Err(e) => {
+                    // What was read is handed out; the failed frame is read again next time,
+                    // through a fresh open (the file may have been replaced or repaired).
+                    self.at = None;
+                    if out.is_empty() {
+                        return Err(e);
+                    }
+                    break;
+                }
             };
             let Step::Got(seq, record, len) = step else {
                 break;

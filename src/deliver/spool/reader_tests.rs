@@ -142,3 +142,91 @@ fn skip_to_within_one_segment() {
     store.append_batch(&recs(6..7)).unwrap();
     assert_eq!(seqs(&reader.next_batch(7, 100, 1 << 20).unwrap()), [6]);
 }
+
+/// A read error half-way through a batch (here: the next segment is a directory, as an
+/// EMFILE or EIO would fail it) hands out what was read, keeps the position on the failed
+/// record, and reads it once it can: nothing skipped, so the watermark cannot pass it.
+#[test]
+fn a_read_error_mid_batch_keeps_what_was_read_and_skips_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    store.append_batch(&recs(0..5)).unwrap();
+    store.append_batch(&recs(5..10)).unwrap();
+    let second = crate::deliver::spool::dir::segment_path(dir.path(), 5);
+    let hidden = dir.path().join("hidden");
+    std::fs::rename(&second, &hidden).unwrap();
+    std::fs::create_dir(&second).unwrap();
+    let mut reader = store.reader(0);
+    assert_eq!(
+        seqs(&reader.next_batch(10, 100, 1 << 20).unwrap()),
+        [0, 1, 2, 3, 4]
+    );
+    assert!(reader.next_batch(10, 100, 1 << 20).is_err());
+    assert_eq!(reader.position(), 5);
+    std::fs::remove_dir(&second).unwrap();
+    std::fs::rename(&hidden, &second).unwrap();
+    assert_eq!(
+        seqs(&reader.next_batch(10, 100, 1 << 20).unwrap()),
+        [5, 6, 7, 8, 9]
+    );
+}
+
+/// Damage that appears while running is salvaged like damage found at start: the damaged
+/// record is counted lost and set aside, every other one is read.
+#[test]
+fn damage_found_while_running_costs_only_the_damaged_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&recs(0..20)).unwrap();
+    let seg = crate::deliver::spool::dir::segment_path(dir.path(), 0);
+    let bytes = std::fs::read(&seg).unwrap();
+    let mut at = 0;
+    for _ in 0..5 {
+        at += crate::deliver::spool::log::decode(&bytes[at..]).unwrap().2;
+    }
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    file.write_all_at(&[bytes[at + 12] ^ 0x10], (at + 12) as u64)
+        .unwrap();
+    let stats = store.stats();
+    let mut reader = store.reader(0);
+    let mut got = Vec::new();
+    loop {
+        let batch = reader.next_batch(20, 4, 1 << 20).unwrap();
+        if batch.is_empty() {
+            break;
+        }
+        got.extend(batch);
+    }
+    let want: Vec<u64> = (0..20).filter(|&s| s != 5).collect();
+    assert_eq!(seqs(&got), want);
+    assert!(got.iter().all(|(s, r)| *r == rec(*s)));
+    assert_eq!(stats.records_lost(), 1);
+    let side = crate::deliver::spool::testutil::names(dir.path());
+    assert!(side.iter().any(|n| n.contains(".log.damaged-")), "{side:?}");
+}
+
+/// Damage in the last durable record: nothing follows it yet, so the reader reports it (and
+/// keeps its place) until a later append gives it a resume point.
+#[test]
+fn damage_in_the_last_durable_record_waits_for_a_resume_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&recs(0..3)).unwrap();
+    let seg = crate::deliver::spool::dir::segment_path(dir.path(), 0);
+    let bytes = std::fs::read(&seg).unwrap();
+    let mut at = 0;
+    for _ in 0..2 {
+        at += crate::deliver::spool::log::decode(&bytes[at..]).unwrap().2;
+    }
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    file.write_all_at(&[bytes[at + 12] ^ 0x10], (at + 12) as u64)
+        .unwrap();
+    let mut reader = store.reader(0);
+    assert_eq!(seqs(&reader.next_batch(3, 100, 1 << 20).unwrap()), [0, 1]);
+    assert!(reader.next_batch(3, 100, 1 << 20).is_err());
+    assert_eq!(reader.position(), 2);
+    store.append_batch(&recs(3..5)).unwrap();
+    assert_eq!(seqs(&reader.next_batch(5, 100, 1 << 20).unwrap()), [3, 4]);
+}

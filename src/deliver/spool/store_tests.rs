@@ -270,3 +270,26 @@ fn an_oversized_record_is_refused_without_side_effects() {
     ));
     assert_eq!((store.next_seq(), store.stats().bytes()), (0, 0));
 }
+
+/// A disk the spool filled: the watermark cannot be written (here `watermark.tmp` cannot be
+/// created), yet delivered segments are deleted, which frees the space to write it later.
+#[test]
+fn the_cleaner_deletes_delivered_segments_even_when_the_watermark_cannot_be_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    for i in 0..4 {
+        store.append_batch(&recs(i * 2..i * 2 + 2)).unwrap();
+    }
+    let mut cleaner = store.cleaner();
+    let tmp = dir.path().join("watermark.tmp");
+    fs::create_dir(&tmp).unwrap();
+    assert!(cleaner.advance(6).is_err());
+    assert_eq!(log_files(dir.path()).len(), 1, "segments 0, 2 and 4 deleted");
+    assert_eq!(store.stats().watermark(), 0, "not persisted");
+    fs::remove_dir(&tmp).unwrap();
+    cleaner.advance(6).unwrap();
+    assert_eq!(store.stats().watermark(), 6);
+    drop((store, cleaner));
+    let (_, recovery) = Store::open(dir.path(), 1).unwrap();
+    assert_eq!((recovery.watermark, recovery.first_seq), (6, 6));
+}

@@ -55,6 +55,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let topics = Topics::new(&config.topic_prefix);
     let metrics = Metrics::new(&topics);
     let properties = publish::properties_for(config.delivery, &config.kafka_properties);
+    if config.delivery == DeliveryMode::Spool {
+        for ignored in publish::overridden_in_spool_mode(&config.kafka_properties) {
+            tracing::warn!(property = %ignored, "ignored in spool mode: librdkafka never expires a record there (message.timeout.ms=0), so a timeout cannot reorder a room; the spool keeps it until delivered");
+        }
+    }
     let publisher = Publisher::new(&config.brokers, &properties, metrics.clone())?;
     let health = Health::new();
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));

@@ -45,14 +45,35 @@ pub const DEFAULTS: &[(&str, &str)] = &[
 pub const LINGER_UNWAITED: &str = "20";
 
 /// The user's properties, behind the defaults that depend on the delivery mode (the user's
-/// win: later entries override earlier ones).
+/// win: later entries override earlier ones), except in spool mode's `message.timeout.ms`.
+///
+/// Spool mode never lets librdkafka give up on a record (`message.timeout.ms=0`, no limit):
+/// after a timeout the idempotent producer bumps its epoch and goes on sending the records
+/// queued behind the expired one, which could reach the topic before the drain hears of the
+/// timeout and re-sends it — one room out of order. Without timeouts librdkafka retries in
+/// order until the broker is back, the drain's window bounds what it holds, and the spool
+/// keeps every record until its delivery is confirmed. A user's value is overridden (and
+/// [`overridden_in_spool_mode`] says so at start).
 pub fn properties_for(mode: DeliveryMode, user: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out = Vec::with_capacity(user.len() + 1);
+    let mut out = Vec::with_capacity(user.len() + 2);
     if mode != DeliveryMode::Kafka {
         out.push(("linger.ms".to_owned(), LINGER_UNWAITED.to_owned()));
     }
     out.extend_from_slice(user);
+    if mode == DeliveryMode::Spool {
+        out.push((SPOOL_TIMEOUT.0.to_owned(), SPOOL_TIMEOUT.1.to_owned()));
+    }
     out
+}
+
+const SPOOL_TIMEOUT: (&str, &str) = ("message.timeout.ms", "0");
+
+/// The user's timeout properties that spool mode overrides, to warn about at start.
+pub fn overridden_in_spool_mode(user: &[(String, String)]) -> Vec<String> {
+    user.iter()
+        .filter(|(k, v)| matches!(k.as_str(), "message.timeout.ms" | "delivery.timeout.ms") && v != "0")
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
 }
 
 /// Broker errors that no retry will fix: the record must go to the DLQ instead of blocking the
@@ -361,6 +382,23 @@ mod tests {
         assert_eq!(linger(DeliveryMode::Spool, &[]).as_deref(), Some(LINGER_UNWAITED));
         let user = [("linger.ms".to_owned(), "1".to_owned())];
         assert_eq!(linger(DeliveryMode::Spool, &user).as_deref(), Some("1"));
+    }
+
+    /// Spool mode: librdkafka never expires a record, whatever the user set, so a timeout can
+    /// never let a later record of a room overtake an earlier one.
+    #[test]
+    fn spool_mode_never_lets_librdkafka_expire_a_record() {
+        let timeout = |mode, user: &[(String, String)]| {
+            let config = client_config("127.0.0.1:9", &properties_for(mode, user));
+            config.get("message.timeout.ms").map(str::to_owned)
+        };
+        let user = [("message.timeout.ms".to_owned(), "5000".to_owned())];
+        assert_eq!(timeout(DeliveryMode::Spool, &[]).as_deref(), Some("0"));
+        assert_eq!(timeout(DeliveryMode::Spool, &user).as_deref(), Some("0"));
+        assert_eq!(timeout(DeliveryMode::Kafka, &user).as_deref(), Some("5000"));
+        assert_eq!(timeout(DeliveryMode::Memory, &[]).as_deref(), Some("30000"));
+        assert_eq!(overridden_in_spool_mode(&user), ["message.timeout.ms=5000"]);
+        assert!(overridden_in_spool_mode(&[]).is_empty());
     }
 
     #[test]

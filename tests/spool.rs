@@ -1,5 +1,6 @@
 //! The spool delivery mode: what it acknowledged survives SIGKILL, Kafka outages, a torn
-//! write at the end of the log and a full spool; and one spool has one owner.
+//! write at the end of the log, damage in the middle of it and a full spool; and one spool has
+//! one owner.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -20,8 +21,6 @@ use common::{free_port, wait_for};
 
 const LIVE: &str = "Live.CallbackAfterMemberStateChanged";
 const TOPIC: &str = "tencent.live.member";
-/// Short librdkafka timeouts, so deliveries fail (and must be re-sent) during an outage.
-const SHORT_TIMEOUT: [&str; 2] = ["--kafka-property", "message.timeout.ms=5000"];
 
 fn q() -> String {
     query("/callback", APP_ID, LIVE, None)
@@ -145,7 +144,7 @@ async fn sigkill_at_random_moments_loses_nothing_acknowledged() {
 async fn a_kafka_outage_keeps_answering_ok_and_delivers_everything_after() {
     let (broker, proxy) = Broker::start_behind_proxy("tencent.");
     let spool = tempfile::tempdir().unwrap();
-    let bridge = Bridge::start_spool(&broker.bootstrap(), free_port(), spool.path(), &SHORT_TIMEOUT);
+    let bridge = Bridge::start_spool(&broker.bootstrap(), free_port(), spool.path(), &[]);
     let addr = bridge.addr();
     let mut acks = Acks::new();
     let rooms = ["out-a", "out-b", "out-c", "out-d"];
@@ -196,7 +195,7 @@ async fn a_torn_tail_is_cut_at_start_and_every_complete_record_is_delivered() {
     let (broker, proxy) = Broker::start_behind_proxy("tencent.");
     let spool = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &SHORT_TIMEOUT);
+    let mut bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &[]);
     proxy.cut();
     let mut acks = Acks::new();
     for i in 0..N {
@@ -225,7 +224,7 @@ async fn a_torn_tail_is_cut_at_start_and_every_complete_record_is_delivered() {
     acks.get_mut(&torn_room).unwrap().retain(|m| *m != last);
 
     proxy.restore();
-    let bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &SHORT_TIMEOUT);
+    let bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &[]);
     let log = bridge.log();
     // What recovery must cut: the torn record with the garbage after it.
     let cut = len - 5 + 7 - last_start;
@@ -243,12 +242,80 @@ async fn a_torn_tail_is_cut_at_start_and_every_complete_record_is_delivered() {
     );
 }
 
+/// Bytes damaged in the middle of a segment of acknowledged, undelivered records cost only the
+/// records they touch: after a restart every other record reaches Kafka, in order per room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn damage_in_the_middle_of_a_segment_costs_only_the_records_it_touches() {
+    const N: usize = 3000;
+    let (broker, proxy) = Broker::start_behind_proxy("tencent.");
+    let spool = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &[]);
+    proxy.cut();
+    let mut acks = Acks::new();
+    let mut members = Vec::with_capacity(N);
+    for i in 0..N {
+        let (room, member) = (format!("mid-{}", i % 7), format!("mid-{i:05}"));
+        send_ok(&bridge.addr(), &mut acks, &room, &member).await;
+        members.push((room, member));
+    }
+    bridge.kill9();
+
+    // 100 bytes of garbage from the middle of the 1500th record on: one sequential writer, so
+    // frame i holds the i-th acknowledged callback.
+    let segment = last_segment(spool.path());
+    let starts = frame_starts(&segment);
+    assert_eq!(starts.len(), N, "one segment holds every record");
+    let from = starts[N / 2] + 40;
+    let to = from + 100;
+    let file = std::fs::OpenOptions::new().write(true).open(&segment).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0xa5; 100], from).unwrap();
+    file.sync_all().unwrap();
+    let end_of = |i: usize| starts.get(i + 1).copied().unwrap_or(u64::MAX);
+    let damaged: Vec<usize> = (0..N).filter(|&i| starts[i] < to && end_of(i) > from).collect();
+    assert!((1..=3).contains(&damaged.len()), "{damaged:?}");
+    for &i in &damaged {
+        let (room, member) = &members[i];
+        acks.get_mut(room).unwrap().retain(|m| m != member);
+    }
+
+    proxy.restore();
+    let bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &[]);
+    let log = bridge.log();
+    assert!(
+        log.contains("damaged bytes skipped") && log.contains(&format!("records_lost={}", damaged.len())),
+        "no salvage of {} records in the log:\n{log}",
+        damaged.len()
+    );
+    let metrics = raw_exchange(
+        &bridge.addr(),
+        b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
+    );
+    let lost = format!("tencent_bridge_spool_records_lost_total {}", damaged.len());
+    assert!(metrics.contains(&lost), "{lost} not in:\n{metrics}");
+    let msgs = tokio::task::block_in_place(|| {
+        read_acked(&broker.bootstrap(), TOPIC, &acks, Duration::from_secs(120))
+    });
+    verify(&msgs, &acks).assert_complete("damage mid-segment");
+    for &i in &damaged {
+        let member = &members[i].1;
+        assert!(
+            !msgs.iter().any(|m| common::spool::member(m) == member),
+            "{member} was damaged, yet delivered"
+        );
+    }
+    let kept = std::fs::read_dir(spool.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().contains(".log.damaged-"));
+    assert!(kept, "the damaged bytes were not kept for an operator");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_spool_answers_503_until_drained_and_loses_nothing() {
     let (broker, proxy) = Broker::start_behind_proxy("tencent.");
     let spool = tempfile::tempdir().unwrap();
-    let mut args = vec!["--spool-max-bytes", "65536"];
-    args.extend_from_slice(&SHORT_TIMEOUT);
+    let args = ["--spool-max-bytes", "65536"];
     let bridge = Bridge::start_spool(&broker.bootstrap(), free_port(), spool.path(), &args);
     let addr = bridge.addr();
     proxy.cut();

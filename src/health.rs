@@ -231,6 +231,34 @@ mod tests {
         assert_eq!(spool.liveness(), Ok(()));
     }
 
+    /// A spool that cannot be read stays ready (appends are durable) but says so; one that
+    /// cannot be written is not ready, since every callback gets 503.
+    #[test]
+    fn spool_disk_problems_show_in_readiness() {
+        let health = Health::new();
+        let stats = Arc::new(SpoolStats::default());
+        health.watch_spool(stats.clone(), 1 << 20);
+        health.set(None);
+        assert_eq!(health.readiness(), Ok(None));
+        assert!(stats.set_read_problem(Some("EMFILE".into())));
+        assert!(
+            !stats.set_read_problem(Some("EMFILE again".into())),
+            "logged once"
+        );
+        assert_eq!(
+            health.readiness(),
+            Ok(Some("spool cannot be read, retrying: EMFILE again".into()))
+        );
+        stats.set_write_problem(Some("No space left on device".into()));
+        assert_eq!(
+            health.readiness(),
+            Err("spool cannot write: No space left on device".into())
+        );
+        stats.set_write_problem(None);
+        stats.set_read_problem(None);
+        assert_eq!(health.readiness(), Ok(None));
+    }
+
     #[tokio::test]
     async fn a_fenced_producer_is_replaced_without_a_restart() {
         let metrics = crate::metrics::Metrics::new(&Topics::new("t."));

@@ -227,6 +227,23 @@ mod tests {
     }
 
     #[test]
+    fn random_bytes_are_searched_in_linear_work() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let bytes: Vec<u8> = (0..8 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let (_d, file) = file_with(&bytes);
+        let mut search = Search::new(7, u64::MAX);
+        assert_eq!(search.next_frame(&file, 0, bytes.len() as u64).unwrap(), None);
+        assert!(search.hashed <= bytes.len() as u64, "hashed {}", search.hashed);
+    }
+
+    #[test]
     fn random_garbage_is_searched_in_linear_work() {
         // Lengths that all fit and seqs that never do: nothing may be hashed.
         let mut bytes = Vec::new();

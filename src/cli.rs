@@ -9,6 +9,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 
 use crate::config::Config;
 use crate::config_file;
+use crate::tools::spool::SpoolCommand;
 
 /// Tencent Cloud membership callbacks → Kafka.
 ///
@@ -19,6 +20,7 @@ use crate::config_file;
 ///   tencent-kafka-bridge check-config --config bridge.toml
 ///   tencent-kafka-bridge send --sample room-enter --sdk-app-id 1400000000 --token "$TOKEN"
 ///   tencent-kafka-bridge tail --brokers kafka-1:9092 --from-beginning
+///   tencent-kafka-bridge spool inspect --spool-dir /var/lib/tencent-kafka-bridge/spool
 #[derive(Debug, Parser)]
 #[command(name = "tencent-kafka-bridge", version, verbatim_doc_comment)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -39,6 +41,10 @@ pub enum Tool {
     Send(SendArgs),
     /// Print the bridge's events from Kafka, pretty or one JSON per line.
     Tail(TailArgs),
+    /// Look into a spool directory, check it, or publish its records again (read-only on the
+    /// directory: safe beside a running bridge).
+    #[command(subcommand)]
+    Spool(SpoolCommand),
 }
 
 #[derive(Debug, Args)]

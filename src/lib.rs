@@ -21,6 +21,7 @@ pub mod route;
 pub mod samples;
 pub mod send;
 pub mod tail;
+pub mod tools;
 
 use std::future::Future;
 use std::sync::Arc;

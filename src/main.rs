@@ -25,6 +25,11 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(anyhow::Error::new(e).context("tail")),
         },
+        Some(Tool::Spool(command)) => match tencent_kafka_bridge::tools::spool::run(command) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => fail(anyhow::Error::new(e).context("spool")),
+        },
     }
 }
 

@@ -19,6 +19,9 @@ pub struct Filter {
     /// Only these families (live.member, room.member, group.member, user.state, other, dlq, ...).
     #[arg(long = "family", value_delimiter = ',')]
     pub families: Vec<String>,
+    /// The bridge's --topic-prefix: a family's topic is this plus the family.
+    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
+    pub topic_prefix: String,
     /// Only records with this Kafka key (a room or group id).
     #[arg(long)]
     pub key: Option<String>,
@@ -102,6 +105,7 @@ mod tests {
         assert!(Filter::default().matches(&r));
         let f = |families: &[&str]| Filter {
             families: families.iter().map(|s| s.to_string()).collect(),
+            topic_prefix: "tencent.".into(),
             ..Filter::default()
         };
         assert!(f(&["room.member"]).matches(&r));

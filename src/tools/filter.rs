@@ -33,12 +33,10 @@ pub struct Filter {
 impl Filter {
     pub fn matches(&self, record: &Record) -> bool {
         let family_ok = self.families.is_empty()
-            || self.families.iter().any(|f| {
-                record
-                    .topic
-                    .strip_suffix(f.as_str())
-                    .is_some_and(|p| p.is_empty() || p.ends_with('.'))
-            });
+            || record
+                .topic
+                .strip_prefix(self.topic_prefix.as_str())
+                .is_some_and(|family| self.families.iter().any(|f| f == family));
         let key_ok = self
             .key
             .as_ref()

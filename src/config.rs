@@ -100,6 +100,13 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_SPOOL_SEGMENT_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
     pub spool_segment_bytes: u64,
 
+    /// Keep delivered spool segments for `spool replay`: for a time (`6h`, `2days`) or up to
+    /// a size (`10GiB`). Counted apart from --spool-max-bytes, so a full retention never
+    /// refuses a callback; given up first when appends fail (a full disk). Default: a segment
+    /// is deleted once every record in it is delivered.
+    #[arg(long, env = "BRIDGE_SPOOL_RETAIN", value_parser = parse_retain)]
+    pub spool_retain: Option<Retain>,
+
     /// Largest callback body accepted; larger gets 413 without being read.
     #[arg(long, env = "BRIDGE_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
@@ -315,6 +322,9 @@ impl Config {
         line("spool-dir", q(&self.spool_dir.display().to_string()));
         line("spool-max-bytes", self.spool_max_bytes.to_string());
         line("spool-segment-bytes", self.spool_segment_bytes.to_string());
+        if let Some(retain) = self.spool_retain {
+            line("spool-retain", q(&retain.to_string()));
+        }
         line("max-body-bytes", self.max_body_bytes.to_string());
         line(
             "header-read-timeout",
@@ -347,6 +357,30 @@ impl Config {
         }
         out
     }
+}
+
+/// `--spool-retain`: how long, or how much, of what was delivered to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retain {
+    For(std::time::Duration),
+    UpTo(u64),
+}
+
+impl std::fmt::Display for Retain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Retain::For(d) => write!(f, "{}", humantime::format_duration(*d)),
+            Retain::UpTo(bytes) => write!(f, "{bytes}B"),
+        }
+    }
+}
+
+/// A size (`10GiB`) or a duration (`6h`).
+fn parse_retain(s: &str) -> Result<Retain, String> {
+    parse_bytes(s)
+        .map(Retain::UpTo)
+        .or_else(|_| humantime::parse_duration(s).map(Retain::For))
+        .map_err(|_| format!("{s:?} is neither a size like 10GiB nor a duration like 6h"))
 }
 
 /// `1048576`, `64KiB`, `512MiB`, `1GiB` (also KB/MB/GB as powers of 1000).

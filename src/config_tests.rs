@@ -109,3 +109,18 @@ fn tail_rejoins_cut_values_too() {
         [("ssl.cipher.suites".to_owned(), "A,B".to_owned())]
     );
 }
+
+#[test]
+fn spool_retain_is_a_duration_or_a_size() {
+    assert_eq!(
+        parse_retain("6h"),
+        Ok(Retain::For(std::time::Duration::from_secs(6 * 3600)))
+    );
+    assert_eq!(parse_retain("10GiB"), Ok(Retain::UpTo(10 << 30)));
+    assert_eq!(parse_retain("1048576"), Ok(Retain::UpTo(1 << 20)));
+    assert!(parse_retain("soon").unwrap_err().contains("neither a size"));
+    assert_eq!(
+        Retain::For(std::time::Duration::from_secs(90)).to_string(),
+        "1m 30s"
+    );
+}

@@ -74,6 +74,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 &config.spool_dir,
                 config.spool_max_bytes,
                 config.spool_segment_bytes,
+                retention(config.spool_retain),
                 publisher.clone(),
                 topics.clone(),
                 health.clone(),
@@ -127,4 +128,18 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Err(e) => tracing::error!(error = %e, "flush task failed"),
     }
     Ok(())
+}
+
+fn retention(retain: Option<config::Retain>) -> deliver::spool::Retention {
+    use config::Retain;
+    deliver::spool::Retention {
+        max_age: match retain {
+            Some(Retain::For(age)) => Some(age),
+            _ => None,
+        },
+        max_bytes: match retain {
+            Some(Retain::UpTo(bytes)) => Some(bytes),
+            _ => None,
+        },
+    }
 }

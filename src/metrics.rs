@@ -65,6 +65,7 @@ pub struct Metrics {
     spool_records: Gauge,
     spool_oldest_age: Gauge<f64, AtomicU64>,
     spool_records_lost: Counter,
+    spool_retained_bytes: Gauge,
     spool_read_errors: Counter,
     spool_read_failing: Gauge,
     spool_write_failing: Gauge,
@@ -96,6 +97,7 @@ impl Metrics {
             spool_records: Gauge::default(),
             spool_oldest_age: Gauge::default(),
             spool_records_lost: Counter::default(),
+            spool_retained_bytes: Gauge::default(),
             spool_read_errors: Counter::default(),
             spool_read_failing: Gauge::default(),
             spool_write_failing: Gauge::default(),
@@ -169,6 +171,11 @@ impl Metrics {
             "spool_oldest_undelivered_age_seconds",
             "Age of the oldest record in the spool not yet delivered (0 when none)",
             self.spool_oldest_age.clone(),
+        );
+        r.register(
+            "spool_retained_bytes",
+            "Delivered spool segments kept for replay (--spool-retain), not counted in spool_bytes",
+            self.spool_retained_bytes.clone(),
         );
         r.register(
             "spool_records_lost",
@@ -257,6 +264,7 @@ impl Metrics {
             };
             self.spool_oldest_age.set(age_ms as f64 / 1000.0);
             mirror(&self.spool_records_lost, spool.records_lost());
+            self.spool_retained_bytes.set(clamp(spool.retained_bytes()));
             mirror(&self.spool_read_errors, spool.read_errors());
             self.spool_read_failing
                 .set(i64::from(spool.read_problem().is_some()));

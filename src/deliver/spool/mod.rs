@@ -49,7 +49,7 @@ pub mod stats;
 pub mod store;
 pub mod writer;
 
-pub use cleaner::Cleaner;
+pub use cleaner::{Cleaner, Retention};
 pub use drain::Drain;
 pub use error::SpoolError;
 pub use inspect::{SegmentView, SpoolView};
@@ -80,11 +80,12 @@ pub fn start(
     dir: &Path,
     max_bytes: u64,
     segment_bytes: u64,
+    retention: Retention,
     publisher: Publisher,
     topics: Topics,
     health: Arc<Health>,
 ) -> Result<SpoolMode, SpoolError> {
-    let (store, recovery) = Store::open(dir, segment_bytes)?;
+    let (store, recovery) = Store::open_retaining(dir, segment_bytes, retention)?;
     tracing::info!(
         dir = %dir.display(),
         pending = recovery.pending,

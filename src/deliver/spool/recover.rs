@@ -164,15 +164,18 @@ pub struct Recovered {
     /// Records known lost to damage.
     pub records_lost: u64,
     pub deleted: usize,
+    /// Delivered segments kept for replay (`--spool-retain`): base and length.
+    pub retained: Vec<(u64, u64)>,
 }
 
-/// Runs recovery over `dir` given the persisted watermark.
-pub fn recover(dir_path: &Path, watermark: u64) -> Result<Recovered, SpoolError> {
+/// Runs recovery over `dir` given the persisted watermark. Delivered segments are deleted, or
+/// with `retain` kept (unread) for the cleaner to expire.
+pub fn recover(dir_path: &Path, watermark: u64, retain: bool) -> Result<Recovered, SpoolError> {
     let mut out = Recovered {
         next_seq: watermark,
         ..Recovered::default()
     };
-    let segs = delete_delivered(dir::list_segments(dir_path)?, watermark, &mut out)?;
+    let segs = delete_delivered(dir::list_segments(dir_path)?, watermark, retain, &mut out)?;
     let mut changed = out.deleted > 0;
     for (i, seg) in segs.iter().enumerate() {
         let limit = segs.get(i + 1).map(|s| s.base);
@@ -334,15 +337,19 @@ fn set_aside_unreadable(
 fn delete_delivered(
     segs: Vec<SegmentFile>,
     watermark: u64,
+    retain: bool,
     out: &mut Recovered,
 ) -> Result<Vec<SegmentFile>, SpoolError> {
     let mut keep = Vec::with_capacity(segs.len());
     for (i, seg) in segs.iter().enumerate() {
-        if segs.get(i + 1).is_some_and(|next| next.base <= watermark) {
+        if !segs.get(i + 1).is_some_and(|next| next.base <= watermark) {
+            keep.push(seg.clone());
+        } else if retain {
+            let len = fs::metadata(&seg.path).map_err(io_err("stat", &seg.path))?.len();
+            out.retained.push((seg.base, len));
+        } else {
             fs::remove_file(&seg.path).map_err(io_err("delete", &seg.path))?;
             out.deleted += 1;
-        } else {
-            keep.push(seg.clone());
         }
     }
     Ok(keep)

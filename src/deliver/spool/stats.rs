@@ -16,6 +16,7 @@ pub struct SpoolStats {
     /// `received_at_ms` of the oldest record read but not delivered; 0 when none.
     oldest_ms: AtomicI64,
     records_lost: AtomicU64,
+    retained_bytes: AtomicU64,
     read_errors: AtomicU64,
     /// The drain cannot read the spool right now (and keeps retrying): why.
     read_problem: Mutex<Option<String>>,
@@ -47,6 +48,10 @@ impl SpoolStats {
     /// Acknowledged records that damage made unreadable, since start. 0 in normal life.
     pub fn records_lost(&self) -> u64 {
         self.records_lost.load(Ordering::Relaxed)
+    }
+    /// Delivered segments kept for replay (`--spool-retain`), not counted in [`Self::bytes`].
+    pub fn retained_bytes(&self) -> u64 {
+        self.retained_bytes.load(Ordering::Relaxed)
     }
     /// Failed reads of the spool by the drain, since start (each retried).
     pub fn read_errors(&self) -> u64 {
@@ -86,6 +91,16 @@ impl SpoolStats {
     }
     pub(crate) fn set_delivered(&self, w: u64) {
         self.delivered.fetch_max(w, Ordering::AcqRel);
+    }
+    pub(crate) fn add_retained_bytes(&self, n: u64) {
+        self.retained_bytes.fetch_add(n, Ordering::Relaxed);
+    }
+    pub(crate) fn sub_retained_bytes(&self, n: u64) {
+        let _ = self
+            .retained_bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(b.saturating_sub(n))
+            });
     }
     pub(crate) fn add_records_lost(&self, n: u64) {
         self.records_lost.fetch_add(n, Ordering::Relaxed);

@@ -12,7 +12,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::cleaner::Cleaner;
+use super::cleaner::{Cleaner, Retention};
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
 use super::log;
@@ -62,20 +62,33 @@ pub struct Store {
     buf: Vec<u8>,
     stats: Arc<SpoolStats>,
     watermark_lock: Arc<Mutex<()>>,
+    retention: Retention,
+    /// Delivered segments found kept for replay at open: base and length.
+    retained: Vec<(u64, u64)>,
 }
 
 impl Store {
     /// Locks, recovers and opens `dir` (created if missing). `segment_bytes` is the size at
     /// which the next batch goes to a new segment file.
     pub fn open(dir: &Path, segment_bytes: u64) -> Result<(Store, Recovery), SpoolError> {
+        Self::open_retaining(dir, segment_bytes, Retention::default())
+    }
+
+    /// As [`Store::open`], keeping delivered segments for replay as `retention` says.
+    pub fn open_retaining(
+        dir: &Path,
+        segment_bytes: u64,
+        retention: Retention,
+    ) -> Result<(Store, Recovery), SpoolError> {
         create_dir(dir)?;
         let lock = dir::lock(dir)?;
         let watermark = dir::read_watermark(dir, !dir::list_segments(dir)?.is_empty());
-        let rec = recover::recover(dir, watermark)?;
+        let rec = recover::recover(dir, watermark, retention.is_on())?;
         let stats = Arc::new(SpoolStats::default());
         stats.add_bytes(rec.segments.iter().map(|(_, len)| len).sum());
         stats.add_bytes(salvage::set_aside_bytes(dir)?);
         stats.add_records_lost(rec.records_lost);
+        stats.add_retained_bytes(rec.retained.iter().map(|(_, len)| len).sum());
         stats.set_committed(rec.next_seq);
         stats.set_watermark(watermark);
         let first_seq = rec.segments.first().map_or(rec.next_seq, |(s, _)| s.base);
@@ -106,6 +119,8 @@ impl Store {
             buf: Vec::new(),
             stats,
             watermark_lock: Arc::new(Mutex::new(())),
+            retention,
+            retained: rec.retained,
         };
         Ok((store, recovery))
     }
@@ -232,6 +247,8 @@ impl Store {
             Arc::clone(&self.stats),
             Arc::clone(&self.watermark_lock),
             Arc::clone(&self.lock),
+            self.retention,
+            &self.retained,
         )
     }
 

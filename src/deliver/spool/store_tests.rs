@@ -325,12 +325,14 @@ fn retention_keeps_delivered_segments_apart_from_the_spool_size() {
     assert_eq!(seqs(&read_all(dir.path(), 0, 8)), (0..8).collect::<Vec<_>>());
     drop((store, cleaner));
 
-    // Reopened with room for about two segments: the oldest go first.
-    let one = fs::metadata(dir.path().join(&log_files(dir.path())[0]))
-        .unwrap()
-        .len();
+    // Reopened with room for the two newest: the oldest goes first.
+    let size = |i: usize| {
+        fs::metadata(dir.path().join(&log_files(dir.path())[i]))
+            .unwrap()
+            .len()
+    };
     let two = Retention {
-        max_bytes: Some(2 * one + one / 2),
+        max_bytes: Some(size(1) + size(2)),
         ..Retention::default()
     };
     let (store, recovery) = Store::open_retaining(dir.path(), 1, two).unwrap();

@@ -106,6 +106,7 @@ fn check_facts(g: &Generated, v: &Value) {
         Kind::RoomMemberEnter | Kind::RoomMemberLeave => ("MemberList_Account", ("room_id", "RoomId")),
         Kind::GroupNewMemberJoin => ("NewMemberList", ("group_id", "GroupId")),
         Kind::GroupMemberExit => ("ExitMemberList", ("group_id", "GroupId")),
+        other => panic!("no strategy generates {other:?}"),
     };
     assert_eq!(v[subject.0], *field(g, subject.1).unwrap());
     assert_eq!(v["members"], accounts(field(g, list)));
@@ -120,6 +121,7 @@ fn check_facts(g: &Generated, v: &Value) {
         Kind::RoomMemberLeave => (json!("offline"), json!("leave")),
         Kind::GroupNewMemberJoin => (json!("joined"), snake(field(g, "JoinType"))),
         Kind::GroupMemberExit => (json!("left"), snake(field(g, "ExitType"))),
+        other => panic!("no strategy generates {other:?}"),
     };
     assert_eq!((&v["state"], &v["cause"]), (&state, &cause));
     if matches!(g.kind, Kind::GroupNewMemberJoin | Kind::GroupMemberExit) {

@@ -6,6 +6,7 @@
 pub mod catalog;
 mod errors;
 pub mod scan;
+pub mod trtc;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;

@@ -268,6 +268,9 @@ fn decode_any(command: &str, text: &str) {
 #[test]
 fn the_built_in_samples_are_valid_events() {
     for (name, command, body) in tencent_kafka_bridge::samples::SAMPLES {
+        if *command == tencent_kafka_bridge::samples::TRTC {
+            continue; // another protocol: tests/trtc.rs
+        }
         let kind = Kind::from_name(command);
         let (record, family) = to_record(kind, command, body).unwrap_or_else(|r| panic!("{name}: {r:?}"));
         check_event(&record, family, kind.unwrap().canonical(), body);

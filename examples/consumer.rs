@@ -21,7 +21,16 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::ClientConfig;
 use serde_json::Value;
 
-const FAMILIES: [&str; 5] = ["live.member", "group.member", "room.member", "other", "dlq"];
+const FAMILIES: [&str; 8] = [
+    "live.member",
+    "group.member",
+    "room.member",
+    "user.state",
+    "trtc.member",
+    "trtc.media",
+    "other",
+    "dlq",
+];
 
 /// How many recent records are remembered. A re-delivery (the bridge re-sending from its
 /// spool after a crash or an outage) comes soon after the original, so a bounded window is

@@ -40,7 +40,16 @@ fn main() -> anyhow::Result<()> {
         .create()?;
     let dlq_topic = format!("{prefix}dlq");
     let mut tpl = TopicPartitionList::new();
-    for family in ["live.member", "group.member", "room.member", "other", "dlq"] {
+    for family in [
+        "live.member",
+        "group.member",
+        "room.member",
+        "user.state",
+        "trtc.member",
+        "trtc.media",
+        "other",
+        "dlq",
+    ] {
         let topic = format!("{prefix}{family}");
         let meta = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
         for t in meta.topics() {

@@ -65,8 +65,16 @@ pub struct SendArgs {
     /// Read the token from this file (a mounted secret); trailing newline ignored.
     #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
+    /// Act as TRTC instead: sign the body with this TRTC key (headers SdkAppId and Sign, no
+    /// query string). Point --url at the bridge's TRTC path.
+    #[arg(long, env = "BRIDGE_TRTC_KEY", hide_env_values = true)]
+    pub trtc_key: Option<String>,
+    /// Read the TRTC key from this file.
+    #[arg(long, env = "BRIDGE_TRTC_KEY_FILE", conflicts_with = "trtc_key")]
+    pub trtc_key_file: Option<PathBuf>,
     /// A built-in callback: live, live-kicked, group, room-enter, room-leave, group-join,
-    /// group-exit.
+    /// group-exit, user-login, group-create, group-destroy, live-create, live-destroy,
+    /// room-create, room-destroy; TRTC (with a TRTC key): trtc-enter, trtc-exit, trtc-video.
     #[arg(long, conflicts_with_all = ["command", "body"], required_unless_present = "command")]
     pub sample: Option<String>,
     /// CallbackCommand for --body.
@@ -87,7 +95,8 @@ pub struct TailArgs {
     pub brokers: String,
     #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
     pub topic_prefix: String,
-    /// Families to read (default: all): live.member, group.member, room.member, other, dlq.
+    /// Families to read (default: all): live.member, group.member, room.member, user.state,
+    /// trtc.member, trtc.media, other, dlq.
     #[arg(long = "family", value_delimiter = ',')]
     pub families: Vec<String>,
     /// Start from the oldest record instead of from now.

@@ -43,6 +43,20 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
 
+    /// File holding the TRTC callback key (from the TRTC console; a mounted secret; trailing
+    /// newline ignored). When set, TRTC room and media callbacks are served on --trtc-path,
+    /// signed with HMAC-SHA256 of the body under this key; when unset, that path is not served.
+    #[arg(long, env = "BRIDGE_TRTC_KEY_FILE")]
+    pub trtc_key_file: Option<PathBuf>,
+
+    /// Path of the TRTC callback URL (served only with --trtc-key-file).
+    #[arg(long, env = "BRIDGE_TRTC_PATH", default_value = "/trtc")]
+    pub trtc_path: String,
+
+    /// The TRTC key, read from --trtc-key-file.
+    #[arg(skip)]
+    pub trtc_key: Option<String>,
+
     /// How far `RequestTime` may be from our clock. Smaller narrows the replay window; larger
     /// tolerates clock drift.
     #[arg(long, env = "BRIDGE_SIGN_MAX_SKEW", default_value = "300s", value_parser = humantime::parse_duration)]
@@ -181,6 +195,10 @@ pub enum ConfigError {
     BadCallbackPath(String),
     #[error("--auth-token: must not be empty (leave it unset to turn signature checks off)")]
     EmptyToken,
+    #[error("--trtc-key-file: the key must not be empty")]
+    EmptyTrtcKey,
+    #[error("--trtc-path: {0:?} must start with '/' and differ from --callback-path, /healthz, /readyz and /metrics")]
+    BadTrtcPath(String),
     #[error("--auth-token and --auth-token-file: give one, not both")]
     TwoTokens,
     #[error("{flag} {path}: {source}")]
@@ -233,9 +251,16 @@ impl Config {
         if !path.starts_with('/') || ["/healthz", "/readyz", "/metrics"].contains(&path) {
             return Err(ConfigError::BadCallbackPath(self.callback_path));
         }
+        let trtc = self.trtc_path.as_str();
+        if !trtc.starts_with('/') || trtc == path || ["/healthz", "/readyz", "/metrics"].contains(&trtc) {
+            return Err(ConfigError::BadTrtcPath(self.trtc_path));
+        }
         self.read_secret_files()?;
         if self.auth_token.as_deref() == Some("") {
             return Err(ConfigError::EmptyToken);
+        }
+        if self.trtc_key.as_deref() == Some("") {
+            return Err(ConfigError::EmptyTrtcKey);
         }
         if self.brokers.trim().is_empty() {
             return Err(ConfigError::NoBrokers);
@@ -284,6 +309,9 @@ impl Config {
             }
             self.auth_token = Some(read("--auth-token-file", path)?);
         }
+        if let Some(path) = &self.trtc_key_file {
+            self.trtc_key = Some(read("--trtc-key-file", path)?);
+        }
         for (key, path) in &self.kafka_secret_files {
             let value = read("--kafka-secret-file", std::path::Path::new(path))?;
             self.kafka_properties.push((key.clone(), value));
@@ -312,6 +340,10 @@ impl Config {
                 ""
             }),
         );
+        // The key itself never: only where it is read from.
+        let trtc_key_file = self.trtc_key_file.as_ref().map(|p| p.display().to_string());
+        line("trtc-key-file", q(trtc_key_file.as_deref().unwrap_or("")));
+        line("trtc-path", q(&self.trtc_path));
         line(
             "sign-max-skew",
             q(&humantime::format_duration(self.sign_max_skew).to_string()),

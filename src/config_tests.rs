@@ -124,3 +124,19 @@ fn spool_retain_is_a_duration_or_a_size() {
         "1m 30s"
     );
 }
+
+#[test]
+fn the_trtc_key_is_read_from_its_file_and_never_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("trtc-key");
+    std::fs::write(&key, "s3cretTrtcKey\n").unwrap();
+    let path = key.to_str().unwrap();
+    let cfg = parse(&["--sdk-app-id", "1", "--trtc-key-file", path]).unwrap();
+    assert_eq!(cfg.trtc_key.as_deref(), Some("s3cretTrtcKey"));
+    assert!(!cfg.describe().contains("s3cretTrtcKey"));
+    assert!(cfg.describe().contains("trtc-path = \"/trtc\""));
+    assert!(parse(&["--sdk-app-id", "1"]).unwrap().trtc_key.is_none());
+    std::fs::write(&key, "\n").unwrap();
+    assert!(parse(&["--sdk-app-id", "1", "--trtc-key-file", path]).is_err());
+    assert!(parse(&["--sdk-app-id", "1", "--trtc-path", "/callback"]).is_err());
+}

@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 /// Bumped when a field is added or its meaning changes; the changelog is in
 /// `docs/consumers.md`. 2: `reason` and `group_type`, group join/exit and room leave.
-pub const SCHEMA_VERSION: u32 = 2;
+/// 3: `owner`, `role`, `media`, `kicked_platforms`; user state, lifecycle and TRTC events.
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A group of commands whose order matters to one consumer; one topic each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,15 +17,24 @@ pub enum Family {
     LiveMember,
     GroupMember,
     RoomMember,
+    /// A Chat user's own connection (`State.StateChange`).
+    UserState,
+    /// TRTC room events: create, dismiss, enter, exit, role change.
+    TrtcMember,
+    /// TRTC media events: video, audio, substream started or stopped.
+    TrtcMedia,
     Other,
     Dlq,
 }
 
 impl Family {
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 8] = [
         Family::LiveMember,
         Family::GroupMember,
         Family::RoomMember,
+        Family::UserState,
+        Family::TrtcMember,
+        Family::TrtcMedia,
         Family::Other,
         Family::Dlq,
     ];
@@ -35,6 +45,9 @@ impl Family {
             Family::LiveMember => "live.member",
             Family::GroupMember => "group.member",
             Family::RoomMember => "room.member",
+            Family::UserState => "user.state",
+            Family::TrtcMember => "trtc.member",
+            Family::TrtcMedia => "trtc.media",
             Family::Other => "other",
             Family::Dlq => "dlq",
         }
@@ -46,6 +59,8 @@ impl Family {
 pub enum Subject<'a> {
     Room(&'a str),
     Group(&'a str),
+    /// A Chat user's account (user state): in neither `room_id` nor `group_id`.
+    User(&'a str),
     /// No room or group: keyed by the SdkAppid.
     App,
 }
@@ -53,13 +68,13 @@ pub enum Subject<'a> {
 impl<'a> Subject<'a> {
     pub fn id(self) -> Option<&'a str> {
         match self {
-            Subject::Room(id) | Subject::Group(id) => Some(id),
+            Subject::Room(id) | Subject::Group(id) | Subject::User(id) => Some(id),
             Subject::App => None,
         }
     }
 }
 
-/// What a callback says, in the envelope's terms; each callback file produces one.
+/// What a callback says, in the envelope's terms; the decoder fills in what its command has.
 #[derive(Debug)]
 pub struct Facts<'a> {
     pub family: Family,
@@ -68,28 +83,45 @@ pub struct Facts<'a> {
     pub cause: Option<Cow<'a, str>>,
     pub members: Option<Vec<&'a str>>,
     pub operator: Option<&'a str>,
+    /// The group's or room's owner (lifecycle).
+    pub owner: Option<&'a str>,
     pub member_count: Option<i64>,
     pub event_time_ms: Option<i64>,
-    /// Tencent's free-text reason (room leave).
+    /// Tencent's free-text reason (room leave, user state).
     pub reason: Option<&'a str>,
-    /// Chat group type in snake_case (group join and exit).
+    /// Chat group type in snake_case (group join, exit and lifecycle).
     pub group_type: Option<Cow<'a, str>>,
+    /// TRTC role: `anchor`, `audience`.
+    pub role: Option<Cow<'a, str>>,
+    /// TRTC media: `video`, `audio`, `substream`.
+    pub media: Option<&'static str>,
+    /// Platforms a login pushed off (user state).
+    pub kicked_platforms: Option<Vec<&'a str>>,
 }
 
-impl Facts<'_> {
-    pub fn other() -> Self {
+impl<'a> Facts<'a> {
+    /// Nothing known yet but the family and the subject.
+    pub fn new(family: Family, subject: Subject<'a>) -> Self {
         Facts {
-            family: Family::Other,
-            subject: Subject::App,
+            family,
+            subject,
             state: None,
             cause: None,
             members: None,
             operator: None,
+            owner: None,
             member_count: None,
             event_time_ms: None,
             reason: None,
             group_type: None,
+            role: None,
+            media: None,
+            kicked_platforms: None,
         }
+    }
+
+    pub fn other() -> Self {
+        Facts::new(Family::Other, Subject::App)
     }
 }
 
@@ -116,24 +148,33 @@ pub struct Event<'a> {
     pub cause: Option<&'a str>,
     pub members: Option<&'a [&'a str]>,
     pub operator: Option<&'a str>,
+    pub owner: Option<&'a str>,
     pub member_count: Option<i64>,
     pub event_time_ms: Option<i64>,
     pub reason: Option<&'a str>,
     pub group_type: Option<&'a str>,
+    pub role: Option<&'a str>,
+    pub media: Option<&'a str>,
+    pub kicked_platforms: Option<&'a [&'a str]>,
     pub received_at_ms: i64,
     pub client_ip: Option<&'a str>,
     pub platform: Option<&'a str>,
+    /// The Kafka key: room, group or account; the SdkAppid when none.
+    #[serde(skip)]
+    pub key: &'a str,
 }
 
 impl<'a> Event<'a> {
-    pub fn new(facts: &'a Facts<'a>, command: &'a str, origin: Origin<'a>, body: &[u8]) -> Self {
+    /// `identity`: the bytes the `event_id` is derived from — the body as received for
+    /// Chat/Live/Room, the identifying fields for TRTC (whose retries differ in `CallbackTs`).
+    pub fn new(facts: &'a Facts<'a>, command: &'a str, origin: Origin<'a>, identity: &[u8]) -> Self {
         let (room_id, group_id) = match facts.subject {
             Subject::Room(id) => (Some(id), None),
             Subject::Group(id) => (None, Some(id)),
-            Subject::App => (None, None),
+            Subject::User(_) | Subject::App => (None, None),
         };
         Event {
-            event_id: event_id(origin.sdk_app_id, command, body),
+            event_id: event_id(origin.sdk_app_id, command, identity),
             schema_version: SCHEMA_VERSION,
             family: facts.family.name(),
             command,
@@ -144,13 +185,18 @@ impl<'a> Event<'a> {
             cause: facts.cause.as_deref(),
             members: facts.members.as_deref(),
             operator: facts.operator,
+            owner: facts.owner,
             member_count: facts.member_count,
             event_time_ms: facts.event_time_ms,
             reason: facts.reason,
             group_type: facts.group_type.as_deref(),
+            role: facts.role.as_deref(),
+            media: facts.media,
+            kicked_platforms: facts.kicked_platforms.as_deref(),
             received_at_ms: origin.received_at_ms,
             client_ip: origin.client_ip,
             platform: origin.platform,
+            key: facts.subject.id().unwrap_or(origin.sdk_app_id),
         }
     }
 

@@ -9,6 +9,7 @@ pub mod callbacks;
 pub mod cli;
 pub mod config;
 pub mod config_file;
+pub mod dedup;
 pub mod deliver;
 pub mod event;
 pub mod health;
@@ -90,6 +91,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         metrics,
         readings,
         callback_path: config.callback_path.clone(),
+        trtc_path: config.trtc_key.is_some().then(|| config.trtc_path.clone()),
         limits: config.limits(),
         refusal_log: ingress::RefusalLog::default(),
     });
@@ -102,6 +104,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     tracing::info!(
         listen = %config.listen,
         callback_path = %config.callback_path,
+        trtc_path = config.trtc_key.as_ref().map(|_| config.trtc_path.as_str()),
         delivery = ?config.delivery,
         brokers = %config.brokers,
         "tencent-kafka-bridge started"

@@ -16,10 +16,11 @@ use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
+use crate::callbacks::trtc;
 use crate::callbacks::Kind;
 use crate::deliver::spool::SpoolStats;
 use crate::event::Family as EventFamily;
-use crate::pipeline::now_ms;
+use crate::pipeline::{now_ms, TrtcOutcome};
 use crate::publish::Publisher;
 use crate::refusal::Refusal;
 use crate::route::Topics;
@@ -60,6 +61,8 @@ pub struct Metrics {
     delivery_errors: Family<DeliveryErrorLabels, Counter>,
     dlq_records: Counter,
     signature_failures: Family<ReasonLabels, Counter>,
+    trtc_duplicates: Counter,
+    trtc_kept_on_dlq: Counter,
     queue_depth: Gauge,
     spool_bytes: Gauge,
     spool_records: Gauge,
@@ -92,6 +95,8 @@ impl Metrics {
             delivery_errors: Family::default(),
             dlq_records: Counter::default(),
             signature_failures: Family::default(),
+            trtc_duplicates: Counter::default(),
+            trtc_kept_on_dlq: Counter::default(),
             queue_depth: Gauge::default(),
             spool_bytes: Gauge::default(),
             spool_records: Gauge::default(),
@@ -153,6 +158,16 @@ impl Metrics {
             self.signature_failures.clone(),
         );
         r.register(
+            "trtc_duplicates",
+            "TRTC retries of an event accepted within the dedup window: answered 200, not published again",
+            self.trtc_duplicates.clone(),
+        );
+        r.register(
+            "trtc_undecodable",
+            "Authentic TRTC callbacks that could not be decoded: kept on the DLQ and answered 200, because a retry cannot fix them",
+            self.trtc_kept_on_dlq.clone(),
+        );
+        r.register(
             "producer_queue_depth",
             "Records queued in the Kafka producer or in flight",
             self.queue_depth.clone(),
@@ -204,6 +219,10 @@ impl Metrics {
     /// One callback answered: counts it by outcome and times it.
     pub fn callback(&self, command: Option<&str>, outcome: Result<(), &Refusal>, seconds: f64) {
         let command = command.and_then(Kind::from_name).map_or("other", Kind::canonical);
+        self.count(command, outcome, seconds);
+    }
+
+    fn count(&self, command: &'static str, outcome: Result<(), &Refusal>, seconds: f64) {
         let (status, code) = match outcome {
             Ok(()) => (200, 0),
             Err(r) => {
@@ -224,6 +243,25 @@ impl Metrics {
             })
             .inc();
         self.accept_seconds.observe(seconds);
+    }
+
+    /// One TRTC callback answered. Counted in `callbacks` under its canonical command
+    /// (`TRTC.other` for types the bridge does not name), with the 200 outcomes told apart.
+    pub fn trtc(&self, outcome: &Result<TrtcOutcome, Refusal>, seconds: f64) {
+        let label = |c: &str| trtc::commands().find(|k| *k == c).unwrap_or("TRTC.other");
+        let (command, result) = match outcome {
+            Ok(TrtcOutcome::Accepted(c)) => (label(c), Ok(())),
+            Ok(TrtcOutcome::Duplicate(c)) => {
+                self.trtc_duplicates.inc();
+                (label(c), Ok(()))
+            }
+            Ok(TrtcOutcome::KeptOnDlq(_)) => {
+                self.trtc_kept_on_dlq.inc();
+                ("TRTC.undecodable", Ok(()))
+            }
+            Err(r) => ("TRTC", Err(r)),
+        };
+        self.count(command, result, seconds);
     }
 
     /// A delivery report from the producer; runs on librdkafka's thread.
@@ -283,7 +321,8 @@ fn signature_reason(r: &Refusal) -> Option<&'static str> {
     match r {
         Refusal::SignMissing(_) => Some("missing"),
         Refusal::RequestTimeSkew => Some("skew"),
-        Refusal::BadSign => Some("mismatch"),
+        Refusal::BadSign | Refusal::TrtcBadSign => Some("mismatch"),
+        Refusal::TrtcSignMissing => Some("missing"),
         _ => None,
     }
 }

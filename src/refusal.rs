@@ -19,6 +19,14 @@ pub enum Refusal {
     RequestTimeSkew,
     #[error("Sign: does not match")]
     BadSign,
+    #[error("Sign header: missing")]
+    TrtcSignMissing,
+    #[error("Sign header: not the HMAC-SHA256 of the body under the TRTC key")]
+    TrtcBadSign,
+    #[error("SdkAppId header: missing")]
+    TrtcAppIdMissing,
+    #[error("SdkAppId header: not accepted by this bridge")]
+    TrtcAppIdUnknown,
     #[error("{0}")]
     BadQuery(String),
     #[error("contenttype: expected json")]
@@ -92,8 +100,12 @@ impl Refusal {
             SignMissing(_) => (StatusCode::UNAUTHORIZED, 4010),
             RequestTimeSkew => (StatusCode::UNAUTHORIZED, 4011),
             BadSign => (StatusCode::UNAUTHORIZED, 4012),
+            TrtcSignMissing => (StatusCode::UNAUTHORIZED, 4013),
+            TrtcBadSign => (StatusCode::UNAUTHORIZED, 4014),
             AppIdMissing => (StatusCode::FORBIDDEN, 4030),
             AppIdUnknown => (StatusCode::FORBIDDEN, 4031),
+            TrtcAppIdMissing => (StatusCode::FORBIDDEN, 4032),
+            TrtcAppIdUnknown => (StatusCode::FORBIDDEN, 4033),
             NotFound => (StatusCode::NOT_FOUND, 4040),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, 4050),
             BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, 4130),

@@ -52,7 +52,7 @@ pub const HEADER_NAMES: [&str; 7] = [
 /// Topic names, built once from the prefix.
 #[derive(Debug, Clone)]
 pub struct Topics {
-    names: [Arc<str>; 5],
+    names: [Arc<str>; Family::ALL.len()],
 }
 
 impl Topics {
@@ -106,7 +106,7 @@ fn headers(id: &str, source: Vec<u8>, ce_type: String, time_ms: i64, subject: &s
 /// An accepted event: keyed by room or group (the app id when it has neither), so one room's
 /// events land on one partition in order.
 pub fn event_record(topics: &Topics, family: Family, event: &Event<'_>, raw_body: &str) -> Record {
-    let subject = event.room_id.or(event.group_id).unwrap_or(event.sdk_app_id);
+    let subject = event.key;
     let time_ms = event.event_time_ms.unwrap_or(event.received_at_ms);
     Record {
         topic: topics.get(family).clone(),
@@ -334,6 +334,9 @@ mod tests {
                 "x.live.member",
                 "x.group.member",
                 "x.room.member",
+                "x.user.state",
+                "x.trtc.member",
+                "x.trtc.media",
                 "x.other",
                 "x.dlq"
             ]

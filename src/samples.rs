@@ -1,6 +1,10 @@
 //! Built-in callbacks, as Tencent sends them, for `send --sample` and the demo: the seed
 //! samples (comments removed; they are documentation, not wire format) and one of each other
-//! modelled command.
+//! modelled command, and TRTC room events (command [`TRTC`]: sent to the TRTC path, signed
+//! with the TRTC key).
+
+/// The command column of a TRTC sample: TRTC has no `CallbackCommand`.
+pub const TRTC: &str = "TRTC";
 
 /// (name, CallbackCommand as Tencent puts it in the URL, body).
 pub const SAMPLES: &[(&str, &str, &str)] = &[
@@ -39,7 +43,62 @@ pub const SAMPLES: &[(&str, &str, &str)] = &[
         "Group.CallbackAfterMemberExit",
         r#"{"CallbackCommand":"Group.CallbackAfterMemberExit","GroupId":"@TGS#2J4SZEAEL","Type":"Public","ExitType":"Kicked","Operator_Account":"admin","ExitMemberList":[{"Member_Account":"jared"}]}"#,
     ),
+    (
+        "user-login",
+        "State.StateChange",
+        r#"{"CallbackCommand":"State.StateChange","EventTime":1629883332497,"Info":{"Action":"Login","To_Account":"testuser316","Reason":"Register"},"KickedDevice":[{"Platform":"Windows"},{"Platform":"Android"}]}"#,
+    ),
+    (
+        "group-create",
+        "Group.CallbackAfterCreateGroup",
+        r#"{"CallbackCommand":"Group.CallbackAfterCreateGroup","EventTime":1682914763569,"GroupId":"@TGS#2Z4CLQE5CM","InviteOption":"NeedPermission","MemberList":[{"Member_Account":"PLNJEE0k"}],"Name":"test8888","Operator_Account":"PLNJEE0k","Owner_Account":"PLNJEE0k","Type":"Public"}"#,
+    ),
+    (
+        "group-destroy",
+        "Group.CallbackAfterGroupDestroyed",
+        r#"{"CallbackCommand":"Group.CallbackAfterGroupDestroyed","GroupId":"@TGS#2Z4CLQE5CM","Type":"Public","Owner_Account":"PLNJEE0k","Name":"test8888","MemberList":[{"Member_Account":"PLNJEE0k"}],"EventTime":"1682914863569"}"#,
+    ),
+    (
+        "live-create",
+        "Live.CallbackAfterCreateRoom",
+        r#"{"CallbackCommand":"Live.CallbackAfterCreateRoom","Operator_Account":"admin","RoomInfo":{"RoomId":"tandy-test-rest","RoomName":"tandy-test-rest","RoomType":"Live","Owner_Account":"user3","MaxMemberCount":300,"IsMessageDisabled":true,"IsSeatEnabled":true,"TakeSeatMode":"ApplyToTake","MaxSeatCount":16,"CreateTime":1703589922,"IsPublicVisible":true,"CoverURL":"cover url","Category":[1,2]}}"#,
+    ),
+    (
+        "live-destroy",
+        "Live.CallbackAfterDestroyRoom",
+        r#"{"CallbackCommand":"Live.CallbackAfterDestroyRoom","Operator_Account":"admin","RoomId":"tandy-test-rest","EventType":"DestroyByUser","EventTime":1703589922780,"RoomInfo":{"RoomName":"live name","RoomType":"Live","Owner_Account":144115216631667826,"MaxMemberCount":400},"Statistic":{"TotalViewers":0,"TotalGiftsSent":0,"TotalGiftCoins":0,"TotalUniqueGiftSenders":0,"TotalLikesReceived":0}}"#,
+    ),
+    (
+        "room-create",
+        "Room.CallbackAfterCreateRoom",
+        r#"{"CallbackCommand":"Room.CallbackAfterCreateRoom","Operator_Account":"admin","RoomInfo":{"RoomId":"rid-123","RoomName":"rid-123","RoomType":"Meeting","Owner_Account":"user3","MaxMemberCount":300,"MaxSeatCount":16,"IsCloudRecordingDisabled":"false","RoomStatus":"Running","ScheduleStartTime":1703589922,"ScheduleEndTime":1703593522,"CreateTime":1703589922},"ScheduleInviteeList_Account":["user2","user3"],"EventTime":1703589922780}"#,
+    ),
+    (
+        "room-destroy",
+        "Room.CallbackAfterDestroyRoom",
+        r#"{"CallbackCommand":"Room.CallbackAfterDestroyRoom","Operator_Account":"admin","RoomId":"rid-123","EventTime":1703589923780}"#,
+    ),
+    (
+        "trtc-enter",
+        TRTC,
+        "{\n\t\"EventGroupId\":\t1,\n\t\"EventType\":\t103,\n\t\"CallbackTs\":\t1615554923704,\n\t\"EventInfo\":\t{\n\t\t\"RoomId\":\t12345,\n\t\t\"EventTs\":\t1615554922,\n\t\t\"EventMsTs\":\t1615554922656,\n\t\t\"UserId\":\t\"test\",\n\t\t\"UniqueId\":\t1615554922656,\n\t\t\"Role\":\t20,\n\t\t\"TerminalType\":\t3,\n\t\t\"UserType\":\t3,\n\t\t\"Reason\":\t1\n\t}\n}",
+    ),
+    (
+        "trtc-exit",
+        TRTC,
+        r#"{"EventGroupId":1,"EventType":104,"CallbackTs":1615554983704,"EventInfo":{"RoomId":12345,"EventTs":1615554982,"EventMsTs":1615554982656,"UserId":"test","UniqueId":1615554982656,"Role":20,"TerminalType":3,"UserType":3,"Reason":1}}"#,
+    ),
+    (
+        "trtc-video",
+        TRTC,
+        r#"{"EventGroupId":2,"EventType":201,"CallbackTs":1615554925704,"EventInfo":{"RoomId":12345,"EventTs":1615554925,"EventMsTs":1615554925656,"UserId":"test","Role":20,"TerminalType":3,"UserType":3}}"#,
+    ),
 ];
+
+/// The built-in sample names, for `send --help` and its error.
+pub fn names() -> Vec<&'static str> {
+    SAMPLES.iter().map(|(n, _, _)| *n).collect()
+}
 
 pub fn find(name: &str) -> Option<(&'static str, &'static str)> {
     SAMPLES
@@ -56,6 +115,10 @@ mod tests {
     #[test]
     fn every_sample_decodes_as_its_command() {
         for (name, command, body) in SAMPLES {
+            if *command == TRTC {
+                assert!(crate::callbacks::trtc::decode(body).is_ok(), "{name}");
+                continue;
+            }
             let kind = Kind::from_name(command);
             assert!(kind.is_some(), "{name}");
             assert!(Callback::decode(kind, command, body).is_ok(), "{name}");

@@ -1,5 +1,6 @@
 //! `send`: act as Tencent. POSTs one callback to a bridge, signed like Tencent when given a
-//! token, and reports the answer — the operator's end-to-end proof of a deployment.
+//! token, and reports the answer — the operator's end-to-end proof of a deployment. With a TRTC
+//! key it acts as TRTC: no query string, headers `SdkAppId` and `Sign` (HMAC of the body).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,13 +9,15 @@ use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 
-use crate::auth::sign_hex;
+use crate::auth::{sign_hex, trtc_sign};
 use crate::cli::SendArgs;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    #[error("unknown sample {0:?}; built in: live, live-kicked, group, room-enter, room-leave, group-join, group-exit")]
+    #[error("unknown sample {0:?}; built in: {names}", names = crate::samples::names().join(", "))]
     UnknownSample(String),
+    #[error("sample {0:?} is a TRTC callback: give --trtc-key or --trtc-key-file")]
+    TrtcKeyNeeded(String),
     #[error("reading {path}: {source}")]
     Body { path: String, source: std::io::Error },
     #[error("--url {0:?}: expected http://host:port/path")]
@@ -40,6 +43,16 @@ pub async fn run(args: SendArgs) -> Result<bool, SendError> {
         _ => return Err(SendError::UnknownSample(String::new())),
     };
     let target = Target::parse(&args.url)?;
+    let trtc_key = match &args.trtc_key_file {
+        Some(path) => Some(read_token(path)?),
+        None => args.trtc_key.clone(),
+    };
+    if let Some(key) = trtc_key {
+        return send_trtc(&args, &target, &key, body).await;
+    }
+    if command == crate::samples::TRTC {
+        return Err(SendError::TrtcKeyNeeded(args.sample.unwrap_or_default()));
+    }
     let mut query = form_urlencoded::Serializer::new(String::new());
     query
         .append_pair("SdkAppid", &args.sdk_app_id)
@@ -61,9 +74,26 @@ pub async fn run(args: SendArgs) -> Result<bool, SendError> {
             .append_pair("Sign", &sign_hex(token, &time));
     }
     let path = target.path_with(&query.finish());
-    let (status, answer) = post(&target, &path, body).await.map_err(SendError::Http)?;
+    let (status, answer) = post(&target, &path, &[], body).await.map_err(SendError::Http)?;
     println!("{command} -> HTTP {status} {answer}");
     let ok = serde_json::from_str::<serde_json::Value>(&answer).is_ok_and(|v| v["ActionStatus"] == "OK");
+    Ok(ok)
+}
+
+/// As TRTC: the body signed as sent, `{"code":0}` with 200 is OK.
+async fn send_trtc(args: &SendArgs, target: &Target, key: &str, body: Vec<u8>) -> Result<bool, SendError> {
+    let sign = trtc_sign(key, &body);
+    let path = match &target.query {
+        Some(q) => format!("{}?{q}", target.path),
+        None => target.path.clone(),
+    };
+    let headers = [("SdkAppId", args.sdk_app_id.as_str()), ("Sign", sign.as_str())];
+    let (status, answer) = post(target, &path, &headers, body)
+        .await
+        .map_err(SendError::Http)?;
+    println!("TRTC -> HTTP {status} {answer}");
+    let ok =
+        status == 200 && serde_json::from_str::<serde_json::Value>(&answer).is_ok_and(|v| v["code"] == 0);
     Ok(ok)
 }
 
@@ -114,7 +144,12 @@ impl Target {
     }
 }
 
-async fn post(target: &Target, path: &str, body: Vec<u8>) -> Result<(u16, String), String> {
+async fn post(
+    target: &Target,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<(u16, String), String> {
     let (host, port) = (&target.host, target.port);
     let stream = tokio::net::TcpStream::connect((target.connect_host(), port))
         .await
@@ -123,9 +158,13 @@ async fn post(target: &Target, path: &str, body: Vec<u8>) -> Result<(u16, String
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(conn);
-    let req = Request::post(path)
+    let mut req = Request::post(path)
         .header("host", format!("{host}:{port}"))
-        .header("content-type", "application/json")
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req
         .body(Full::new(Bytes::from(body)))
         .map_err(|e| e.to_string())?;
     let resp = sender.send_request(req).await.map_err(|e| e.to_string())?;

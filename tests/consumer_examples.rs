@@ -95,10 +95,13 @@ fn expected() -> Vec<String> {
 }
 
 /// Records per topic once everything is sent, the re-delivery included.
-const RECORDS: [(&str, usize); 5] = [
+const RECORDS: [(&str, usize); 8] = [
     ("live.member", 2),
     ("group.member", 5),
     ("room.member", 2),
+    ("user.state", 0),
+    ("trtc.member", 0),
+    ("trtc.media", 0),
     ("other", 1),
     ("dlq", 1),
 ];

@@ -106,6 +106,7 @@ fn check_facts(g: &Generated, v: &Value) {
         Kind::RoomMemberEnter | Kind::RoomMemberLeave => ("MemberList_Account", ("room_id", "RoomId")),
         Kind::GroupNewMemberJoin => ("NewMemberList", ("group_id", "GroupId")),
         Kind::GroupMemberExit => ("ExitMemberList", ("group_id", "GroupId")),
+        other => panic!("no strategy generates {other:?}"),
     };
     assert_eq!(v[subject.0], *field(g, subject.1).unwrap());
     assert_eq!(v["members"], accounts(field(g, list)));
@@ -120,6 +121,7 @@ fn check_facts(g: &Generated, v: &Value) {
         Kind::RoomMemberLeave => (json!("offline"), json!("leave")),
         Kind::GroupNewMemberJoin => (json!("joined"), snake(field(g, "JoinType"))),
         Kind::GroupMemberExit => (json!("left"), snake(field(g, "ExitType"))),
+        other => panic!("no strategy generates {other:?}"),
     };
     assert_eq!((&v["state"], &v["cause"]), (&state, &cause));
     if matches!(g.kind, Kind::GroupNewMemberJoin | Kind::GroupMemberExit) {
@@ -266,6 +268,9 @@ fn decode_any(command: &str, text: &str) {
 #[test]
 fn the_built_in_samples_are_valid_events() {
     for (name, command, body) in tencent_kafka_bridge::samples::SAMPLES {
+        if *command == tencent_kafka_bridge::samples::TRTC {
+            continue; // another protocol: tests/trtc.rs
+        }
         let kind = Kind::from_name(command);
         let (record, family) = to_record(kind, command, body).unwrap_or_else(|r| panic!("{name}: {r:?}"));
         check_event(&record, family, kind.unwrap().canonical(), body);

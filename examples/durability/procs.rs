@@ -8,7 +8,16 @@ use anyhow::{bail, Context};
 
 use super::{http, Settings, APP_ID};
 
-const FAMILIES: [&str; 5] = ["live.member", "group.member", "room.member", "other", "dlq"];
+const FAMILIES: [&str; 8] = [
+    "live.member",
+    "group.member",
+    "room.member",
+    "user.state",
+    "trtc.member",
+    "trtc.media",
+    "other",
+    "dlq",
+];
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
 pub fn free_port() -> anyhow::Result<u16> {

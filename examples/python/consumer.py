@@ -22,7 +22,7 @@ from collections import OrderedDict
 
 from confluent_kafka import Consumer, KafkaError, KafkaException
 
-FAMILIES = ["live.member", "group.member", "room.member", "other", "dlq"]
+FAMILIES = ["live.member", "group.member", "room.member", "user.state", "trtc.member", "trtc.media", "other", "dlq"]
 
 # How many recent records are remembered. A re-delivery (the bridge re-sending from its spool
 # after a crash or an outage) comes soon after the original, so a bounded window is enough;

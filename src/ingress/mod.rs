@@ -27,7 +27,7 @@ pub use self::refusal_log::RefusalLog;
 use crate::auth::CallbackQuery;
 use crate::health::Health;
 use crate::metrics::{self, Metrics, Readings};
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, TrtcHeaders, TrtcOutcome};
 use crate::refusal::{answer_body, Refusal};
 
 /// What a client may cost the bridge; from the configuration.
@@ -49,6 +49,8 @@ pub struct Ingress {
     pub metrics: Arc<Metrics>,
     pub readings: Readings,
     pub callback_path: String,
+    /// Served only when a TRTC key is configured.
+    pub trtc_path: Option<String>,
     pub limits: Limits,
     pub refusal_log: RefusalLog,
 }
@@ -127,6 +129,9 @@ async fn route(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     if path == app.callback_path {
         return callback_path(app, req).await;
+    }
+    if app.trtc_path.as_deref() == Some(path) {
+        return trtc_path(app, req).await;
     }
     match path {
         "/healthz" => match app.health.liveness() {
@@ -212,6 +217,54 @@ async fn callback(
     query: &Result<CallbackQuery<'_>, Refusal>,
     body: Incoming,
 ) -> Result<(), Refusal> {
+    let body = read_body(app, headers, body).await?;
+    let query = query.as_ref().map_err(Clone::clone)?;
+    app.pipeline.handle(query, &body).await
+}
+
+/// TRTC's answer: 200 `{"code":0}` once handed off (or kept on the DLQ, or a retry of an
+/// event already taken); otherwise a Tencent-shaped refusal, 503 for what a retry can fix.
+async fn trtc_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let result = if parts.method == Method::POST {
+        trtc(app, &parts.headers, body).await
+    } else {
+        Err(Refusal::MethodNotAllowed)
+    };
+    app.metrics.trtc(&result, started.elapsed().as_secs_f64());
+    match result {
+        Ok(outcome) => {
+            if let TrtcOutcome::KeptOnDlq(why) = &outcome {
+                tracing::warn!(reason = %why, "TRTC callback undecodable: kept on the DLQ and answered 200, since a retry cannot fix it");
+            }
+            answer(StatusCode::OK, br#"{"code":0}"#.to_vec())
+        }
+        Err(refusal) => {
+            if app.refusal_log.admit() {
+                log_refusal(&refusal, None);
+            }
+            let mut resp = refuse(&refusal);
+            if refusal == Refusal::MethodNotAllowed {
+                resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+            }
+            resp
+        }
+    }
+}
+
+async fn trtc(app: &Ingress, headers: &HeaderMap, body: Incoming) -> Result<TrtcOutcome, Refusal> {
+    let body = read_body(app, headers, body).await?;
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let trtc_headers = TrtcHeaders {
+        sdk_app_id: header("sdkappid"),
+        sign: header("sign"),
+    };
+    app.pipeline.handle_trtc(trtc_headers, &body).await
+}
+
+/// The body within the size and time limits; refused at once while draining.
+async fn read_body(app: &Ingress, headers: &HeaderMap, body: Incoming) -> Result<Bytes, Refusal> {
     let limit = app.limits.max_body_bytes;
     let declared = headers
         .get(CONTENT_LENGTH)
@@ -233,8 +286,7 @@ async fn callback(
                 Refusal::BodyRead(e.to_string())
             }
         })?;
-    let query = query.as_ref().map_err(Clone::clone)?;
-    app.pipeline.handle(query, &body.to_bytes()).await
+    Ok(body.to_bytes())
 }
 
 fn refuse(refusal: &Refusal) -> Response<Full<Bytes>> {

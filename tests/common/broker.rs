@@ -9,7 +9,16 @@ use std::time::Duration;
 use super::proxy::Proxy;
 use super::{free_port, wait_for};
 
-pub const FAMILIES: [&str; 5] = ["live.member", "group.member", "room.member", "other", "dlq"];
+pub const FAMILIES: [&str; 8] = [
+    "live.member",
+    "group.member",
+    "room.member",
+    "user.state",
+    "trtc.member",
+    "trtc.media",
+    "other",
+    "dlq",
+];
 
 pub struct Broker {
     /// Where tansu listens.

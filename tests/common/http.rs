@@ -27,6 +27,21 @@ impl Answer {
 
 /// Sends one request on a fresh connection.
 pub async fn request(addr: &str, method: &str, path_and_query: &str, body: impl Into<Bytes>) -> Answer {
+    request_with(addr, method, path_and_query, &[], body).await
+}
+
+/// POST with extra headers (TRTC's `SdkAppId` and `Sign`).
+pub async fn post_with(addr: &str, path: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
+    request_with(addr, "POST", path, headers, body).await
+}
+
+async fn request_with(
+    addr: &str,
+    method: &str,
+    path_and_query: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Answer {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connect to bridge");
@@ -34,13 +49,15 @@ pub async fn request(addr: &str, method: &str, path_and_query: &str, body: impl 
         .await
         .expect("handshake");
     tokio::spawn(conn);
-    let req = Request::builder()
+    let mut req = Request::builder()
         .method(method)
         .uri(path_and_query)
         .header("host", addr)
-        .header("content-type", "application/json")
-        .body(Full::new(body.into()))
-        .expect("request");
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let req = req.body(Full::new(body.into())).expect("request");
     let resp = tokio::time::timeout(Duration::from_secs(60), sender.send_request(req))
         .await
         .expect("answer within 60 s")
@@ -97,6 +114,16 @@ pub async fn try_post(addr: &str, path_and_query: &str, body: impl Into<Bytes>) 
 
 pub async fn post(addr: &str, path_and_query: &str, body: impl Into<Bytes>) -> Answer {
     request(addr, "POST", path_and_query, body).await
+}
+
+/// Blocking GET returning the body, `None` if nothing answered.
+pub fn get_text_blocking(addr: &str, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split_once("\r\n\r\n").map(|(_, body)| body.to_owned())
 }
 
 /// Blocking GET returning the status, `None` if nothing answered.

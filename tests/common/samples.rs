@@ -36,3 +36,42 @@ pub fn query(path: &str, app_id: &str, command: &str, token: Option<&str>) -> St
     }
     q
 }
+
+/// The TRTC key the tests configure.
+pub const TRTC_KEY: &str = "trtcTestKey0123456789";
+
+/// A TRTC room or media event, pretty-printed with tabs as TRTC sends them. `room` is JSON
+/// (a number or a string); `callback_ts` differs between retries of one event.
+pub fn trtc(
+    group: i64,
+    event: i64,
+    room: serde_json::Value,
+    user: Option<&str>,
+    reason: i64,
+    callback_ts: i64,
+) -> String {
+    let mut info = serde_json::json!({
+        "RoomId": room, "EventTs": 1_615_554_922i64, "EventMsTs": 1_615_554_922_656i64,
+        "Role": 20, "TerminalType": 2, "UserType": 3, "Reason": reason
+    });
+    if let Some(user) = user {
+        info["UserId"] = user.into();
+    }
+    let body = serde_json::json!({
+        "EventGroupId": group, "EventType": event, "CallbackTs": callback_ts, "EventInfo": info
+    });
+    serde_json::to_string_pretty(&body)
+        .expect("JSON")
+        .replace("  ", "\t")
+}
+
+/// TRTC's headers for `body`: `SdkAppId` and `Sign` = base64(HMAC-SHA256(key, body)).
+pub fn trtc_headers(app_id: &str, key: &str, body: &str) -> [(String, String); 2] {
+    [
+        ("SdkAppId".into(), app_id.into()),
+        (
+            "Sign".into(),
+            tencent_kafka_bridge::auth::trtc_sign(key, body.as_bytes()),
+        ),
+    ]
+}

@@ -36,6 +36,7 @@ impl HostFiles {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("token"), format!("{TOKEN_TEXT}\n")).expect("token file");
         std::fs::write(dir.path().join("password"), PASSWORD_TEXT).expect("password file");
+        std::fs::write(dir.path().join("trtc-key"), format!("{TOKEN_TEXT}\n")).expect("TRTC key file");
         HostFiles { dir }
     }
 
@@ -47,9 +48,15 @@ impl HostFiles {
         self.dir.path().join("password")
     }
 
-    /// `--auth-token-file <temp token>`: flags beat the file's host path.
+    /// `--auth-token-file <temp token> --trtc-key-file <temp key>`: flags beat the file's
+    /// host paths.
     pub fn token_flag(&self) -> Vec<OsString> {
-        vec!["--auth-token-file".into(), self.token().into()]
+        vec![
+            "--auth-token-file".into(),
+            self.token().into(),
+            "--trtc-key-file".into(),
+            self.dir.path().join("trtc-key").into(),
+        ]
     }
 }
 

@@ -135,7 +135,8 @@ pub fn wrong_type_cases() -> Vec<Case> {
             }
         }
     }
-    for wrong in ["7", "null", "[]", "{}"] {
+    // A number is an account id (its digits); other types are not.
+    for wrong in ["null", "true", "1.5", "[]", "{}"] {
         let body = live_with("MemberList", &format!("[{{\"Member_Account\":{wrong}}}]"));
         let info = "MemberList[0].Member_Account: expected string";
         cases.push(Case::new(&format!("Member_Account={wrong}"), signed(LIVE), body, 400, 4005).info(info));

@@ -271,10 +271,10 @@ async fn a_full_spool_answers_503_until_drained_and_loses_nothing() {
     eprintln!("full: spool full after {acked} callbacks: {}", refused.info());
     tokio::task::block_in_place(|| {
         wait_for("/readyz 503 with a full spool", Duration::from_secs(15), || {
-            (get_blocking(&addr, "/readyz") == Some(503)).then_some(())
+            (get_blocking(&bridge.admin_addr(), "/readyz") == Some(503)).then_some(())
         })
     });
-    let readyz = readyz_body(&addr);
+    let readyz = readyz_body(&bridge.admin_addr());
     eprintln!("full: {readyz}");
     assert!(
         readyz.contains("spool full"),
@@ -284,7 +284,7 @@ async fn a_full_spool_answers_503_until_drained_and_loses_nothing() {
     proxy.restore();
     tokio::task::block_in_place(|| {
         wait_for("/readyz 200 once drained", Duration::from_secs(120), || {
-            (get_blocking(&addr, "/readyz") == Some(200)).then_some(())
+            (get_blocking(&bridge.admin_addr(), "/readyz") == Some(200)).then_some(())
         })
     });
     for i in 0..10 {
@@ -308,7 +308,7 @@ async fn a_second_bridge_on_the_same_spool_exits_non_zero_saying_locked() {
         second.log()
     );
     // The first one is untouched.
-    assert_eq!(get_blocking(&first.addr(), "/readyz"), Some(200));
+    assert_eq!(get_blocking(&first.admin_addr(), "/readyz"), Some(200));
     let mut acks = Acks::new();
     send_ok(&first.addr(), &mut acks, "lock-room", "lock-1").await;
     check_all_arrived(&broker.bootstrap(), &acks, "lock");

@@ -13,7 +13,9 @@ pub mod deliver;
 pub mod event;
 pub mod health;
 pub mod ingress;
+pub mod kafka_log;
 pub mod metrics;
+pub mod outage;
 pub mod pipeline;
 pub mod publish;
 pub mod refusal;
@@ -57,6 +59,11 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let properties = publish::properties_for(config.delivery, &config.kafka_properties);
     let publisher = Publisher::new(&config.brokers, &properties, metrics.clone())?;
     let health = Health::new();
+    health.log_outages(outage::OutageLog::new(
+        &config.brokers,
+        config.delivery,
+        config.outage_summary_interval,
+    ));
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
     let mut readings = Readings {
         publisher: publisher.clone(),

@@ -106,6 +106,26 @@ impl Health {
         }
     }
 
+    /// The topics the last check found missing.
+    pub fn missing_topics(&self) -> Vec<String> {
+        match self.problem.lock().as_deref() {
+            Ok(Some(KafkaProblem::MissingTopics(t))) => t.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the last check reached the brokers.
+    pub fn kafka_reachable(&self) -> bool {
+        self.problem
+            .lock()
+            .is_ok_and(|p| !matches!(&*p, Some(KafkaProblem::Unreachable(_))))
+    }
+
+    /// Spool mode: the spool's size limit.
+    pub fn spool_max_bytes(&self) -> Option<u64> {
+        self.spool.get().map(|(_, max)| *max)
+    }
+
     /// `Ok(None)`: ready. `Ok(Some(note))`: ready but degraded (spool mode, Kafka away).
     /// `Err(why)`: not ready.
     pub fn readiness(&self) -> Result<Option<String>, String> {

@@ -68,6 +68,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let mut readings = Readings {
         publisher: publisher.clone(),
         spool: None,
+        health: health.clone(),
     };
     let (delivery, drain) = match config.delivery {
         DeliveryMode::Spool => {

@@ -120,6 +120,7 @@ impl Metrics {
                 )
             })
             .collect();
+        m.start_at_zero(topics);
         m.register(registry.sub_registry_with_prefix("tencent_bridge"));
         let m = Metrics { known_topics, ..m };
         Arc::new(Metrics { registry, ..m })
@@ -179,6 +180,23 @@ impl Metrics {
         self.register_health(r);
         let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         r.register("build", "Build of this bridge", build);
+    }
+
+    /// The bounded label sets exist from the start, at 0: a series that appears only with its
+    /// first increment hides that increment from `increase()` and `rate()` (and the alerts).
+    fn start_at_zero(&self, topics: &Topics) {
+        for reason in ["missing", "skew", "mismatch"] {
+            let _ = self.signature_failures.get_or_create(&ReasonLabels { reason });
+        }
+        for topic in topics.all() {
+            for kind in ["retriable", "permanent"] {
+                let labels = DeliveryErrorLabels {
+                    topic: topic.clone(),
+                    kind,
+                };
+                let _ = self.delivery_errors.get_or_create(&labels);
+            }
+        }
     }
 
     fn register_health(&self, r: &mut Registry) {

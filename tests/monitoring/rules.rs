@@ -2,9 +2,12 @@
 
 use std::collections::BTreeSet;
 
-use crate::common::bridge::{Bridge, TOKEN};
+use crate::common::bridge::{Bridge, APP_ID, TOKEN};
 use crate::common::broker::Broker;
-use crate::common::http::raw_exchange;
+use crate::common::http::{post, raw_exchange};
+use crate::common::samples::{query, ROOM_003};
+
+const ROOM: &str = "Room.CallbackAfterMemberEnter";
 use crate::{alerts, read, repo, tool, yaml, DASHBOARD, RULES};
 
 fn run(cmd: &mut std::process::Command) -> String {
@@ -120,6 +123,12 @@ fn exported(text: &str) -> BTreeSet<String> {
 fn every_series_the_rules_and_the_dashboard_use_is_exported_by_a_running_bridge() {
     let broker = Broker::start("tencent.");
     let bridge = Bridge::start(&broker.bootstrap(), &["--auth-token", TOKEN]);
+    // Callbacks are counted per answer from the first one on.
+    let q = query("/callback", APP_ID, ROOM, Some(TOKEN));
+    let answer = tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(post(&bridge.addr(), &q, ROOM_003));
+    assert_eq!(answer.status, 200, "{answer:?}");
     let out = raw_exchange(
         &bridge.admin_addr(),
         b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",

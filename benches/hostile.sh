@@ -57,7 +57,7 @@ echo "memory:  $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)
 echo "rustc:   $(rustc --version); $(tansu --version 2>&1 | head -1); $(python3 --version)"
 echo "loadavg: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-export KAFKA_PORT HTTP_PORT
+export KAFKA_PORT HTTP_PORT ADMIN_PORT
 KAFKA_PORT=$(free_port)
 (cd "$WORK" && exec tansu broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" >tansu.log 2>&1) &
@@ -69,13 +69,13 @@ for family in live.member group.member room.member user.state trtc.member trtc.m
     || die "cannot create topic tencent.$family"
 done
 
-HTTP_PORT=$(free_port)
-"$BRIDGE" --listen "127.0.0.1:$HTTP_PORT" --sdk-app-id "$APP_ID" --auth-token "$TOKEN" \
+HTTP_PORT=$(free_port); ADMIN_PORT=$(free_port)
+"$BRIDGE" --listen "127.0.0.1:$HTTP_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" --sdk-app-id "$APP_ID" --auth-token "$TOKEN" \
   --brokers "127.0.0.1:$KAFKA_PORT" --spool-dir "$WORK/spool" >"$WORK/bridge.log" 2>&1 &
 export BRIDGE_PID=$!
 PIDS+=("$BRIDGE_PID")
-for _ in $(seq 300); do curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && break; alive "$BRIDGE_PID" || break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null || die "bridge not ready: $(tail -5 "$WORK/bridge.log")"
+for _ in $(seq 300); do curl -fs "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null 2>&1 && break; alive "$BRIDGE_PID" || break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null || die "bridge not ready: $(tail -5 "$WORK/bridge.log")"
 echo "bridge:  $PROFILE build, spool delivery, token set, default limits; tansu memory engine, 3 partitions a topic"
 echo "load:    $WAVES waves of ${HOSTILE_SECS}s, $VALID valid callbacks paced over them; hostile: $WORKERS request loops, $IDLE_CONNS idle, $SLOW_CONNS slowloris, $TRICKLE_CONNS trickling connections"
 
@@ -116,10 +116,10 @@ def request_bytes(path, body, headers="", method="POST"):
     return (f"{method} {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n"
             f"content-length: {len(body)}\r\n{headers}\r\n").encode() + body
 
-def exchange(data, timeout=30):
+def exchange(data, timeout=30, port=PORT):
     """Sends raw bytes on a new connection; returns 'STATUS' or 'STATUS/CODE' or what happened."""
     try:
-        s = socket.create_connection((HOST, PORT), timeout=timeout)
+        s = socket.create_connection((HOST, port), timeout=timeout)
     except OSError:
         return "connect failed"
     try:
@@ -364,7 +364,7 @@ valid_kafka = count("VALIDMARK.", valid["acked"], 15)
 hostile_kafka = count("HOSTILEMARK.", dlq_expected[0], 5)
 time.sleep(1)
 rss["after"] = rss_kib()
-alive = os.path.exists(f"/proc/{PID}") and exchange(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").startswith("200")
+alive = os.path.exists(f"/proc/{PID}") and exchange(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n", port=int(os.environ["ADMIN_PORT"])).startswith("200")
 
 lat = sorted(valid["latency_ms"]) or [0]
 pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))]

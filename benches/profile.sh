@@ -29,7 +29,7 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/bridge-profile.XXXXXX")
 # shellcheck source=benches/lib.sh
 source "$ROOT/benches/lib.sh"
 
-KAFKA_PORT=$(free_port); HTTP_PORT=$(free_port)
+KAFKA_PORT=$(free_port); HTTP_PORT=$(free_port); ADMIN_PORT=$(free_port)
 (cd "$WORK" && exec taskset -c "$BROKER_CPU" tansu broker --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" >tansu.log 2>&1) &
 PIDS+=("$!")
@@ -40,12 +40,12 @@ done
 TOKEN=profile-token
 if [[ $MODE == baseline ]]; then
   (exec taskset -c "$SERVER_CPU" "$ROOT/target/release/examples/baseline" "127.0.0.1:$HTTP_PORT" >"$WORK/bridge.log" 2>&1) &
-else (exec taskset -c "$SERVER_CPU" "$BRIDGE" --listen "127.0.0.1:$HTTP_PORT" --sdk-app-id 1400000000 \
+else (exec taskset -c "$SERVER_CPU" "$BRIDGE" --listen "127.0.0.1:$HTTP_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" --sdk-app-id 1400000000 \
    --auth-token "$TOKEN" --brokers "127.0.0.1:$KAFKA_PORT" --delivery "$MODE" --spool-dir "$WORK/spool" \
    >"$WORK/bridge.log" 2>&1) &
 fi
 BRIDGE_PID=$!; PIDS+=("$BRIDGE_PID")
-ready() { if [[ $MODE == baseline ]]; then port_open "$HTTP_PORT"; else curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1; fi; }
+ready() { if [[ $MODE == baseline ]]; then port_open "$HTTP_PORT"; else curl -fs "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null 2>&1; fi; }
 for _ in $(seq 300); do ready && break; sleep 0.1; done
 ready || { tail "$WORK/bridge.log" >&2; exit 1; }
 

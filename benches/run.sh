@@ -208,19 +208,20 @@ stop_pid() { # pid [grace secs]
 }
 
 # ---- server under test ------------------------------------------------------------------------
-HTTP_PORT=0; SERVER_PID=0
-start_server() { # name, then the command
+HTTP_PORT=0; ADMIN_PORT=0; SERVER_PID=0
+start_server() { # name, then the command (@PORT@: the callback port, @ADMIN@: the admin port)
   local name=$1; shift
-  HTTP_PORT=$(free_port)
+  HTTP_PORT=$(free_port); ADMIN_PORT=$(free_port)
   local args=("$@")
   args=("${args[@]//@PORT@/$HTTP_PORT}")
+  args=("${args[@]//@ADMIN@/$ADMIN_PORT}")
   (pin "$SERVER_CPU" "${args[@]}") >"$WORK/$name.log" 2>&1 &
   SERVER_PID=$!; PIDS+=("$SERVER_PID")
   local ready=0
   for _ in $(seq 300); do   # 30 s: the bridge waits for broker metadata
     alive "$SERVER_PID" || break
     if yardstick "$name"; then port_open "$HTTP_PORT" && { ready=1; break; }
-    else curl -fs "http://127.0.0.1:$HTTP_PORT/readyz" >/dev/null 2>&1 && { ready=1; break; }; fi
+    else curl -fs "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null 2>&1 && { ready=1; break; }; fi
     sleep 0.1
   done
   if [[ $ready != 1 ]]; then
@@ -289,7 +290,7 @@ run_load() {
 
 bridge_cmd() { # mode [extra args]
   local mode=$1; shift
-  echo "$BRIDGE" --listen "127.0.0.1:@PORT@" --sdk-app-id "$APP_ID" --auth-token "$TOKEN" \
+  echo "$BRIDGE" --listen "127.0.0.1:@PORT@" --admin-listen "127.0.0.1:@ADMIN@" --sdk-app-id "$APP_ID" --auth-token "$TOKEN" \
     --brokers "127.0.0.1:$KAFKA_PORT" --delivery "$mode" --spool-dir "$WORK/spool-$mode-$KAFKA_PORT" "$@"
 }
 

@@ -14,6 +14,7 @@ bridge=target/release/tencent-kafka-bridge
 work=$(mktemp -d)
 kafka_port=${KAFKA_PORT:-19092}
 http_port=${HTTP_PORT:-18080}
+admin_port=${ADMIN_PORT:-19091}
 app_id=1400000000
 token=demo-token
 trtc_key=demoTrtcKey42
@@ -27,10 +28,10 @@ for family in live.member group.member room.member user.state trtc.member trtc.m
   (cd "$work" && tansu topic create "tencent.$family" --broker "tcp://127.0.0.1:$kafka_port" --partitions 3 >/dev/null)
 done
 
-$bridge --listen "127.0.0.1:$http_port" --sdk-app-id "$app_id" \
+$bridge --listen "127.0.0.1:$http_port" --admin-listen "127.0.0.1:$admin_port" --sdk-app-id "$app_id" \
   --auth-token "$token" --trtc-key-file "$work/trtc-key" --brokers "127.0.0.1:$kafka_port" --spool-dir "$work/spool" 2>"$work/bridge.log" &
-for _ in $(seq 300); do curl -fs "http://127.0.0.1:$http_port/readyz" >/dev/null && break; sleep 0.1; done
-curl -fsS "http://127.0.0.1:$http_port/readyz"; echo
+for _ in $(seq 300); do curl -fs "http://127.0.0.1:$admin_port/readyz" >/dev/null && break; sleep 0.1; done
+curl -fsS "http://127.0.0.1:$admin_port/readyz"; echo
 
 url="http://127.0.0.1:$http_port/callback"
 for sample in live group room-create room-enter room-leave room-destroy group-join group-exit user-login; do

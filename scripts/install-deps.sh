@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, each only if missing: the tansu broker,
-# wrk (the benchmark smoke run), systemd-analyze (verifies deploy/systemd's unit) and Python's
-# confluent-kafka (the Python consumer example).
+# wrk (the benchmark smoke run), systemd-analyze (verifies deploy/systemd's unit), Debian's
+# prometheus package (promtool and prometheus: tests/monitoring.rs checks and runs the alert
+# rules) and Python's confluent-kafka (the Python consumer example).
 # Fails loudly: a missing tool is a failed run, never a skipped test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,13 @@ apt_install() { # package
 }
 command -v wrk >/dev/null 2>&1 || { echo "installing wrk..." >&2; apt_install wrk; }
 command -v systemd-analyze >/dev/null 2>&1 || { echo "installing systemd (systemd-analyze)..." >&2; apt_install systemd; }
+# --no-install-recommends: the server and promtool, not node-exporter. Nothing is started: the
+# tests run their own prometheus on 127.0.0.1.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  echo "installing prometheus (prometheus, promtool)..." >&2
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null \
+    || { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+fi
 if ! python3 -c 'import confluent_kafka' 2>/dev/null; then
   echo "installing confluent-kafka for python3..." >&2
   python3 -m pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt

@@ -20,6 +20,12 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_LISTEN", default_value = "0.0.0.0:8080")]
     pub listen: SocketAddr,
 
+    /// Address of the admin listener: /metrics, /healthz and /readyz, never on the callback
+    /// port (which Tencent, i.e. the internet, reaches). Keep it private: loopback on a host,
+    /// 0.0.0.0:9091 in a pod so kubelet and Prometheus reach it on the pod IP.
+    #[arg(long, env = "BRIDGE_ADMIN_LISTEN", default_value = "127.0.0.1:9091")]
+    pub admin_listen: SocketAddr,
+
     /// Path of the callback URL configured in the Tencent console.
     #[arg(long, env = "BRIDGE_CALLBACK_PATH", default_value = "/callback")]
     pub callback_path: String,
@@ -163,6 +169,11 @@ pub struct Config {
     /// On SIGTERM/SIGINT: how long to finish requests in flight and flush to Kafka before exit.
     #[arg(long, env = "BRIDGE_SHUTDOWN_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// During a Kafka outage, at most one summary line per this interval. Hidden: only tests
+    /// need another value than a minute.
+    #[arg(long, env = "BRIDGE_OUTAGE_SUMMARY_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration, hide = true)]
+    pub outage_summary_interval: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -207,6 +218,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("--admin-listen: {0} is also --listen; the admin endpoints need their own port")]
+    AdminOnCallbackPort(SocketAddr),
     #[error("--brokers: must name at least one broker")]
     NoBrokers,
     #[error("--max-body-bytes: must be at least 1")]
@@ -254,6 +267,9 @@ impl Config {
         let trtc = self.trtc_path.as_str();
         if !trtc.starts_with('/') || trtc == path || ["/healthz", "/readyz", "/metrics"].contains(&trtc) {
             return Err(ConfigError::BadTrtcPath(self.trtc_path));
+        }
+        if self.admin_listen.port() != 0 && self.admin_listen.port() == self.listen.port() {
+            return Err(ConfigError::AdminOnCallbackPort(self.admin_listen));
         }
         self.read_secret_files()?;
         if self.auth_token.as_deref() == Some("") {
@@ -330,6 +346,7 @@ impl Config {
         let mut line = |k: &str, v: String| out.push_str(&format!("{k} = {v}\n"));
         let q = |s: &str| format!("{s:?}");
         line("listen", q(&self.listen.to_string()));
+        line("admin-listen", q(&self.admin_listen.to_string()));
         line("callback-path", q(&self.callback_path));
         line("sdk-app-id", format!("{:?}", self.sdk_app_ids));
         line(

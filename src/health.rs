@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::deliver::spool::SpoolStats;
+use crate::outage::{OutageLog, SpoolNow};
+use crate::pipeline::now_ms;
 use crate::publish::Publisher;
 use crate::route::Topics;
 
@@ -40,6 +42,8 @@ pub struct Health {
     fatal: Mutex<Option<String>>,
     /// Spool mode: the spool's counters and its size limit.
     spool: OnceLock<(Arc<SpoolStats>, u64)>,
+    /// Tells a broker outage in a few lines (the checks below feed it).
+    outage: OnceLock<OutageLog>,
 }
 
 impl Health {
@@ -50,6 +54,28 @@ impl Health {
             ))),
             ..Health::default()
         })
+    }
+
+    /// How outages are logged (brokers, delivery mode, summary interval); a default otherwise.
+    pub fn log_outages(&self, log: OutageLog) {
+        let _ = self.outage.set(log);
+    }
+
+    fn outage(&self) -> &OutageLog {
+        self.outage.get_or_init(OutageLog::default)
+    }
+
+    /// While Kafka is away: the outage's summary line, when one is due.
+    fn summarize_outage(&self) {
+        let spool = self.spool.get().map(|(stats, _)| SpoolNow {
+            bytes: stats.bytes(),
+            records: stats.pending(),
+            oldest: match stats.oldest_undelivered_ms() {
+                0 => None,
+                oldest => Some(Duration::from_millis((now_ms() - oldest).max(0) as u64)),
+            },
+        });
+        self.outage().tick(std::time::Instant::now(), spool);
     }
 
     /// Spool mode: readiness also says no while the spool is full.
@@ -78,6 +104,26 @@ impl Health {
             Ok(p) => matches!(&*p, Some(KafkaProblem::MissingTopics(t)) if t.iter().any(|t| t == topic)),
             Err(_) => false,
         }
+    }
+
+    /// The topics the last check found missing.
+    pub fn missing_topics(&self) -> Vec<String> {
+        match self.problem.lock().as_deref() {
+            Ok(Some(KafkaProblem::MissingTopics(t))) => t.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the last check reached the brokers.
+    pub fn kafka_reachable(&self) -> bool {
+        self.problem
+            .lock()
+            .is_ok_and(|p| !matches!(&*p, Some(KafkaProblem::Unreachable(_))))
+    }
+
+    /// Spool mode: the spool's size limit.
+    pub fn spool_max_bytes(&self) -> Option<u64> {
+        self.spool.get().map(|(_, max)| *max)
     }
 
     /// `Ok(None)`: ready. `Ok(Some(note))`: ready but degraded (spool mode, Kafka away).
@@ -150,11 +196,22 @@ impl Health {
         self.draining.load(Ordering::Relaxed)
     }
 
-    /// Records the latest check, logging only when the answer changes.
+    /// Records the latest check, logging only when the answer changes; an unreachable broker
+    /// is the outage log's to tell (its reason changes from check to check).
     fn set(&self, problem: Option<KafkaProblem>) {
         let Ok(mut slot) = self.problem.lock() else { return };
+        let now = std::time::Instant::now();
+        let ended = match &problem {
+            Some(KafkaProblem::Unreachable(why)) => {
+                self.outage().down(why, now);
+                false
+            }
+            _ => self.outage().up(now).is_some(),
+        };
         if *slot != problem {
             match &problem {
+                Some(KafkaProblem::Unreachable(_)) => {}
+                None if ended => {}
                 None => tracing::info!("ready: Kafka reachable and every topic exists"),
                 Some(p) => tracing::error!(problem = %p, "Kafka check failed"),
             }
@@ -194,6 +251,7 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) 
         };
         let ready = problem.is_none();
         health.set(problem);
+        health.summarize_outage();
         if publisher.is_fenced() && !health.renews_itself() {
             renew(&health, &publisher).await;
         }

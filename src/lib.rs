@@ -14,7 +14,9 @@ pub mod deliver;
 pub mod event;
 pub mod health;
 pub mod ingress;
+pub mod kafka_log;
 pub mod metrics;
+pub mod outage;
 pub mod pipeline;
 pub mod publish;
 pub mod refusal;
@@ -33,7 +35,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, DeliveryMode};
 use crate::deliver::Delivery;
 use crate::health::Health;
-use crate::ingress::Ingress;
+use crate::ingress::{Ingress, Role};
 use crate::metrics::{Metrics, Readings};
 use crate::pipeline::Pipeline;
 use crate::publish::Publisher;
@@ -64,10 +66,16 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     let publisher = Publisher::new(&config.brokers, &properties, metrics.clone())?;
     let health = Health::new();
+    health.log_outages(outage::OutageLog::new(
+        &config.brokers,
+        config.delivery,
+        config.outage_summary_interval,
+    ));
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
     let mut readings = Readings {
         publisher: publisher.clone(),
         spool: None,
+        health: health.clone(),
     };
     let (delivery, drain) = match config.delivery {
         DeliveryMode::Spool => {
@@ -95,14 +103,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         limits: config.limits(),
         refusal_log: ingress::RefusalLog::default(),
     });
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| RunError::Bind {
-            addr: config.listen,
-            source,
-        })?;
+    let listener = bind(config.listen).await?;
+    let admin = bind(config.admin_listen).await?;
+    let admin_addr = admin.local_addr().unwrap_or(config.admin_listen);
+    // The admin listener outlives the callback drain: /readyz says "draining" meanwhile.
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    let admin = tokio::spawn(ingress::serve(
+        admin,
+        app.clone(),
+        Role::Admin,
+        async move {
+            let _ = admin_stopped.await;
+        },
+        std::time::Duration::from_secs(1),
+    ));
     tracing::info!(
         listen = %config.listen,
+        admin_listen = %admin_addr,
         callback_path = %config.callback_path,
         trtc_path = config.trtc_key.as_ref().map(|_| config.trtc_path.as_str()),
         delivery = ?config.delivery,
@@ -115,7 +132,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         shutdown.await;
         started_drain = Some(Instant::now());
     };
-    ingress::serve(listener, app, shutdown, config.shutdown_timeout).await;
+    ingress::serve(listener, app, Role::Callbacks, shutdown, config.shutdown_timeout).await;
     monitor.abort();
 
     let deadline = started_drain.unwrap_or_else(Instant::now) + config.shutdown_timeout;
@@ -130,6 +147,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Ok(Err(e)) => tracing::error!(error = %e, "records were still unsent at the shutdown deadline"),
         Err(e) => tracing::error!(error = %e, "flush task failed"),
     }
+    let _ = stop_admin.send(());
+    let _ = admin.await;
     Ok(())
 }
 
@@ -145,4 +164,10 @@ fn retention(retain: Option<config::Retain>) -> deliver::spool::Retention {
             _ => None,
         },
     }
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, RunError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Bind { addr, source })
 }

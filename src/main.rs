@@ -97,9 +97,21 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// rdkafka warns "Ignored event 'Error' on base producer poll" for every client-wide error
+/// event, which the bridge has already seen through its own error callback (kafka_log.rs):
+/// several lines a second while a broker is away. Kept at debug unless `BRIDGE_LOG` says
+/// what it wants of rdkafka itself.
+const QUIET_POLL_WARNING: &str = "rdkafka::producer::base_producer=error";
+
 fn init_tracing(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("BRIDGE_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("BRIDGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,librdkafka=warn,rdkafka=warn"));
+    let user_chose = std::env::var("BRIDGE_LOG").is_ok_and(|v| v.contains("rdkafka"));
+    if !user_chose {
+        if let Ok(quiet) = QUIET_POLL_WARNING.parse() {
+            filter = filter.add_directive(quiet);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -3,7 +3,10 @@
 //! Label values are bounded by construction — a command label is one of the known canonical
 //! names or `other`, never what a client sent — so a scanner cannot blow up the series count.
 //! Counters on the request path are plain atomics behind a read lock; gauges that mirror
-//! state elsewhere (producer queue, spool) are read at scrape time, never pushed.
+//! state elsewhere (producer queue, spool, readiness) are read at scrape time, never pushed.
+//! Every series an alert in deploy/prometheus/ uses is here (tests/monitoring.rs checks).
+
+mod process;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -20,6 +23,7 @@ use crate::callbacks::trtc;
 use crate::callbacks::Kind;
 use crate::deliver::spool::SpoolStats;
 use crate::event::Family as EventFamily;
+use crate::health::Health;
 use crate::pipeline::{now_ms, TrtcOutcome};
 use crate::publish::Publisher;
 use crate::refusal::Refusal;
@@ -72,6 +76,10 @@ pub struct Metrics {
     spool_read_errors: Counter,
     spool_read_failing: Gauge,
     spool_write_failing: Gauge,
+    spool_max_bytes: Gauge,
+    ready: Gauge,
+    kafka_reachable: Gauge,
+    topic_missing: Family<TopicLabels, Gauge>,
     /// The bridge's own topics, resolved once: a delivery report finds its counter without
     /// allocating.
     known_topics: Vec<(Arc<str>, Counter)>,
@@ -83,11 +91,13 @@ pub struct Metrics {
 pub struct Readings {
     pub publisher: Publisher,
     pub spool: Option<Arc<SpoolStats>>,
+    pub health: Arc<Health>,
 }
 
 impl Metrics {
     pub fn new(topics: &Topics) -> Arc<Self> {
-        let mut registry = Registry::with_prefix("tencent_bridge");
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(process::Process));
         let m = Metrics {
             callbacks: Family::default(),
             accept_seconds: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),
@@ -106,6 +116,10 @@ impl Metrics {
             spool_read_errors: Counter::default(),
             spool_read_failing: Gauge::default(),
             spool_write_failing: Gauge::default(),
+            spool_max_bytes: Gauge::default(),
+            ready: Gauge::default(),
+            kafka_reachable: Gauge::default(),
+            topic_missing: Family::default(),
             known_topics: Vec::new(),
             dlq_topic: topics.get(EventFamily::Dlq).clone(),
             registry: Registry::default(),
@@ -121,7 +135,8 @@ impl Metrics {
                 )
             })
             .collect();
-        m.register(&mut registry);
+        m.start_at_zero(topics);
+        m.register(registry.sub_registry_with_prefix("tencent_bridge"));
         let m = Metrics { known_topics, ..m };
         Arc::new(Metrics { registry, ..m })
     }
@@ -212,8 +227,49 @@ impl Metrics {
             "1 while appends to the spool fail and callbacks are answered 503, else 0",
             self.spool_write_failing.clone(),
         );
+        self.register_health(r);
         let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         r.register("build", "Build of this bridge", build);
+    }
+
+    /// The bounded label sets exist from the start, at 0: a series that appears only with its
+    /// first increment hides that increment from `increase()` and `rate()` (and the alerts).
+    fn start_at_zero(&self, topics: &Topics) {
+        for reason in ["missing", "skew", "mismatch"] {
+            let _ = self.signature_failures.get_or_create(&ReasonLabels { reason });
+        }
+        for topic in topics.all() {
+            for kind in ["retriable", "permanent"] {
+                let labels = DeliveryErrorLabels {
+                    topic: topic.clone(),
+                    kind,
+                };
+                let _ = self.delivery_errors.get_or_create(&labels);
+            }
+        }
+    }
+
+    fn register_health(&self, r: &mut Registry) {
+        r.register(
+            "spool_max_bytes",
+            "The spool's size limit (--spool-max-bytes; 0 outside spool mode): at it callbacks get 503",
+            self.spool_max_bytes.clone(),
+        );
+        r.register(
+            "ready",
+            "1 while /readyz says the bridge can accept callbacks, else 0",
+            self.ready.clone(),
+        );
+        r.register(
+            "kafka_reachable",
+            "1 while the last check reached the brokers, else 0",
+            self.kafka_reachable.clone(),
+        );
+        r.register(
+            "topic_missing",
+            "1 for each of the bridge's topics the cluster does not have (its events go to the DLQ), else 0",
+            self.topic_missing.clone(),
+        );
     }
 
     /// One callback answered: counts it by outcome and times it.
@@ -309,11 +365,28 @@ impl Metrics {
             self.spool_write_failing
                 .set(i64::from(spool.write_problem().is_some()));
         }
+        self.read_health(&now.health);
         let mut out = String::with_capacity(4096);
         if let Err(e) = text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot encode metrics");
         }
         out
+    }
+}
+
+impl Metrics {
+    fn read_health(&self, health: &Health) {
+        self.spool_max_bytes
+            .set(clamp(health.spool_max_bytes().unwrap_or(0)));
+        self.ready.set(i64::from(health.readiness().is_ok()));
+        self.kafka_reachable.set(i64::from(health.kafka_reachable()));
+        let missing = health.missing_topics();
+        for (topic, _) in &self.known_topics {
+            let gauge = self
+                .topic_missing
+                .get_or_create(&TopicLabels { topic: topic.clone() });
+            gauge.set(i64::from(missing.iter().any(|m| **m == **topic)));
+        }
     }
 }
 

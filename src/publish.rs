@@ -15,6 +15,7 @@ use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
 use crate::config::DeliveryMode;
+use crate::kafka_log::KafkaLog;
 use crate::metrics::Metrics;
 use crate::route::Record;
 
@@ -167,9 +168,20 @@ pub struct Reports {
     /// Set once a report says this producer can never deliver again ([`needs_new_producer`]).
     fenced: AtomicBool,
     metrics: Arc<Metrics>,
+    librdkafka: KafkaLog,
 }
 
-impl ClientContext for Reports {}
+/// librdkafka's client-wide errors and its log lines, sorted by [`KafkaLog`] so an outage
+/// does not flood the log.
+impl ClientContext for Reports {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        self.librdkafka.log(level, fac, log_message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.librdkafka.error(&error, reason);
+    }
+}
 
 impl ProducerContext for Reports {
     type DeliveryOpaque = Box<Ack>;
@@ -257,6 +269,7 @@ impl Publisher {
             failing: AtomicBool::new(false),
             fenced: AtomicBool::new(false),
             metrics: metrics.clone(),
+            librdkafka: KafkaLog::default(),
         })?;
         Ok(Arc::new(producer))
     }

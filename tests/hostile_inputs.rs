@@ -75,7 +75,10 @@ fn assert_no_secret(what: &str, text: &str, signs: &[String]) {
 
 /// What every bridge must still be at the end: alive, ready, no panic, no secret in its log.
 async fn assert_still_serving(bridge: &mut Bridge, signs: &[String]) {
-    assert_eq!(request(&bridge.addr(), "GET", "/readyz", "").await.status, 200);
+    assert_eq!(
+        request(&bridge.admin_addr(), "GET", "/readyz", "").await.status,
+        200
+    );
     let log = bridge.log();
     assert_no_secret("the bridge log", &log, signs);
     assert!(!log.contains("panicked"), "the bridge panicked:\n{log}");
@@ -204,7 +207,7 @@ async fn hostile_bodies_and_queries_get_clear_answers_and_the_right_dlq_behaviou
         .collect();
     assert_no_secret("an answer", &answers.join("\n"), &signs);
     let metrics = raw_exchange(
-        &addr,
+        &bridge.admin_addr(),
         b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
     );
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");

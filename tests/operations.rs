@@ -59,7 +59,7 @@ async fn metrics_count_callbacks_deliveries_and_refusals() {
     expect_event(&broker, "tencent.live.member", APP_ID, LIVE, &live_body);
     expect_event(&broker, "tencent.room.member", APP_ID, ROOM, ROOM_003);
     let text = wait_for("delivery counters on /metrics", WAIT, || {
-        let text = scrape(&addr);
+        let text = scrape(&bridge.admin_addr());
         let produced = value(
             &text,
             r#"tencent_bridge_events_produced_total{topic="tencent.room.member"}"#,
@@ -250,9 +250,9 @@ fn readiness_follows_what_the_delivery_mode_can_promise() {
     let readyz = |bridge: &Bridge, want: &str| {
         wait_for(&format!("/readyz to say {want}"), WAIT, || {
             // Not listening yet is "not yet", not a failure.
-            std::net::TcpStream::connect(bridge.addr()).ok()?;
+            std::net::TcpStream::connect(bridge.admin_addr()).ok()?;
             let out = raw_exchange(
-                &bridge.addr(),
+                &bridge.admin_addr(),
                 b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
             );
             out.contains(want).then_some(out)
@@ -291,9 +291,9 @@ async fn a_missing_topic_is_named_and_its_events_kept_on_the_dlq() {
         ],
     );
     wait_for("/readyz to name the missing topic", WAIT, || {
-        std::net::TcpStream::connect(bridge.addr()).ok()?;
+        std::net::TcpStream::connect(bridge.admin_addr()).ok()?;
         let out = raw_exchange(
-            &bridge.addr(),
+            &bridge.admin_addr(),
             b"GET /readyz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
         );
         (out.starts_with("HTTP/1.1 503") && out.contains("missing topics: gap.room.member")).then_some(())

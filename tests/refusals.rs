@@ -152,8 +152,15 @@ async fn paths_methods_probes_and_chunked_bodies() {
     assert_eq!(a.headers["allow"], "POST");
     let a = request(&addr, "POST", "/elsewhere", "{}").await;
     assert_eq!((a.status, a.code()), (404, 4040));
-    assert_eq!(request(&addr, "GET", "/healthz", "").await.status, 200);
-    assert_eq!(request(&addr, "GET", "/readyz", "").await.status, 200);
+    // The probes and the metrics are on the admin port only: the public one says 404.
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        let a = request(&addr, "GET", path, "").await;
+        assert_eq!((a.status, a.code()), (404, 4040), "{path} on the callback port");
+        let admin = request(&bridge.admin_addr(), "GET", path, "").await;
+        assert_eq!(admin.status, 200, "{path} on the admin port");
+    }
+    let a = request(&bridge.admin_addr(), "POST", "/callback", "{}").await;
+    assert_eq!(a.status, 404, "no callbacks on the admin port");
 
     // A chunked body is cut at the limit, never buffered past it.
     let q = query("/callback", APP_ID, LIVE, None);

@@ -175,7 +175,7 @@ async fn a_kafka_outage_keeps_answering_ok_and_delivers_everything_after() {
         "the cut lasted only {outage:?}"
     );
     // The cut was felt: what was acknowledged during it is still waiting in the spool.
-    let waiting = spool_records(&addr);
+    let waiting = spool_records(&bridge.admin_addr());
     assert!(waiting > 0, "nothing waiting in the spool at the end of the cut");
     proxy.restore();
     for _ in 0..40 {
@@ -298,7 +298,7 @@ async fn damage_in_the_middle_of_a_segment_costs_only_the_records_it_touches() {
         damaged.len()
     );
     let metrics = raw_exchange(
-        &bridge.addr(),
+        &bridge.admin_addr(),
         b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n",
     );
     let lost = format!("tencent_bridge_spool_records_lost_total {}", damaged.len());
@@ -348,10 +348,10 @@ async fn a_full_spool_answers_503_until_drained_and_loses_nothing() {
     eprintln!("full: spool full after {acked} callbacks: {}", refused.info());
     tokio::task::block_in_place(|| {
         wait_for("/readyz 503 with a full spool", Duration::from_secs(15), || {
-            (get_blocking(&addr, "/readyz") == Some(503)).then_some(())
+            (get_blocking(&bridge.admin_addr(), "/readyz") == Some(503)).then_some(())
         })
     });
-    let readyz = readyz_body(&addr);
+    let readyz = readyz_body(&bridge.admin_addr());
     eprintln!("full: {readyz}");
     assert!(
         readyz.contains("spool full"),
@@ -361,7 +361,7 @@ async fn a_full_spool_answers_503_until_drained_and_loses_nothing() {
     proxy.restore();
     tokio::task::block_in_place(|| {
         wait_for("/readyz 200 once drained", Duration::from_secs(120), || {
-            (get_blocking(&addr, "/readyz") == Some(200)).then_some(())
+            (get_blocking(&bridge.admin_addr(), "/readyz") == Some(200)).then_some(())
         })
     });
     for i in 0..10 {
@@ -385,7 +385,7 @@ async fn a_second_bridge_on_the_same_spool_exits_non_zero_saying_locked() {
         second.log()
     );
     // The first one is untouched.
-    assert_eq!(get_blocking(&first.addr(), "/readyz"), Some(200));
+    assert_eq!(get_blocking(&first.admin_addr(), "/readyz"), Some(200));
     let mut acks = Acks::new();
     send_ok(&first.addr(), &mut acks, "lock-room", "lock-1").await;
     check_all_arrived(&broker.bootstrap(), &acks, "lock");

@@ -92,6 +92,8 @@ pub fn start_tansu(s: &Settings, port: u16, advertised: u16) -> anyhow::Result<O
 pub struct Bridge {
     child: Option<Owned>,
     port: u16,
+    /// /readyz and /metrics (`--admin-listen`).
+    admin_port: u16,
     brokers: String,
     spool: PathBuf,
     pub log: PathBuf,
@@ -103,6 +105,7 @@ impl Bridge {
         let mut b = Bridge {
             child: None,
             port: free_port()?,
+            admin_port: free_port()?,
             brokers,
             spool: s.work.join("spool"),
             log: s.work.join("bridge.log"),
@@ -131,6 +134,8 @@ impl Bridge {
             .args([
                 "--listen",
                 &self.addr(),
+                "--admin-listen",
+                &format!("127.0.0.1:{}", self.admin_port),
                 "--brokers",
                 &self.brokers,
                 "--sdk-app-id",
@@ -147,8 +152,10 @@ impl Bridge {
             .spawn()
             .context("starting the bridge")?;
         self.child = Some(Owned(child));
-        let addr = self.addr();
-        if !wait_until(READY_WITHIN, || http::get_blocking(&addr, "/readyz") == Some(200)) {
+        let admin = format!("127.0.0.1:{}", self.admin_port);
+        if !wait_until(READY_WITHIN, || {
+            http::get_blocking(&admin, "/readyz") == Some(200)
+        }) {
             bail!(
                 "the bridge was not ready within {READY_WITHIN:?}; see {}",
                 self.log.display()

@@ -1,7 +1,10 @@
 //! ingress: the hyper server. Routes, limits and Tencent-shaped answers live here; what a
 //! callback means is the pipeline's business. Every limit a hostile client meets is set in
 //! [`Limits`] and applied in [`serve`] (socket and connection limits) or [`callback`] (body).
+//! Two listeners share this server: the public one answers the callback path only, the admin
+//! one (`admin`) the probes and the metrics; each is a [`Role`].
 
+mod admin;
 mod guard;
 mod refusal_log;
 
@@ -26,7 +29,7 @@ pub use self::refusal_log::RefusalLog;
 
 use crate::auth::CallbackQuery;
 use crate::health::Health;
-use crate::metrics::{self, Metrics, Readings};
+use crate::metrics::{Metrics, Readings};
 use crate::pipeline::{Pipeline, TrtcHeaders, TrtcOutcome};
 use crate::refusal::{answer_body, Refusal};
 
@@ -43,6 +46,29 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
+impl Limits {
+    /// The admin listener's: the same timeouts and head limits, and few connections (probes
+    /// and a scraper need a handful; a port exposed by mistake cannot eat the callbacks').
+    pub fn admin(self) -> Limits {
+        Limits {
+            max_connections: self.max_connections.min(ADMIN_MAX_CONNECTIONS),
+            ..self
+        }
+    }
+}
+
+/// Connections the admin listener serves at once.
+pub const ADMIN_MAX_CONNECTIONS: usize = 32;
+
+/// Which listener a connection came in on: each answers its own paths only, 404 to the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The public port: the callback path, for Tencent.
+    Callbacks,
+    /// The private port: /healthz, /readyz, /metrics.
+    Admin,
+}
+
 pub struct Ingress {
     pub pipeline: Pipeline,
     pub health: Arc<Health>,
@@ -55,16 +81,20 @@ pub struct Ingress {
     pub refusal_log: RefusalLog,
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and gives requests in flight up to
-/// `grace` to finish.
+/// Serves `role`'s paths until `shutdown` resolves, then stops accepting and gives requests in
+/// flight up to `grace` to finish. The callback listener's end starts the drain (/readyz 503).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<Ingress>,
+    role: Role,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
     let graceful = GracefulShutdown::new();
-    let limits = app.limits;
+    let limits = match role {
+        Role::Callbacks => app.limits,
+        Role::Admin => app.limits.admin(),
+    };
     let mut builder = http1::Builder::new();
     // The socket guard enforces the header and idle timeouts; hyper bounds head size.
     builder
@@ -103,7 +133,7 @@ pub async fn serve(
                 let app = app.clone();
                 let service = service_fn(move |req| {
                     let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(route(&app, req).await) }
+                    async move { Ok::<_, std::convert::Infallible>(route(&app, role, req).await) }
                 });
                 let io = TokioIo::new(Guarded::new(stream, timeouts));
                 let conn = graceful.watch(builder.serve_connection(io, service));
@@ -118,6 +148,10 @@ pub async fn serve(
         }
     }
     drop(listener);
+    if role == Role::Admin {
+        let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+        return;
+    }
     app.health.start_draining();
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
@@ -125,40 +159,13 @@ pub async fn serve(
     }
 }
 
-async fn route(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn route(app: &Ingress, role: Role, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
-    if path == app.callback_path {
-        return callback_path(app, req).await;
-    }
-    if app.trtc_path.as_deref() == Some(path) {
-        return trtc_path(app, req).await;
-    }
-    match path {
-        "/healthz" => match app.health.liveness() {
-            Ok(()) => answer(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
-            Err(why) => {
-                let body = serde_json::json!({ "status": "failed", "reason": why });
-                answer(StatusCode::SERVICE_UNAVAILABLE, body.to_string().into_bytes())
-            }
-        },
-        "/readyz" => match app.health.readiness() {
-            Ok(None) => answer(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()),
-            Ok(Some(note)) => {
-                let body = serde_json::json!({ "status": "ready", "degraded": note });
-                answer(StatusCode::OK, body.to_string().into_bytes())
-            }
-            Err(why) => {
-                let body = serde_json::json!({ "status": "not ready", "reason": why });
-                answer(StatusCode::SERVICE_UNAVAILABLE, body.to_string().into_bytes())
-            }
-        },
-        "/metrics" => {
-            let mut resp = answer(StatusCode::OK, app.metrics.render(&app.readings).into_bytes());
-            resp.headers_mut()
-                .insert(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE));
-            resp
-        }
-        _ => refuse(&Refusal::NotFound),
+    match role {
+        Role::Admin => admin::route(app, path),
+        Role::Callbacks if path == app.callback_path => callback_path(app, req).await,
+        Role::Callbacks if app.trtc_path.as_deref() == Some(path) => trtc_path(app, req).await,
+        Role::Callbacks => refuse(&Refusal::NotFound),
     }
 }
 

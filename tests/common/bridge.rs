@@ -11,6 +11,8 @@ pub const TOKEN: &str = "test-token-Ω";
 
 pub struct Bridge {
     pub port: u16,
+    /// The admin listener: /metrics, /healthz, /readyz.
+    pub admin_port: u16,
     child: Option<Child>,
     log: PathBuf,
     _dir: tempfile::TempDir,
@@ -39,12 +41,15 @@ impl Bridge {
                 cmd.env_remove(k);
             }
         }
+        let admin_port = free_port();
         // The default spool dir (`spool`, relative) lands in this temp dir.
         let child = cmd
             .current_dir(dir.path())
             .args([
                 "--listen",
                 &format!("127.0.0.1:{port}"),
+                "--admin-listen",
+                &format!("127.0.0.1:{admin_port}"),
                 "--brokers",
                 brokers,
                 "--sdk-app-id",
@@ -65,6 +70,7 @@ impl Bridge {
             .expect("start bridge");
         Bridge {
             port,
+            admin_port,
             child: Some(child),
             log,
             _dir: dir,
@@ -75,12 +81,17 @@ impl Bridge {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Where /metrics, /healthz and /readyz are served.
+    pub fn admin_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.admin_port)
+    }
+
     pub fn wait_ready(&self) {
         wait_for(
             &format!("bridge /readyz (log: {})", self.log()),
             Duration::from_secs(60),
             || {
-                let status = super::http::get_blocking(&self.addr(), "/readyz")?;
+                let status = super::http::get_blocking(&self.admin_addr(), "/readyz")?;
                 (status == 200).then_some(())
             },
         );

@@ -85,6 +85,12 @@ impl Effective {
         self.str("listen").parse().expect("effective listen is host:port")
     }
 
+    pub fn admin_listen(&self) -> SocketAddr {
+        self.str("admin-listen")
+            .parse()
+            .expect("effective admin-listen is host:port")
+    }
+
     pub fn shutdown_timeout(&self) -> Duration {
         humantime::parse_duration(self.str("shutdown-timeout")).expect("effective shutdown-timeout")
     }
@@ -118,22 +124,26 @@ pub fn effective(what: &str, file: &Path, extra: &[OsString]) -> Effective {
 /// The real bridge started from a config file, on a free local port, Kafka unreachable.
 pub struct RunningBridge {
     pub addr: String,
+    /// The admin listener (/healthz, /readyz, /metrics).
+    pub admin_addr: String,
     child: Child,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
 
 impl RunningBridge {
-    /// `--config FILE`, then flags for what only exists on a host: the listen address, the
+    /// `--config FILE`, then flags for what only exists on a host: the listen addresses, the
     /// spool dir, the broker (a port nobody listens on) and `extra`.
     pub fn start(file: &Path, extra: &[OsString]) -> RunningBridge {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("bridge.log");
         let addr = format!("127.0.0.1:{}", free_port());
+        let admin_addr = format!("127.0.0.1:{}", free_port());
         let child = bridge_command()
             .arg("--config")
             .arg(file)
             .args(["--listen", &addr])
+            .args(["--admin-listen", &admin_addr])
             .arg("--spool-dir")
             .arg(dir.path().join("spool"))
             .args(["--brokers", &format!("127.0.0.1:{}", free_port())])
@@ -144,6 +154,7 @@ impl RunningBridge {
             .expect("start the bridge");
         RunningBridge {
             addr,
+            admin_addr,
             child,
             log,
             _dir: dir,
@@ -154,9 +165,20 @@ impl RunningBridge {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// The status of `GET path` once the bridge answers HTTP at all; fails if it exits first.
+    /// The status of `GET path` on the admin port once the bridge answers HTTP at all; fails
+    /// if it exits first.
     pub fn get(&mut self, path: &str) -> u16 {
+        let addr = self.admin_addr.clone();
+        self.get_from(addr, path)
+    }
+
+    /// The same on the callback port.
+    pub fn get_public(&mut self, path: &str) -> u16 {
         let addr = self.addr.clone();
+        self.get_from(addr, path)
+    }
+
+    fn get_from(&mut self, addr: String, path: &str) -> u16 {
         let log = self.log.clone();
         let child = &mut self.child;
         wait_for(

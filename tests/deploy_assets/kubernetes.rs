@@ -66,12 +66,21 @@ fn probes_and_ports_reach_a_bridge_started_from_the_config_map() {
         "kubelet probes and the Service reach the pod IP: listen on 0.0.0.0, not {listen}"
     );
     let port = listen.port();
+    // kubelet and Prometheus reach the pod IP too: the admin listener binds 0.0.0.0 inside
+    // the pod (the Service exposes only the callback port, so the internet does not see it).
+    let admin = config.effective.admin_listen();
+    assert!(
+        admin.ip().is_unspecified(),
+        "kubelet probes reach the pod IP: admin-listen on 0.0.0.0, not {admin}"
+    );
+    assert_ne!(admin.port(), port, "the admin port is not the callback port");
     for probe in ["livenessProbe", "readinessProbe"] {
         let get = &bridge[probe]["httpGet"];
         assert_eq!(
             resolve_port(bridge, &get["port"]),
-            port,
-            "{probe} port = listen port {port}"
+            admin.port(),
+            "{probe} port = admin-listen port {}",
+            admin.port()
         );
     }
     let service = object(&docs, "Service");
@@ -112,6 +121,20 @@ fn probes_and_ports_reach_a_bridge_started_from_the_config_map() {
         404,
         "control: an unknown path is 404"
     );
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(
+            running.get_public(path),
+            404,
+            "{path} is not on the callback port"
+        );
+    }
+    for port in service["spec"]["ports"].as_array().expect("Service ports") {
+        assert_ne!(
+            resolve_port(bridge, &port["targetPort"]),
+            admin.port(),
+            "the Service must not expose the admin port"
+        );
+    }
     // The bridge names no probe paths itself (its --help has none): these are the README's.
     assert_eq!(
         (path("livenessProbe").as_str(), path("readinessProbe").as_str()),
@@ -137,8 +160,8 @@ fn probes_and_ports_reach_a_bridge_started_from_the_config_map() {
         .expect("prometheus.io/path annotation");
     assert_eq!(
         scrape["prometheus.io/port"],
-        port.to_string(),
-        "prometheus.io/port"
+        admin.port().to_string(),
+        "prometheus.io/port = admin port"
     );
     assert_eq!(running.get(metrics), 200, "prometheus.io/path {metrics}");
 }

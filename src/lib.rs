@@ -9,6 +9,7 @@ pub mod callbacks;
 pub mod cli;
 pub mod config;
 pub mod config_file;
+pub mod decode;
 pub mod dedup;
 pub mod deliver;
 pub mod event;

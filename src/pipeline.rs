@@ -6,23 +6,20 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use std::borrow::Cow;
 
 use crate::auth::{Authenticator, CallbackQuery, TrtcAuth};
-use crate::callbacks::{trtc, Callback, Kind};
-use crate::config::{Config, UnknownCommands};
+use crate::config::Config;
+use crate::decode::Decoder;
 use crate::dedup::Recent;
 use crate::deliver::Delivery;
-use crate::event::{Event, Origin};
 use crate::refusal::Refusal;
-use crate::route::{self, Record, Topics};
+use crate::route::{self, Topics};
 
 pub struct Pipeline {
     auth: Authenticator,
     /// `None`: no TRTC key configured, the TRTC path is not served.
     trtc: Option<TrtcAuth>,
     recent: Recent,
-    topics: Topics,
+    decoder: Decoder,
     delivery: Delivery,
-    unknown: UnknownCommands,
-    max_record_bytes: usize,
 }
 
 /// How a TRTC callback that is answered 200 was taken.
@@ -59,10 +56,12 @@ impl Pipeline {
                 .as_deref()
                 .map(|key| TrtcAuth::new(config.sdk_app_ids.clone(), key)),
             recent: Recent::default(),
-            topics,
+            decoder: Decoder {
+                topics,
+                unknown: config.unknown_commands,
+                max_record_bytes,
+            },
             delivery,
-            unknown: config.unknown_commands,
-            max_record_bytes,
         }
     }
 
@@ -80,17 +79,17 @@ impl Pipeline {
             .filter(|c| !c.is_empty())
             .ok_or(Refusal::CommandMissing)?;
         let received_at_ms = now_ms();
-        match self.record(query, command, body, received_at_ms) {
+        match self.decoder.callback(query, command, body, received_at_ms) {
             Ok(record) => self.delivery.deliver(record).await,
             Err(refusal) => {
                 if refusal.keeps_on_dlq() {
                     let record = route::dlq_record_within(
-                        &self.topics,
+                        &self.decoder.topics,
                         query,
                         &refusal,
                         body,
                         received_at_ms,
-                        self.max_record_bytes,
+                        self.decoder.max_record_bytes,
                     );
                     if let Err(e) = self.delivery.deliver(record).await {
                         tracing::error!(reason = %refusal, error = %e, "refused callback could not be kept on the DLQ");
@@ -99,41 +98,6 @@ impl Pipeline {
                 Err(refusal)
             }
         }
-    }
-
-    /// decode → normalize → route.
-    fn record(
-        &self,
-        query: &CallbackQuery<'_>,
-        command: &str,
-        body: &[u8],
-        received_at_ms: i64,
-    ) -> Result<Record, Refusal> {
-        let text = std::str::from_utf8(body)
-            .map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-        let kind = Kind::from_name(command);
-        let callback = Callback::decode(kind, command, text)?;
-        if kind.is_none() && self.unknown == UnknownCommands::Reject {
-            return Err(Refusal::UnknownCommand(crate::refusal::clip(command)));
-        }
-        let facts = callback.facts();
-        let origin = Origin {
-            sdk_app_id: query.sdk_app_id.as_deref().unwrap_or(""),
-            client_ip: query.client_ip.as_deref(),
-            platform: query.platform.as_deref(),
-            received_at_ms,
-        };
-        let event = Event::new(&facts, kind.map_or(command, |k| k.canonical()), origin, body);
-        let record = route::event_record(&self.topics, facts.family, &event, text);
-        // The producer would refuse it after the OK; refuse it now, and keep it on the DLQ.
-        let size = record.encoded_len();
-        if size > self.max_record_bytes {
-            return Err(Refusal::EventTooLarge {
-                size,
-                limit: self.max_record_bytes,
-            });
-        }
-        Ok(record)
     }
 }
 
@@ -145,7 +109,7 @@ impl Pipeline {
         auth.check(headers.sdk_app_id, headers.sign, body)?;
         let app = headers.sdk_app_id.unwrap_or_default().trim();
         let received_at_ms = now_ms();
-        let record = match self.trtc_record(app, body, received_at_ms) {
+        let record = match self.decoder.trtc(app, body, received_at_ms) {
             Ok(record) => record,
             Err(refusal) => {
                 let query = CallbackQuery {
@@ -155,12 +119,12 @@ impl Pipeline {
                     ..CallbackQuery::default()
                 };
                 let dead = route::dlq_record_within(
-                    &self.topics,
+                    &self.decoder.topics,
                     &query,
                     &refusal,
                     body,
                     received_at_ms,
-                    self.max_record_bytes,
+                    self.decoder.max_record_bytes,
                 );
                 // Not kept (spool full, broker down): then a retry can help.
                 self.delivery.deliver(dead).await?;
@@ -174,38 +138,6 @@ impl Pipeline {
         self.delivery.deliver(record).await?;
         self.recent.insert(&id);
         Ok(TrtcOutcome::Accepted(command))
-    }
-
-    /// decode → normalize → route, with the event's id and canonical command.
-    fn trtc_record(
-        &self,
-        app: &str,
-        body: &[u8],
-        received_at_ms: i64,
-    ) -> Result<(Record, String, Cow<'static, str>), Refusal> {
-        let text = std::str::from_utf8(body)
-            .map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
-        let callback = trtc::decode(text)?;
-        let facts = callback.facts();
-        let command = callback.command();
-        let platform = callback.platform();
-        let origin = Origin {
-            sdk_app_id: app,
-            client_ip: None,
-            platform: platform.as_deref(),
-            received_at_ms,
-        };
-        let event = Event::new(&facts, &command, origin, callback.identity().as_bytes());
-        let record = route::event_record(&self.topics, facts.family, &event, text);
-        let size = record.encoded_len();
-        if size > self.max_record_bytes {
-            return Err(Refusal::EventTooLarge {
-                size,
-                limit: self.max_record_bytes,
-            });
-        }
-        let id = event.event_id.clone();
-        Ok((record, id, command))
     }
 }
 

@@ -1,0 +1,89 @@
+//! decode → normalize → route: a callback's bytes to the Kafka record they become, or the
+//! refusal. No authentication and no delivery: the pipeline runs it after its checks, and
+//! `dlq redrive` runs it again over what an earlier version refused.
+
+use std::borrow::Cow;
+
+use crate::auth::CallbackQuery;
+use crate::callbacks::{trtc, Callback, Kind};
+use crate::config::UnknownCommands;
+use crate::event::{Event, Origin};
+use crate::refusal::Refusal;
+use crate::route::{self, Record, Topics};
+
+pub struct Decoder {
+    pub topics: Topics,
+    pub unknown: UnknownCommands,
+    /// The producer's `message.max.bytes`: a bigger event is refused before the OK, not lost
+    /// after it.
+    pub max_record_bytes: usize,
+}
+
+impl Decoder {
+    /// decode → normalize → route.
+    pub fn callback(
+        &self,
+        query: &CallbackQuery<'_>,
+        command: &str,
+        body: &[u8],
+        received_at_ms: i64,
+    ) -> Result<Record, Refusal> {
+        let text = std::str::from_utf8(body)
+            .map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let kind = Kind::from_name(command);
+        let callback = Callback::decode(kind, command, text)?;
+        if kind.is_none() && self.unknown == UnknownCommands::Reject {
+            return Err(Refusal::UnknownCommand(crate::refusal::clip(command)));
+        }
+        let facts = callback.facts();
+        let origin = Origin {
+            sdk_app_id: query.sdk_app_id.as_deref().unwrap_or(""),
+            client_ip: query.client_ip.as_deref(),
+            platform: query.platform.as_deref(),
+            received_at_ms,
+        };
+        let event = Event::new(&facts, kind.map_or(command, |k| k.canonical()), origin, body);
+        let record = route::event_record(&self.topics, facts.family, &event, text);
+        // The producer would refuse it after the OK; refuse it now, and keep it on the DLQ.
+        let size = record.encoded_len();
+        if size > self.max_record_bytes {
+            return Err(Refusal::EventTooLarge {
+                size,
+                limit: self.max_record_bytes,
+            });
+        }
+        Ok(record)
+    }
+
+    /// decode → normalize → route, with the event's id and canonical command.
+    pub fn trtc(
+        &self,
+        app: &str,
+        body: &[u8],
+        received_at_ms: i64,
+    ) -> Result<(Record, String, Cow<'static, str>), Refusal> {
+        let text = std::str::from_utf8(body)
+            .map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let callback = trtc::decode(text)?;
+        let facts = callback.facts();
+        let command = callback.command();
+        let platform = callback.platform();
+        let origin = Origin {
+            sdk_app_id: app,
+            client_ip: None,
+            platform: platform.as_deref(),
+            received_at_ms,
+        };
+        let event = Event::new(&facts, &command, origin, callback.identity().as_bytes());
+        let record = route::event_record(&self.topics, facts.family, &event, text);
+        let size = record.encoded_len();
+        if size > self.max_record_bytes {
+            return Err(Refusal::EventTooLarge {
+                size,
+                limit: self.max_record_bytes,
+            });
+        }
+        let id = event.event_id.clone();
+        Ok((record, id, command))
+    }
+}

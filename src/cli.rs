@@ -10,6 +10,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 use crate::config::Config;
 use crate::config_file;
 use crate::tools::spool::SpoolCommand;
+use crate::tools::DlqCommand;
 
 /// Tencent Cloud membership callbacks → Kafka.
 ///
@@ -21,6 +22,7 @@ use crate::tools::spool::SpoolCommand;
 ///   tencent-kafka-bridge send --sample room-enter --sdk-app-id 1400000000 --token "$TOKEN"
 ///   tencent-kafka-bridge tail --brokers kafka-1:9092 --from-beginning
 ///   tencent-kafka-bridge spool inspect --spool-dir /var/lib/tencent-kafka-bridge/spool
+///   tencent-kafka-bridge dlq redrive --brokers kafka-1:9092 --dry-run
 #[derive(Debug, Parser)]
 #[command(name = "tencent-kafka-bridge", version, verbatim_doc_comment)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -45,6 +47,9 @@ pub enum Tool {
     /// directory: safe beside a running bridge).
     #[command(subcommand)]
     Spool(SpoolCommand),
+    /// The dead-letter topic: publish what today's decoder accepts of it.
+    #[command(subcommand)]
+    Dlq(DlqCommand),
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,11 @@ fn main() -> ExitCode {
             Ok(false) => ExitCode::FAILURE,
             Err(e) => fail(anyhow::Error::new(e).context("spool")),
         },
+        Some(Tool::Dlq(command)) => match tencent_kafka_bridge::tools::run_dlq(command) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => fail(anyhow::Error::new(e).context("dlq")),
+        },
     }
 }
 

@@ -1,0 +1,300 @@
+//! `dlq redrive`: run what an earlier version refused through today's decoder. A callback
+//! refused for its content sits on `<prefix>dlq` with its query and body; once the decoder
+//! accepts it (a fix, a new lenient type), this publishes the event it should have been, with
+//! its original `received_at_ms` (so the same `event_id` and the same dedup pair), to its
+//! family topic. What is still refused stays where it is, counted by reason.
+//!
+//! Safe to run twice: progress lives in the consumer group (`--group`). Its committed offset
+//! stops at the first record not yet done (still refused, or filtered out), and the commit's
+//! metadata lists the records after it that were redriven, so no run publishes one twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+use super::filter::parse_time;
+use super::redrive_state::{Done, Progress};
+use super::ToolError;
+use crate::config::{DeliveryMode, UnknownCommands};
+use crate::decode::Decoder;
+use crate::metrics::Metrics;
+use crate::publish::{self, Ack, Publisher, SendError};
+use crate::route::{Record, Topics, BROKER_REFUSED_CODE};
+
+#[derive(Debug, Args)]
+pub struct RedriveArgs {
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "BRIDGE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    /// librdkafka properties, KEY=VALUE, as for the bridge (TLS, SASL).
+    #[arg(long = "kafka-property", value_parser = crate::config::parse_property)]
+    pub kafka_properties: Vec<(String, String)>,
+    /// The bridge's --topic-prefix.
+    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
+    pub topic_prefix: String,
+    /// Only DLQ records received at or after this (RFC 3339, or a duration ago like 6h).
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<i64>,
+    /// Only DLQ records with these error codes (4001, 4002, ...).
+    #[arg(long = "code", value_delimiter = ',')]
+    pub codes: Vec<u32>,
+    /// As the bridge's --unknown-commands: what decodes as passthrough.
+    #[arg(long, value_enum, env = "BRIDGE_UNKNOWN_COMMANDS", default_value_t = UnknownCommands::Passthrough)]
+    pub unknown_commands: UnknownCommands,
+    /// Where the progress is kept (a Kafka consumer group).
+    #[arg(long, default_value = "tencent-kafka-bridge-dlq-redrive")]
+    pub group: String,
+    /// Show what would be redriven and what is still refused; publish and remember nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// One DLQ record, as the bridge wrote it.
+#[derive(Debug, serde::Deserialize)]
+struct Dead {
+    reason: String,
+    error_code: u32,
+    sdk_app_id: String,
+    command: Option<String>,
+    #[serde(default)]
+    query: BTreeMap<String, String>,
+    body: String,
+    body_encoding: String,
+    received_at_ms: i64,
+}
+
+/// What redrive makes of one DLQ record.
+enum Verdict {
+    Redrive(Record),
+    /// Left on the DLQ, with why.
+    Stays(String),
+    /// Not this run's: filtered out.
+    Skip,
+}
+
+/// Runs; `Ok(false)` when a publish failed (each named on stderr).
+pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
+    let dlq = format!("{}dlq", args.topic_prefix);
+    let consumer = consumer(args)?;
+    let mut progress = Progress::load(&consumer, &dlq)?;
+    let properties = publish::properties_for(DeliveryMode::Kafka, &args.kafka_properties);
+    let publisher = Publisher::new(
+        &args.brokers,
+        &properties,
+        Metrics::new(&Topics::new(&args.topic_prefix)),
+    )?;
+    let decoder = Decoder {
+        topics: Topics::new(&args.topic_prefix),
+        unknown: args.unknown_commands,
+        max_record_bytes: publisher.max_record_bytes(),
+    };
+    progress.assign(&consumer, &dlq)?;
+    let mut tally = Tally::default();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut sent = 0usize;
+    let mut last_line = Instant::now();
+    let skip = progress.already_redriven();
+    let open = progress.partitions();
+    for (partition, offset, verdict) in
+        read_all(&consumer, open, &skip, |payload| judge(args, &decoder, payload))
+    {
+        match verdict {
+            Verdict::Skip => progress.mark(partition, offset, Done::No),
+            Verdict::Stays(why) => {
+                *tally.stays.entry(why).or_default() += 1;
+                progress.mark(partition, offset, Done::No);
+            }
+            Verdict::Redrive(record) if args.dry_run => {
+                *tally.redriven.entry(record.topic.to_string()).or_default() += 1;
+            }
+            Verdict::Redrive(record) => {
+                send(&publisher, &record, (partition, offset), &tx);
+                sent += 1;
+                *tally.redriven.entry(record.topic.to_string()).or_default() += 1;
+            }
+        }
+        tally.read += 1;
+        if last_line.elapsed() >= Duration::from_secs(1) {
+            last_line = Instant::now();
+            eprintln!("redrive: {} DLQ records read, {sent} published", tally.read);
+        }
+    }
+    drop(tx);
+    let mut failed = 0;
+    for ((partition, offset), result) in rx.iter().take(sent) {
+        match result {
+            Ok(()) => progress.mark(partition, offset, Done::Redriven),
+            Err(e) => {
+                failed += 1;
+                progress.mark(partition, offset, Done::No);
+                eprintln!("FAILED {dlq} partition {partition} offset {offset}: {e}");
+            }
+        }
+    }
+    if !args.dry_run {
+        progress.commit(&consumer, &dlq)?;
+    }
+    tally.print(args.dry_run, failed, &args.brokers);
+    Ok(failed == 0)
+}
+
+fn consumer(args: &RedriveArgs) -> Result<BaseConsumer, KafkaError> {
+    let mut cfg = ClientConfig::new();
+    cfg.set("bootstrap.servers", &args.brokers)
+        .set("group.id", &args.group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", "earliest");
+    for (k, v) in &args.kafka_properties {
+        cfg.set(k, v);
+    }
+    cfg.create()
+}
+
+/// Every record from the remembered positions to the end of each partition, judged, except
+/// those an earlier run already redrove.
+fn read_all<'c>(
+    consumer: &'c BaseConsumer,
+    mut open: usize,
+    skip: &'c BTreeMap<i32, BTreeSet<i64>>,
+    mut judge: impl FnMut(&[u8]) -> Verdict + 'c,
+) -> impl Iterator<Item = (i32, i64, Verdict)> + 'c {
+    let mut idle = Instant::now();
+    std::iter::from_fn(move || loop {
+        if open == 0 || idle.elapsed() > Duration::from_secs(30) {
+            return None;
+        }
+        match consumer.poll(Duration::from_millis(200)) {
+            None => continue,
+            Some(Err(KafkaError::PartitionEOF(_))) => {
+                open = open.saturating_sub(1);
+                continue;
+            }
+            Some(Err(e)) if e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopicOrPartition) => {
+                return None
+            }
+            Some(Err(e)) => {
+                eprintln!("redrive: {e}");
+                continue;
+            }
+            Some(Ok(m)) => {
+                idle = Instant::now();
+                if skip.get(&m.partition()).is_some_and(|s| s.contains(&m.offset())) {
+                    continue;
+                }
+                let verdict = judge(m.payload().unwrap_or_default());
+                return Some((m.partition(), m.offset(), verdict));
+            }
+        }
+    })
+}
+
+/// Today's decoder over one DLQ record.
+fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8]) -> Verdict {
+    let dead: Dead = match serde_json::from_slice(payload) {
+        Ok(d) => d,
+        Err(e) => return Verdict::Stays(format!("not a DLQ record the bridge wrote: {e}")),
+    };
+    if args.since.is_some_and(|s| dead.received_at_ms < s)
+        || (!args.codes.is_empty() && !args.codes.contains(&dead.error_code))
+    {
+        return Verdict::Skip;
+    }
+    if dead.error_code == BROKER_REFUSED_CODE {
+        return Verdict::Stays("the broker refused the event (5041): not a decoding refusal".into());
+    }
+    if dead.reason.ends_with(" kept)") && dead.reason.contains("(body of ") {
+        return Verdict::Stays("only the start of the body was kept".into());
+    }
+    let body = match dead.body_encoding.as_str() {
+        "base64" => match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &dead.body) {
+            Ok(b) => b,
+            Err(e) => return Verdict::Stays(format!("body: {e}")),
+        },
+        _ => dead.body.into_bytes(),
+    };
+    let decoded = match dead.command.as_deref() {
+        Some("TRTC") => decoder
+            .trtc(&dead.sdk_app_id, &body, dead.received_at_ms)
+            .map(|(r, _, _)| r),
+        Some(command) => {
+            let raw = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&dead.query)
+                .finish();
+            match crate::auth::CallbackQuery::parse(&raw) {
+                Ok(query) => decoder.callback(&query, command, &body, dead.received_at_ms),
+                Err(refusal) => Err(refusal),
+            }
+        }
+        None => return Verdict::Stays("no CallbackCommand".into()),
+    };
+    match decoded {
+        Ok(record) => Verdict::Redrive(record),
+        Err(refusal) => Verdict::Stays(format!(
+            "{} ({})",
+            refusal.status_and_code().1,
+            crate::refusal::clip(&refusal.to_string())
+        )),
+    }
+}
+
+type Report = ((i32, i64), Result<(), String>);
+
+fn send(publisher: &Publisher, record: &Record, at: (i32, i64), tx: &std::sync::mpsc::Sender<Report>) {
+    loop {
+        let reply = tx.clone();
+        let ack = Ack::Call(Box::new(move |r| {
+            let _ = reply.send((at, r.map_err(|e| e.to_string())));
+        }));
+        match publisher.send(record, ack) {
+            Ok(()) => return,
+            Err(SendError::QueueFull) => std::thread::sleep(Duration::from_millis(5)),
+            Err(SendError::Kafka(e)) => {
+                let _ = tx.send((at, Err(e.to_string())));
+                return;
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    read: u64,
+    redriven: BTreeMap<String, u64>,
+    stays: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn print(&self, dry_run: bool, failed: usize, brokers: &str) {
+        let verb = if dry_run { "would redrive" } else { "redrove" };
+        let total: u64 = self.redriven.values().sum();
+        for (topic, n) in &self.redriven {
+            println!("{verb} {n} to {topic}");
+        }
+        for (why, n) in &self.stays {
+            println!("{n} stay on the DLQ: {why}");
+        }
+        println!(
+            "{} DLQ records read; {verb} {total} to {brokers}; {failed} failed",
+            self.read
+        );
+    }
+}
+
+/// For tests and callers that want the assignment list.
+pub fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<TopicPartitionList, KafkaError> {
+    let meta = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut tpl = TopicPartitionList::new();
+    for t in meta.topics() {
+        for p in t.partitions() {
+            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+        }
+    }
+    Ok(tpl)
+}

@@ -54,6 +54,14 @@ pub struct RedriveArgs {
     pub dry_run: bool,
 }
 
+/// The header that tells a redriven record from one the bridge published when the callback
+/// came (RFC 3339, when it was redriven). Everything else is as the bridge would have sent it.
+pub const REDRIVEN_AT: &str = "redriven-at";
+
+fn redriven_at() -> String {
+    super::spool::time(crate::pipeline::now_ms())
+}
+
 /// One DLQ record, as the bridge wrote it.
 #[derive(Debug, serde::Deserialize)]
 struct Dead {
@@ -235,7 +243,10 @@ fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8]) -> Verdict {
         None => return Verdict::Stays("no CallbackCommand".into()),
     };
     match decoded {
-        Ok(record) => Verdict::Redrive(record),
+        Ok(mut record) => {
+            record.headers.push((REDRIVEN_AT.into(), redriven_at().into_bytes().into()));
+            Verdict::Redrive(record)
+        }
         Err(refusal) => Verdict::Stays(format!(
             "{} ({})",
             refusal.status_and_code().1,

@@ -117,7 +117,11 @@ fn a_redrive_publishes_what_the_decoder_now_accepts_once_even_when_run_twice() {
         assert_eq!(v["received_at_ms"], RECEIVED, "{v}");
         assert_eq!(v["event_id"], event_id(command, body), "{v}");
         assert_eq!(v["members"][0], member, "{v}");
-        assert!(msgs[0].headers.contains_key("redriven-at"), "{:?}", msgs[0].headers);
+        assert!(
+            msgs[0].headers.contains_key("redriven-at"),
+            "{:?}",
+            msgs[0].headers
+        );
         common::assert_schema(topic.trim_start_matches("tencent."), v);
     }
 }

@@ -244,7 +244,9 @@ fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8]) -> Verdict {
     };
     match decoded {
         Ok(mut record) => {
-            record.headers.push((REDRIVEN_AT.into(), redriven_at().into_bytes().into()));
+            record
+                .headers
+                .push((REDRIVEN_AT.into(), redriven_at().into_bytes().into()));
             Verdict::Redrive(record)
         }
         Err(refusal) => Verdict::Stays(format!(

@@ -394,7 +394,9 @@ impl State {
             return;
         }
         self.last_persist = Instant::now();
-        match self.p.cleaner.advance(w) {
+        let result = self.p.cleaner.advance(w);
+        self.p.reader.forget_deleted();
+        match result {
             Ok(()) => {
                 if std::mem::take(&mut self.persist_failing) {
                     tracing::info!("the spool watermark is persisted again");

@@ -84,6 +84,14 @@ impl Reader {
         self.pos
     }
 
+    /// Closes the segment it holds open if the cleaner deleted it: an open file keeps its
+    /// space on disk, which a full disk needs back. The next read opens the right one.
+    pub fn forget_deleted(&mut self) {
+        if self.at.as_ref().is_some_and(|at| !at.seg.path.exists()) {
+            self.at = None;
+        }
+    }
+
     /// Re-reads from `seq`, e.g. to resend records whose delivery failed.
     pub fn rewind(&mut self, seq: u64) {
         self.pos = seq;

@@ -230,3 +230,21 @@ fn damage_in_the_last_durable_record_waits_for_a_resume_point() {
     store.append_batch(&recs(3..5)).unwrap();
     assert_eq!(seqs(&reader.next_batch(5, 100, 1 << 20).unwrap()), [3, 4]);
 }
+
+/// A segment the cleaner deleted is closed, so that its space comes back to a full disk.
+#[test]
+fn a_deleted_segment_is_not_held_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1).unwrap();
+    store.append_batch(&recs(0..3)).unwrap();
+    let mut reader = store.reader(0);
+    assert_eq!(reader.next_batch(3, 10, 1 << 20).unwrap().len(), 3);
+    store.append_batch(&recs(3..4)).unwrap(); // rolls: segment 3
+    store.cleaner().advance(3).unwrap();
+    let first = crate::deliver::spool::dir::segment_path(dir.path(), 0);
+    assert!(!first.exists());
+    assert!(reader.at.is_some());
+    reader.forget_deleted();
+    assert!(reader.at.is_none());
+    assert_eq!(seqs(&reader.next_batch(4, 10, 1 << 20).unwrap()), [3]);
+}

@@ -28,8 +28,7 @@ impl Decoder {
         body: &[u8],
         received_at_ms: i64,
     ) -> Result<Record, Refusal> {
-        let text = std::str::from_utf8(body)
-            .map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let text = utf8(body)?;
         let kind = Kind::from_name(command);
         let callback = Callback::decode(kind, command, text)?;
         if kind.is_none() && self.unknown == UnknownCommands::Reject {
@@ -44,15 +43,7 @@ impl Decoder {
         };
         let event = Event::new(&facts, kind.map_or(command, |k| k.canonical()), origin, body);
         let record = route::event_record(&self.topics, facts.family, &event, text);
-        // The producer would refuse it after the OK; refuse it now, and keep it on the DLQ.
-        let size = record.encoded_len();
-        if size > self.max_record_bytes {
-            return Err(Refusal::EventTooLarge {
-                size,
-                limit: self.max_record_bytes,
-            });
-        }
-        Ok(record)
+        self.fits(record)
     }
 
     /// decode → normalize → route, with the event's id and canonical command.
@@ -62,8 +53,7 @@ impl Decoder {
         body: &[u8],
         received_at_ms: i64,
     ) -> Result<(Record, String, Cow<'static, str>), Refusal> {
-        let text = std::str::from_utf8(body)
-            .map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+        let text = utf8(body)?;
         let callback = trtc::decode(text)?;
         let facts = callback.facts();
         let command = callback.command();
@@ -75,7 +65,13 @@ impl Decoder {
             received_at_ms,
         };
         let event = Event::new(&facts, &command, origin, callback.identity().as_bytes());
-        let record = route::event_record(&self.topics, facts.family, &event, text);
+        let record = self.fits(route::event_record(&self.topics, facts.family, &event, text))?;
+        Ok((record, event.event_id.clone(), command))
+    }
+
+    /// The producer would refuse a larger record after the OK: refuse it now instead (and
+    /// keep the callback on the DLQ).
+    fn fits(&self, record: Record) -> Result<Record, Refusal> {
         let size = record.encoded_len();
         if size > self.max_record_bytes {
             return Err(Refusal::EventTooLarge {
@@ -83,7 +79,11 @@ impl Decoder {
                 limit: self.max_record_bytes,
             });
         }
-        let id = event.event_id.clone();
-        Ok((record, id, command))
+        Ok(record)
     }
+}
+
+fn utf8(body: &[u8]) -> Result<&str, Refusal> {
+    std::str::from_utf8(body)
+        .map_err(|e| Refusal::NotJson(format!("invalid UTF-8 at byte {}", e.valid_up_to())))
 }

@@ -7,11 +7,12 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use common::broker::Broker;
 use common::consume::read_until;
+use common::tool::{self, text};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
@@ -19,19 +20,9 @@ const APP: &str = "1400000001";
 const RECEIVED: i64 = 1_700_000_000_000;
 
 fn redrive(brokers: &str, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"))
-        .args(["dlq", "redrive", "--brokers", brokers])
-        .args(extra)
-        .output()
-        .expect("run dlq redrive")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    let mut args = vec!["dlq", "redrive", "--brokers", brokers];
+    args.extend_from_slice(extra);
+    tool::run(&args)
 }
 
 /// A DLQ record as an older bridge wrote it for `body` under `command`.

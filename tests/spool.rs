@@ -38,6 +38,17 @@ async fn send_ok(addr: &str, acks: &mut Acks, room: &str, member: &str) {
     acks.entry(room.to_owned()).or_default().push(member.to_owned());
 }
 
+/// A bridge in spool mode whose broker is cut off (behind a proxy): what it acknowledges stays
+/// in its spool.
+fn spooling_with_kafka_cut_off() -> (Broker, common::proxy::Proxy, tempfile::TempDir, u16, Bridge) {
+    let (broker, proxy) = Broker::start_behind_proxy("tencent.");
+    let spool = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &[]);
+    proxy.cut();
+    (broker, proxy, spool, port, bridge)
+}
+
 fn readyz_body(addr: &str) -> String {
     raw_exchange(
         addr,
@@ -202,11 +213,7 @@ fn spool_records(addr: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_torn_tail_is_cut_at_start_and_every_complete_record_is_delivered() {
     const N: usize = 30;
-    let (broker, proxy) = Broker::start_behind_proxy("tencent.");
-    let spool = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &[]);
-    proxy.cut();
+    let (broker, proxy, spool, port, mut bridge) = spooling_with_kafka_cut_off();
     let mut acks = Acks::new();
     for i in 0..N {
         send_ok(
@@ -257,11 +264,7 @@ async fn a_torn_tail_is_cut_at_start_and_every_complete_record_is_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn damage_in_the_middle_of_a_segment_costs_only_the_records_it_touches() {
     const N: usize = 3000;
-    let (broker, proxy) = Broker::start_behind_proxy("tencent.");
-    let spool = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &[]);
-    proxy.cut();
+    let (broker, proxy, spool, port, mut bridge) = spooling_with_kafka_cut_off();
     let mut acks = Acks::new();
     let mut members = Vec::with_capacity(N);
     for i in 0..N {

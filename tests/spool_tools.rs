@@ -7,7 +7,6 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::bridge::{Bridge, APP_ID};
@@ -16,25 +15,10 @@ use common::consume::read_until;
 use common::free_port;
 use common::http::post;
 use common::samples::{live, query};
+use common::tool::{run as tool, text};
 
 const LIVE: &str = "Live.CallbackAfterMemberStateChanged";
 const TOPIC: &str = "tencent.live.member";
-
-fn tool(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"))
-        .args(args)
-        .env_remove("BRIDGE_SPOOL_DIR")
-        .output()
-        .expect("run the tool")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
 
 async fn send_all(addr: &str, prefix: &str, n: usize) {
     for i in 0..n {
@@ -123,28 +107,15 @@ async fn inspect_verify_and_replay_a_window_of_a_live_spool() {
         text(&verify)
     );
 
-    let dry = tool(&[
-        "spool",
-        "replay",
-        "--spool-dir",
-        &dir,
-        "--brokers",
-        &broker.bootstrap(),
-        "--since",
-        &since,
-        "--dry-run",
-    ]);
+    let replay = |extra: &[&str]| {
+        let mut args = vec!["spool", "replay", "--spool-dir", &dir, "--since", &since];
+        args.extend_from_slice(extra);
+        tool(&args)
+    };
+    let brokers = broker.bootstrap();
+    let dry = replay(&["--brokers", &brokers, "--dry-run"]);
     assert!(text(&dry).contains("would replay 40 records"), "{}", text(&dry));
-    let replay = tool(&[
-        "spool",
-        "replay",
-        "--spool-dir",
-        &dir,
-        "--brokers",
-        &broker.bootstrap(),
-        "--since",
-        &since,
-    ]);
+    let replay = replay(&["--brokers", &brokers]);
     assert!(replay.status.success(), "{}", text(&replay));
     assert!(
         text(&replay).contains("replayed 40 of 40 records"),

@@ -178,16 +178,7 @@ fn damage_found_while_running_costs_only_the_damaged_record() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
     store.append_batch(&recs(0..20)).unwrap();
-    let seg = crate::deliver::spool::dir::segment_path(dir.path(), 0);
-    let bytes = std::fs::read(&seg).unwrap();
-    let mut at = 0;
-    for _ in 0..5 {
-        at += crate::deliver::spool::log::decode(&bytes[at..]).unwrap().2;
-    }
-    use std::os::unix::fs::FileExt;
-    let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
-    file.write_all_at(&[bytes[at + 12] ^ 0x10], (at + 12) as u64)
-        .unwrap();
+    flip_a_bit_in_record(dir.path(), 5);
     let stats = store.stats();
     let mut reader = store.reader(0);
     let mut got = Vec::new();
@@ -213,16 +204,7 @@ fn damage_in_the_last_durable_record_waits_for_a_resume_point() {
     let dir = tempfile::tempdir().unwrap();
     let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
     store.append_batch(&recs(0..3)).unwrap();
-    let seg = crate::deliver::spool::dir::segment_path(dir.path(), 0);
-    let bytes = std::fs::read(&seg).unwrap();
-    let mut at = 0;
-    for _ in 0..2 {
-        at += crate::deliver::spool::log::decode(&bytes[at..]).unwrap().2;
-    }
-    use std::os::unix::fs::FileExt;
-    let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
-    file.write_all_at(&[bytes[at + 12] ^ 0x10], (at + 12) as u64)
-        .unwrap();
+    flip_a_bit_in_record(dir.path(), 2);
     let mut reader = store.reader(0);
     assert_eq!(seqs(&reader.next_batch(3, 100, 1 << 20).unwrap()), [0, 1]);
     assert!(reader.next_batch(3, 100, 1 << 20).is_err());
@@ -247,4 +229,16 @@ fn a_deleted_segment_is_not_held_open() {
     reader.forget_deleted();
     assert!(reader.at.is_none());
     assert_eq!(seqs(&reader.next_batch(4, 10, 1 << 20).unwrap()), [3]);
+}
+
+/// Damages record `n` of segment 0 in place, under any reader, as a disk going bad would.
+fn flip_a_bit_in_record(dir: &std::path::Path, n: usize) {
+    use std::os::unix::fs::FileExt;
+    let seg = crate::deliver::spool::dir::segment_path(dir, 0);
+    let bytes = std::fs::read(&seg).unwrap();
+    let at = (0..n).fold(0, |at, _| {
+        at + crate::deliver::spool::log::decode(&bytes[at..]).unwrap().2
+    }) + 12;
+    let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    file.write_all_at(&[bytes[at] ^ 0x10], at as u64).unwrap();
 }

@@ -40,17 +40,8 @@ fn main() -> anyhow::Result<()> {
         .create()?;
     let dlq_topic = format!("{prefix}dlq");
     let mut tpl = TopicPartitionList::new();
-    for family in [
-        "live.member",
-        "group.member",
-        "room.member",
-        "user.state",
-        "trtc.member",
-        "trtc.media",
-        "other",
-        "dlq",
-    ] {
-        let topic = format!("{prefix}{family}");
+    for family in tencent_kafka_bridge::event::Family::ALL {
+        let topic = format!("{prefix}{}", family.name());
         let meta = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
         for t in meta.topics() {
             for p in t.partitions() {

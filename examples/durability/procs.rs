@@ -8,16 +8,6 @@ use anyhow::{bail, Context};
 
 use super::{http, Settings, APP_ID};
 
-const FAMILIES: [&str; 8] = [
-    "live.member",
-    "group.member",
-    "room.member",
-    "user.state",
-    "trtc.member",
-    "trtc.media",
-    "other",
-    "dlq",
-];
 const READY_WITHIN: Duration = Duration::from_secs(60);
 
 pub fn free_port() -> anyhow::Result<u16> {
@@ -69,7 +59,7 @@ pub fn start_tansu(s: &Settings, port: u16, advertised: u16) -> anyhow::Result<O
     }) {
         bail!("tansu did not listen on {port} within 30 s");
     }
-    for family in FAMILIES {
+    for family in tencent_kafka_bridge::event::Family::ALL.map(|f| f.name()) {
         let out = Command::new(&s.tansu_bin)
             .current_dir(&dir)
             .args(["topic", "create", &format!("tencent.{family}")])

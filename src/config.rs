@@ -33,8 +33,9 @@ pub struct Config {
     )]
     pub sdk_app_ids: Vec<String>,
 
-    /// Callback auth token from the Tencent console. When set, every callback must carry a
-    /// valid `Sign` = sha256_hex(token + RequestTime); when unset, signatures are not checked.
+    /// Callback auth token from the Tencent console (turn on webhook authentication there).
+    /// Every callback must carry a valid `Sign` = sha256_hex(token + RequestTime). Required
+    /// (or --auth-token-file) unless --allow-unsigned. Prefer the file: a flag shows in `ps`.
     #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
 
@@ -42,6 +43,13 @@ pub struct Config {
     /// ignored. Exclusive with --auth-token.
     #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
+
+    /// Run with no auth token: signatures are not checked. SdkAppids are not secret (they ship
+    /// in every client app), so anyone who can reach the port can then publish events other
+    /// teams' consumers trust. Without a token the bridge refuses to start unless this is
+    /// given; it then warns at start and reports it in /metrics and check-config.
+    #[arg(long, env = "BRIDGE_ALLOW_UNSIGNED", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_unsigned: bool,
 
     /// How far `RequestTime` may be from our clock. Smaller narrows the replay window; larger
     /// tolerates clock drift.
@@ -198,6 +206,7 @@ impl Config {
                 ""
             }),
         );
+        line("allow-unsigned", self.allow_unsigned.to_string());
         line(
             "sign-max-skew",
             q(&humantime::format_duration(self.sign_max_skew).to_string()),

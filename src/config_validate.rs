@@ -14,10 +14,23 @@ pub enum ConfigError {
     BadAppId(String),
     #[error("--callback-path: {0:?} must start with '/' and not be /healthz, /readyz or /metrics")]
     BadCallbackPath(String),
-    #[error("--auth-token: must not be empty (leave it unset to turn signature checks off)")]
+    #[error("--auth-token / --auth-token-file: the token must not be empty")]
     EmptyToken,
     #[error("--auth-token and --auth-token-file: give one, not both")]
     TwoTokens,
+    #[error(
+        "no auth token: anyone who can reach the port and knows an SdkAppid could publish events. \
+         Either set --auth-token-file (env BRIDGE_AUTH_TOKEN_FILE, config key auth-token-file) \
+         and turn on webhook authentication in the Tencent console, or run without signature \
+         checks on purpose with --allow-unsigned (env BRIDGE_ALLOW_UNSIGNED=true, config key \
+         allow-unsigned = true). See SECURITY.md"
+    )]
+    NoToken,
+    #[error(
+        "--allow-unsigned with an auth token: the token turns signature checks on, \
+         --allow-unsigned says they are off; give one, not both"
+    )]
+    TokenAndUnsigned,
     #[error("{flag} {path}: {source}")]
     SecretFile {
         flag: &'static str,
@@ -58,6 +71,12 @@ impl Config {
         self.read_secret_files()?;
         if self.auth_token.as_deref() == Some("") {
             return Err(ConfigError::EmptyToken);
+        }
+        // Secure by default: running without signature checks must be asked for (issue 14).
+        match (self.auth_token.is_some(), self.allow_unsigned) {
+            (false, false) => return Err(ConfigError::NoToken),
+            (true, true) => return Err(ConfigError::TokenAndUnsigned),
+            _ => {}
         }
         if self.brokers.trim().is_empty() {
             return Err(ConfigError::NoBrokers);

@@ -64,6 +64,7 @@ pub struct Metrics {
     spool_bytes: Gauge,
     spool_records: Gauge,
     spool_oldest_age: Gauge<f64, AtomicU64>,
+    unsigned_allowed: Gauge,
     /// The bridge's own topics, resolved once: a delivery report finds its counter without
     /// allocating.
     known_topics: Vec<(Arc<str>, Counter)>,
@@ -91,6 +92,7 @@ impl Metrics {
             spool_bytes: Gauge::default(),
             spool_records: Gauge::default(),
             spool_oldest_age: Gauge::default(),
+            unsigned_allowed: Gauge::default(),
             known_topics: Vec::new(),
             dlq_topic: topics.get(EventFamily::Dlq).clone(),
             registry: Registry::default(),
@@ -162,8 +164,18 @@ impl Metrics {
             "Age of the oldest record in the spool not yet delivered (0 when none)",
             self.spool_oldest_age.clone(),
         );
+        r.register(
+            "auth_unsigned_allowed",
+            "1 when the bridge runs with --allow-unsigned: no auth token, callback signatures not checked (alert on it)",
+            self.unsigned_allowed.clone(),
+        );
         let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         r.register("build", "Build of this bridge", build);
+    }
+
+    /// Whether the bridge runs with `--allow-unsigned` (set once at start).
+    pub fn set_unsigned_allowed(&self, allowed: bool) {
+        self.unsigned_allowed.set(i64::from(allowed));
     }
 
     /// One callback answered: counts it by outcome and times it.

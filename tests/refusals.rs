@@ -156,7 +156,7 @@ async fn paths_methods_probes_and_chunked_bodies() {
     assert_eq!(request(&addr, "GET", "/readyz", "").await.status, 200);
 
     // A chunked body is cut at the limit, never buffered past it.
-    let q = query("/callback", APP_ID, LIVE, None);
+    let q = query("/callback", APP_ID, LIVE, Some(TOKEN));
     let chunk = "x".repeat(600);
     let raw = format!(
         "POST {q} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
@@ -201,6 +201,7 @@ fn bad_configuration_exits_2_with_a_clear_message() {
         "BRIDGE_LISTEN",
         "BRIDGE_SDK_APP_IDS",
         "BRIDGE_AUTH_TOKEN",
+        "BRIDGE_ALLOW_UNSIGNED",
         "BRIDGE_KAFKA_PROPERTIES",
         "BRIDGE_SHUTDOWN_TIMEOUT",
     ] {

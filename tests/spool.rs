@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::bridge::{Bridge, APP_ID};
+use common::bridge::{Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
 use common::http::{get_blocking, post, raw_exchange, try_post};
 use common::samples::{live, query};
@@ -24,7 +24,7 @@ const TOPIC: &str = "tencent.live.member";
 const SHORT_TIMEOUT: [&str; 2] = ["--kafka-property", "message.timeout.ms=5000"];
 
 fn q() -> String {
-    query("/callback", APP_ID, LIVE, None)
+    query("/callback", APP_ID, LIVE, Some(TOKEN))
 }
 
 /// Posts `member` into `room`; true when acknowledged with 200.

@@ -256,10 +256,10 @@ fn send_and_tail_prove_a_deployment() {
 /// check-config, the start-up log and `/metrics` all say so.
 #[test]
 fn running_unsigned_must_be_asked_for_and_is_visible() {
-    for args in [
-        "--sdk-app-id 1 --listen 127.0.0.1:0",
-        "check-config --sdk-app-id 1",
-    ] {
+    // Were the server to start anyway, it would fail to bind this address (not on any host:
+    // TEST-NET-1) and exit 1 rather than hang the test.
+    let server = "--sdk-app-id 1 --delivery memory --listen 192.0.2.1:9";
+    for args in [server, "check-config --sdk-app-id 1"] {
         let (code, _, err) = cli(args, &[]);
         assert_eq!(code, Some(2), "{args}: {err}");
         for way_out in ["--auth-token-file", "Tencent console", "--allow-unsigned"] {

@@ -28,14 +28,17 @@ for family in live.member group.member room.member user.state trtc.member trtc.m
   (cd "$work" && tansu topic create "tencent.$family" --broker "tcp://127.0.0.1:$kafka_port" --partitions 3 >/dev/null)
 done
 
+# The bridge refuses to start without a token (or an explicit --allow-unsigned): give it one
+# the way production does, from a file, and sign the callbacks below with the same one.
+printf '%s\n' "$token" >"$work/token"
 $bridge --listen "127.0.0.1:$http_port" --admin-listen "127.0.0.1:$admin_port" --sdk-app-id "$app_id" \
-  --auth-token "$token" --trtc-key-file "$work/trtc-key" --brokers "127.0.0.1:$kafka_port" --spool-dir "$work/spool" 2>"$work/bridge.log" &
+  --auth-token-file "$work/token" --trtc-key-file "$work/trtc-key" --brokers "127.0.0.1:$kafka_port" --spool-dir "$work/spool" 2>"$work/bridge.log" &
 for _ in $(seq 300); do curl -fs "http://127.0.0.1:$admin_port/readyz" >/dev/null && break; sleep 0.1; done
 curl -fsS "http://127.0.0.1:$admin_port/readyz"; echo
 
 url="http://127.0.0.1:$http_port/callback"
 for sample in live group room-create room-enter room-leave room-destroy group-join group-exit user-login; do
-  $bridge send --url "$url" --sdk-app-id "$app_id" --token "$token" --sample "$sample"
+  $bridge send --url "$url" --sdk-app-id "$app_id" --token-file "$work/token" --sample "$sample"
 done
 # TRTC: its own path, its own signature (HMAC-SHA256 of the body under the TRTC key).
 for sample in trtc-enter trtc-exit; do
@@ -44,7 +47,7 @@ for sample in trtc-enter trtc-exit; do
 done
 # An authentic callback with a broken body: answered FAIL and kept on tencent.dlq.
 printf '{"CallbackCommand":"Room.CallbackAfterMemberEnter","RoomId":"rid-123","MemberCount":"twenty"}' >"$work/broken.json"
-$bridge send --url "$url" --sdk-app-id "$app_id" --token "$token" \
+$bridge send --url "$url" --sdk-app-id "$app_id" --token-file "$work/token" \
   --command Room.CallbackAfterMemberEnter --body "$work/broken.json" || true
 
 echo; echo "Events on Kafka (tencent-kafka-bridge tail --from-beginning):"

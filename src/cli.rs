@@ -14,9 +14,12 @@ use crate::tools::DlqCommand;
 
 /// Tencent Cloud membership callbacks → Kafka.
 ///
+/// Callbacks must be signed: the bridge needs the webhook authentication token from the
+/// Tencent console (--auth-token-file), or --allow-unsigned to run without signature checks.
+///
 /// Examples:
 ///
-///   tencent-kafka-bridge --sdk-app-id 1400000000 --brokers kafka-1:9092
+///   tencent-kafka-bridge --sdk-app-id 1400000000 --auth-token-file ./token --brokers kafka-1:9092
 ///   tencent-kafka-bridge --config /etc/tencent-kafka-bridge/bridge.toml
 ///   tencent-kafka-bridge check-config --config bridge.toml
 ///   tencent-kafka-bridge send --sample room-enter --sdk-app-id 1400000000 --token "$TOKEN"

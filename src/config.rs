@@ -39,8 +39,9 @@ pub struct Config {
     )]
     pub sdk_app_ids: Vec<String>,
 
-    /// Callback auth token from the Tencent console. When set, every callback must carry a
-    /// valid `Sign` = sha256_hex(token + RequestTime); when unset, signatures are not checked.
+    /// Callback auth token from the Tencent console (turn on webhook authentication there).
+    /// Every callback must carry a valid `Sign` = sha256_hex(token + RequestTime). Required
+    /// (or --auth-token-file) unless --allow-unsigned. Prefer the file: a flag shows in `ps`.
     #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
 
@@ -62,6 +63,13 @@ pub struct Config {
     /// The TRTC key, read from --trtc-key-file.
     #[arg(skip)]
     pub trtc_key: Option<String>,
+
+    /// Run with no auth token: signatures are not checked. SdkAppids are not secret (they ship
+    /// in every client app), so anyone who can reach the port can then publish events other
+    /// teams' consumers trust. Without a token the bridge refuses to start unless this is
+    /// given; it then warns at start and reports it in /metrics and check-config.
+    #[arg(long, env = "BRIDGE_ALLOW_UNSIGNED", value_parser = clap::builder::BoolishValueParser::new())]
+    pub allow_unsigned: bool,
 
     /// How far `RequestTime` may be from our clock. Smaller narrows the replay window; larger
     /// tolerates clock drift.
@@ -195,45 +203,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// A configuration the bridge cannot run with. The binary prints it and exits with code 2.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("--sdk-app-id: at least one SdkAppid is required")]
-    NoAppIds,
-    #[error("--sdk-app-id: {0:?} is not an SdkAppid (expected digits)")]
-    BadAppId(String),
-    #[error("--callback-path: {0:?} must start with '/' and not be /healthz, /readyz or /metrics")]
-    BadCallbackPath(String),
-    #[error("--auth-token: must not be empty (leave it unset to turn signature checks off)")]
-    EmptyToken,
-    #[error("--trtc-key-file: the key must not be empty")]
-    EmptyTrtcKey,
-    #[error("--trtc-path: {0:?} must start with '/' and differ from --callback-path, /healthz, /readyz and /metrics")]
-    BadTrtcPath(String),
-    #[error("--auth-token and --auth-token-file: give one, not both")]
-    TwoTokens,
-    #[error("{flag} {path}: {source}")]
-    SecretFile {
-        flag: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("--admin-listen: {0} is also --listen; the admin endpoints need their own port")]
-    AdminOnCallbackPort(SocketAddr),
-    #[error("--brokers: must name at least one broker")]
-    NoBrokers,
-    #[error("--max-body-bytes: must be at least 1")]
-    ZeroBodyLimit,
-    #[error("--topic-prefix: {0:?} has characters Kafka does not allow in topic names")]
-    BadTopicPrefix(String),
-    #[error("--max-connections and --max-headers must be at least 1")]
-    ZeroLimit,
-    #[error("--spool-max-bytes: must be at least 64KiB")]
-    SpoolTooSmall,
-    #[error("--kafka-property: {0}")]
-    KafkaProperty(String),
-}
-
 impl Config {
     /// The limits the ingress enforces.
     pub fn limits(&self) -> crate::ingress::Limits {
@@ -246,93 +215,6 @@ impl Config {
             max_headers: self.max_headers,
             max_connections: self.max_connections,
         }
-    }
-
-    /// Checks what clap's types cannot; run once before anything starts.
-    pub fn validate(mut self) -> Result<Self, ConfigError> {
-        self.sdk_app_ids.retain(|id| !id.trim().is_empty());
-        if self.sdk_app_ids.is_empty() {
-            return Err(ConfigError::NoAppIds);
-        }
-        for id in &mut self.sdk_app_ids {
-            *id = id.trim().to_owned();
-            if !id.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(ConfigError::BadAppId(id.clone()));
-            }
-        }
-        let path = self.callback_path.as_str();
-        if !path.starts_with('/') || ["/healthz", "/readyz", "/metrics"].contains(&path) {
-            return Err(ConfigError::BadCallbackPath(self.callback_path));
-        }
-        let trtc = self.trtc_path.as_str();
-        if !trtc.starts_with('/') || trtc == path || ["/healthz", "/readyz", "/metrics"].contains(&trtc) {
-            return Err(ConfigError::BadTrtcPath(self.trtc_path));
-        }
-        if self.admin_listen.port() != 0 && self.admin_listen.port() == self.listen.port() {
-            return Err(ConfigError::AdminOnCallbackPort(self.admin_listen));
-        }
-        self.read_secret_files()?;
-        if self.auth_token.as_deref() == Some("") {
-            return Err(ConfigError::EmptyToken);
-        }
-        if self.trtc_key.as_deref() == Some("") {
-            return Err(ConfigError::EmptyTrtcKey);
-        }
-        if self.brokers.trim().is_empty() {
-            return Err(ConfigError::NoBrokers);
-        }
-        if self.max_body_bytes == 0 {
-            return Err(ConfigError::ZeroBodyLimit);
-        }
-        let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-        if !self.topic_prefix.chars().all(legal) || self.topic_prefix.len() > 200 {
-            return Err(ConfigError::BadTopicPrefix(self.topic_prefix));
-        }
-        if self.max_connections == 0 || self.max_headers == 0 {
-            return Err(ConfigError::ZeroLimit);
-        }
-        // hyper needs room for at least one read buffer.
-        self.max_header_bytes = self.max_header_bytes.max(8192);
-        if self.spool_max_bytes < 64 * 1024 {
-            return Err(ConfigError::SpoolTooSmall);
-        }
-        // Space is freed a segment at a time: several segments must fit under the limit, or
-        // a drained spool could still look full.
-        self.spool_segment_bytes = self.spool_segment_bytes.clamp(4096, self.spool_max_bytes / 4);
-        // librdkafka knows its properties; asking it now turns a typo or a feature this build
-        // lacks into exit code 2 here (and in check-config), not a failed start later.
-        crate::publish::check_properties(&self.brokers, &self.kafka_properties)
-            .map_err(|e| ConfigError::KafkaProperty(e.to_string()))?;
-        Ok(self)
-    }
-}
-
-impl Config {
-    /// Secrets mounted as files (Kubernetes secrets, systemd credentials) become values.
-    fn read_secret_files(&mut self) -> Result<(), ConfigError> {
-        let read = |flag: &'static str, path: &std::path::Path| {
-            std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-                .map_err(|source| ConfigError::SecretFile {
-                    flag,
-                    path: path.to_owned(),
-                    source,
-                })
-        };
-        if let Some(path) = &self.auth_token_file {
-            if self.auth_token.is_some() {
-                return Err(ConfigError::TwoTokens);
-            }
-            self.auth_token = Some(read("--auth-token-file", path)?);
-        }
-        if let Some(path) = &self.trtc_key_file {
-            self.trtc_key = Some(read("--trtc-key-file", path)?);
-        }
-        for (key, path) in &self.kafka_secret_files {
-            let value = read("--kafka-secret-file", std::path::Path::new(path))?;
-            self.kafka_properties.push((key.clone(), value));
-        }
-        Ok(())
     }
 
     /// The effective configuration as TOML, secrets redacted (`check-config`).
@@ -361,6 +243,7 @@ impl Config {
         let trtc_key_file = self.trtc_key_file.as_ref().map(|p| p.display().to_string());
         line("trtc-key-file", q(trtc_key_file.as_deref().unwrap_or("")));
         line("trtc-path", q(&self.trtc_path));
+        line("allow-unsigned", self.allow_unsigned.to_string());
         line(
             "sign-max-skew",
             q(&humantime::format_duration(self.sign_max_skew).to_string()),
@@ -459,6 +342,10 @@ pub fn parse_property(s: &str) -> Result<(String, String), String> {
         _ => Err(format!("{s:?} is not KEY=VALUE")),
     }
 }
+
+#[path = "config_validate.rs"]
+mod validate;
+pub use validate::ConfigError;
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

@@ -1,6 +1,19 @@
 use super::*;
 
+/// Parses and validates `args`, with a token added unless they give one or `--allow-unsigned`
+/// (so tests about other flags need not repeat it).
 fn parse(args: &[&str]) -> Result<Config, String> {
+    let auth = |a: &&str| a.starts_with("--auth-token") || a.starts_with("--allow-unsigned");
+    let token: &[&str] = if args.iter().any(auth) {
+        &[]
+    } else {
+        &["--auth-token", "t"]
+    };
+    parse_exactly(&[args, token].concat())
+}
+
+/// Parses and validates exactly `args`.
+fn parse_exactly(args: &[&str]) -> Result<Config, String> {
     let mut argv = vec!["tencent-kafka-bridge"];
     argv.extend_from_slice(args);
     let cli = crate::cli::parse(argv.into_iter().map(Into::into).collect()).map_err(|e| e.to_string())?;
@@ -139,4 +152,82 @@ fn the_trtc_key_is_read_from_its_file_and_never_printed() {
     std::fs::write(&key, "\n").unwrap();
     assert!(parse(&["--sdk-app-id", "1", "--trtc-key-file", path]).is_err());
     assert!(parse(&["--sdk-app-id", "1", "--trtc-path", "/callback"]).is_err());
+}
+
+#[test]
+fn no_token_is_refused_naming_both_ways_out() {
+    let err = parse_exactly(&["--sdk-app-id", "1"]).unwrap_err();
+    for way_out in [
+        "--auth-token-file",
+        "Tencent console",
+        "--allow-unsigned",
+        "BRIDGE_ALLOW_UNSIGNED=true",
+        "allow-unsigned = true",
+    ] {
+        assert!(err.contains(way_out), "{way_out:?} not in: {err}");
+    }
+    // The same for check-config, which validates the same way.
+    let argv = ["tencent-kafka-bridge", "check-config", "--sdk-app-id", "1"];
+    let cli = crate::cli::parse(argv.into_iter().map(Into::into).collect()).unwrap();
+    let Some(crate::cli::Tool::CheckConfig(config)) = cli.command else {
+        panic!("not check-config");
+    };
+    assert!(matches!(config.validate(), Err(ConfigError::NoToken)));
+}
+
+#[test]
+fn allow_unsigned_runs_without_a_token_and_says_so() {
+    let cfg = parse_exactly(&["--sdk-app-id", "1", "--allow-unsigned"]).unwrap();
+    assert!(cfg.allow_unsigned && cfg.auth_token.is_none());
+    assert!(cfg.describe().contains("allow-unsigned = true\n"));
+    let cfg = parse_exactly(&["--sdk-app-id", "1", "--auth-token", "t"]).unwrap();
+    assert!(!cfg.allow_unsigned);
+    assert!(cfg.describe().contains("allow-unsigned = false\n"));
+}
+
+#[test]
+fn a_token_and_allow_unsigned_together_are_refused() {
+    let err = parse_exactly(&["--sdk-app-id", "1", "--auth-token", "t", "--allow-unsigned"]).unwrap_err();
+    assert!(
+        err.contains("--allow-unsigned") && err.contains("not both"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "t\n").unwrap();
+    let file = file.to_str().unwrap();
+    let args = ["--sdk-app-id", "1", "--auth-token-file", file, "--allow-unsigned"];
+    assert!(parse_exactly(&args).unwrap_err().contains("not both"));
+    // An empty token is no token.
+    std::fs::write(dir.path().join("token"), "\n").unwrap();
+    let err = parse_exactly(&["--sdk-app-id", "1", "--auth-token-file", file]).unwrap_err();
+    assert!(err.contains("must not be empty"), "{err}");
+}
+
+#[test]
+fn allow_unsigned_has_an_env_twin_and_a_file_key() {
+    use clap::CommandFactory;
+    let cmd = crate::cli::Cli::command();
+    let arg = cmd
+        .get_arguments()
+        .find(|a| a.get_long() == Some("allow-unsigned"))
+        .unwrap();
+    assert_eq!(arg.get_env(), Some(std::ffi::OsStr::new("BRIDGE_ALLOW_UNSIGNED")));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.toml");
+    let load = |toml: &str, args: &[&str]| {
+        std::fs::write(&path, toml).unwrap();
+        let mut argv = vec!["--config", path.to_str().unwrap()];
+        argv.extend_from_slice(args);
+        parse_exactly(&argv)
+    };
+    let cfg = load("sdk-app-id = [\"1\"]\nallow-unsigned = true\n", &[]).unwrap();
+    assert!(cfg.allow_unsigned);
+    let err = load("sdk-app-id = [\"1\"]\nallow-unsigned = false\n", &[]).unwrap_err();
+    assert!(err.contains("--allow-unsigned"), "{err}");
+    let err = load("sdk-app-id = [\"1\"]\nallow-unsigned = \"maybe\"\n", &[]).unwrap_err();
+    assert!(err.contains("maybe"), "{err}");
+    let toml = "sdk-app-id = [\"1\"]\nallow-unsigned = true\nauth-token = \"t\"\n";
+    assert!(load(toml, &[]).unwrap_err().contains("not both"));
 }

@@ -59,6 +59,7 @@ pub enum RunError {
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let topics = Topics::new(&config.topic_prefix);
     let metrics = Metrics::new(&topics);
+    metrics.set_unsigned_allowed(config.allow_unsigned);
     let properties = publish::properties_for(config.delivery, &config.kafka_properties);
     if config.delivery == DeliveryMode::Spool {
         for ignored in publish::overridden_in_spool_mode(&config.kafka_properties) {
@@ -127,6 +128,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         brokers = %config.brokers,
         "tencent-kafka-bridge started"
     );
+    if config.allow_unsigned {
+        tracing::warn!(
+            "--allow-unsigned: there is no auth token and callback signatures are NOT checked; \
+             anyone who can reach {} and knows an SdkAppid can publish events (see SECURITY.md)",
+            config.listen
+        );
+    }
 
     let mut started_drain = None;
     let shutdown = async {

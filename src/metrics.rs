@@ -80,6 +80,7 @@ pub struct Metrics {
     ready: Gauge,
     kafka_reachable: Gauge,
     topic_missing: Family<TopicLabels, Gauge>,
+    unsigned_allowed: Gauge,
     /// The bridge's own topics, resolved once: a delivery report finds its counter without
     /// allocating.
     known_topics: Vec<(Arc<str>, Counter)>,
@@ -120,6 +121,7 @@ impl Metrics {
             ready: Gauge::default(),
             kafka_reachable: Gauge::default(),
             topic_missing: Family::default(),
+            unsigned_allowed: Gauge::default(),
             known_topics: Vec::new(),
             dlq_topic: topics.get(EventFamily::Dlq).clone(),
             registry: Registry::default(),
@@ -227,6 +229,11 @@ impl Metrics {
             "1 while appends to the spool fail and callbacks are answered 503, else 0",
             self.spool_write_failing.clone(),
         );
+        r.register(
+            "auth_unsigned_allowed",
+            "1 when the bridge runs with --allow-unsigned: no auth token, callback signatures not checked (alert on it)",
+            self.unsigned_allowed.clone(),
+        );
         self.register_health(r);
         let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         r.register("build", "Build of this bridge", build);
@@ -270,6 +277,11 @@ impl Metrics {
             "1 for each of the bridge's topics the cluster does not have (its events go to the DLQ), else 0",
             self.topic_missing.clone(),
         );
+    }
+
+    /// Whether the bridge runs with `--allow-unsigned` (set once at start).
+    pub fn set_unsigned_allowed(&self, allowed: bool) {
+        self.unsigned_allowed.set(i64::from(allowed));
     }
 
     /// One callback answered: counts it by outcome and times it.

@@ -9,7 +9,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::bridge::{Bridge, APP_ID};
+use common::bridge::{Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
 use common::http::{post, raw_exchange};
 use common::samples::{live, query};
@@ -65,7 +65,7 @@ async fn slowloris_headers_are_cut_while_a_normal_client_is_served() {
             let mut s = TcpStream::connect(&addr).unwrap();
             let head = format!(
                 "POST {} HTTP/1.1\r\nhost: x\r\nx-padding: {}\r\n\r\n",
-                query("/callback", APP_ID, LIVE, None),
+                query("/callback", APP_ID, LIVE, Some(TOKEN)),
                 "a".repeat(100)
             );
             let started = Instant::now();
@@ -85,7 +85,7 @@ async fn slowloris_headers_are_cut_while_a_normal_client_is_served() {
     for i in 0..5 {
         let a = post(
             &addr,
-            &query("/callback", APP_ID, LIVE, None),
+            &query("/callback", APP_ID, LIVE, Some(TOKEN)),
             live("normal-room", "Online", "Enter", &format!("n{i}")),
         )
         .await;
@@ -109,7 +109,7 @@ async fn thousands_of_idle_connections_do_not_block_callbacks() {
     for i in 0..20 {
         let a = post(
             &bridge.addr(),
-            &query("/callback", APP_ID, LIVE, None),
+            &query("/callback", APP_ID, LIVE, Some(TOKEN)),
             live("busy-room", "Online", "Enter", &format!("i{i}")),
         )
         .await;
@@ -127,7 +127,7 @@ async fn trickled_bodies_and_lying_lengths_get_clear_answers() {
     let broker = Broker::start("tencent.");
     let bridge = start(&broker);
     let addr = bridge.addr();
-    let q = query("/callback", APP_ID, LIVE, None);
+    let q = query("/callback", APP_ID, LIVE, Some(TOKEN));
     let body = live("liar-room", "Online", "Enter", "liar");
 
     // Content-Length longer than the body: the bridge waits for the rest, then answers 408.
@@ -191,7 +191,7 @@ async fn oversized_heads_are_refused() {
         &broker.bootstrap(),
         &["--delivery", "memory", "--max-headers", "10"],
     );
-    let q = query("/callback", APP_ID, LIVE, None);
+    let q = query("/callback", APP_ID, LIVE, Some(TOKEN));
     let many: String = (0..20).map(|i| format!("x-h{i}: v\r\n")).collect();
     let answer = raw_exchange(
         &bridge.addr(),

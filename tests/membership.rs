@@ -119,7 +119,7 @@ async fn unknown_values_are_kept_and_mismatches_go_to_the_dlq() {
     let body = group_join("g-mismatch", "Public", "Apply", "dlq-marker-9");
     let a = post(
         &bridge.addr(),
-        &query("/callback", APP_ID, EXIT, None),
+        &query("/callback", APP_ID, EXIT, Some(TOKEN)),
         body.clone(),
     )
     .await;
@@ -138,7 +138,12 @@ async fn unknown_values_are_kept_and_mismatches_go_to_the_dlq() {
     let bad =
         json!({"CallbackCommand": LEAVE, "RoomId": "r", "MemberList_Account": ["x"], "MemberCount": "7"})
             .to_string();
-    let a = post(&bridge.addr(), &query("/callback", APP_ID, LEAVE, None), bad).await;
+    let a = post(
+        &bridge.addr(),
+        &query("/callback", APP_ID, LEAVE, Some(TOKEN)),
+        bad,
+    )
+    .await;
     assert_eq!(
         (a.status, a.code(), a.info()),
         (400, 4005, "MemberCount: expected integer")

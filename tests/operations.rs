@@ -110,6 +110,12 @@ async fn metrics_count_callbacks_deliveries_and_refusals() {
     }
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
     assert!(!text.contains(TOKEN));
+    // Signatures are checked: the alertable gauge says so.
+    assert_eq!(
+        value(&text, "tencent_bridge_auth_unsigned_allowed"),
+        Some(0.0),
+        "{text}"
+    );
 
     // One log line per refusal, with its reason, code and origin, and never a secret.
     let log = bridge.log();
@@ -170,7 +176,10 @@ fn check_config_prints_the_effective_config_without_secrets() {
     assert!(err.contains("--listen"), "{err}");
 
     // librdkafka judges the Kafka properties: a typo is a config error, not a failed start.
-    let (code, _, err) = cli("check-config --sdk-app-id 1 --kafka-property linger.mss=5", &[]);
+    let (code, _, err) = cli(
+        "check-config --sdk-app-id 1 --allow-unsigned --kafka-property linger.mss=5",
+        &[],
+    );
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("linger.mss"), "{err}");
 }
@@ -240,6 +249,52 @@ fn send_and_tail_prove_a_deployment() {
     assert_eq!(event["command"], "Room.CallbackAfterMemberLeave");
     assert_eq!(event["cause"], "leave");
     common::assert_schema("room.member", event);
+}
+
+/// No token means no authentication, so it must be asked for (issue 14): without a token or
+/// `--allow-unsigned` the bridge and check-config refuse, naming both ways out; with it
+/// check-config, the start-up log and `/metrics` all say so.
+#[test]
+fn running_unsigned_must_be_asked_for_and_is_visible() {
+    // Were the server to start anyway, it would fail to bind this address (not on any host:
+    // TEST-NET-1) and exit 1 rather than hang the test.
+    let server = "--sdk-app-id 1 --delivery memory --listen 192.0.2.1:9";
+    for args in [server, "check-config --sdk-app-id 1"] {
+        let (code, _, err) = cli(args, &[]);
+        assert_eq!(code, Some(2), "{args}: {err}");
+        for way_out in ["--auth-token-file", "Tencent console", "--allow-unsigned"] {
+            assert!(err.contains(way_out), "{args}: {way_out} missing: {err}");
+        }
+    }
+    let unsigned = [("BRIDGE_ALLOW_UNSIGNED", "true")];
+    let (code, text, err) = cli("check-config --sdk-app-id 1", &unsigned);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert!(text.contains("allow-unsigned = true\n"), "{text}");
+    let (code, _, err) = cli("check-config --sdk-app-id 1 --auth-token t", &unsigned);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not both"), "{err}");
+    let (code, text, err) = cli("check-config --sdk-app-id 1 --auth-token t", &[]);
+    assert_eq!(code, Some(0), "{text}{err}");
+    assert!(text.contains("allow-unsigned = false\n"), "{text}");
+
+    // No broker needed: /metrics and the log are there before Kafka is.
+    let nowhere = format!("127.0.0.1:{}", common::free_port());
+    let bridge = Bridge::spawn(&nowhere, &["--allow-unsigned"]);
+    let text = wait_for("/metrics", WAIT, || {
+        std::net::TcpStream::connect(bridge.addr()).ok()?;
+        Some(scrape(&bridge.addr()))
+    });
+    assert_eq!(
+        value(&text, "tencent_bridge_auth_unsigned_allowed"),
+        Some(1.0),
+        "{text}"
+    );
+    let log = bridge.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("WARN") && l.contains("--allow-unsigned")),
+        "{log}"
+    );
 }
 
 /// `/readyz` answers "can the bridge accept?": in spool mode yes through a Kafka outage (and

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::bridge::{Bridge, APP_ID};
+use common::bridge::{Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
 use common::consume::read_until;
 use common::http::post;
@@ -25,7 +25,7 @@ async fn one_rooms_events_arrive_in_order_and_ids_are_stable() {
 async fn in_order_with_stable_ids(mode: &str) {
     let broker = Broker::start("tencent.");
     let bridge = Bridge::start(&broker.bootstrap(), &["--delivery", mode]);
-    let q = query("/callback", APP_ID, LIVE, None);
+    let q = query("/callback", APP_ID, LIVE, Some(TOKEN));
     for i in 0..200 {
         let a = post(
             &bridge.addr(),
@@ -79,7 +79,7 @@ async fn sigterm_after_a_burst_exits_0_with_every_acknowledged_event_published()
         &broker.bootstrap(),
         &["--delivery", "memory", "--shutdown-timeout", "20s"],
     );
-    let q = query("/callback", APP_ID, LIVE, None);
+    let q = query("/callback", APP_ID, LIVE, Some(TOKEN));
     let mut tasks = Vec::new();
     for client in 0..8 {
         let (addr, q) = (bridge.addr(), q.clone());

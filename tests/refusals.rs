@@ -163,7 +163,7 @@ async fn paths_methods_probes_and_chunked_bodies() {
     assert_eq!(a.status, 404, "no callbacks on the admin port");
 
     // A chunked body is cut at the limit, never buffered past it.
-    let q = query("/callback", APP_ID, LIVE, None);
+    let q = query("/callback", APP_ID, LIVE, Some(TOKEN));
     let chunk = "x".repeat(600);
     let raw = format!(
         "POST {q} HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
@@ -208,6 +208,7 @@ fn bad_configuration_exits_2_with_a_clear_message() {
         "BRIDGE_LISTEN",
         "BRIDGE_SDK_APP_IDS",
         "BRIDGE_AUTH_TOKEN",
+        "BRIDGE_ALLOW_UNSIGNED",
         "BRIDGE_KAFKA_PROPERTIES",
         "BRIDGE_SHUTDOWN_TIMEOUT",
     ] {

@@ -153,7 +153,7 @@ async fn unknown_commands_pass_through_or_are_rejected_onto_the_dlq() {
     let body = r#"{"CallbackCommand":"C2C.CallbackAfterSendMsg","marker":"rejected-one"}"#;
     let a = post(
         &reject.addr(),
-        &query("/callback", APP_ID, "C2C.CallbackAfterSendMsg", None),
+        &query("/callback", APP_ID, "C2C.CallbackAfterSendMsg", Some(TOKEN)),
         body,
     )
     .await;

@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::bridge::{Bridge, APP_ID};
+use common::bridge::{Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
 use common::http::{get_blocking, post, raw_exchange, try_post};
 use common::samples::{live, query};
@@ -23,7 +23,7 @@ const LIVE: &str = "Live.CallbackAfterMemberStateChanged";
 const TOPIC: &str = "tencent.live.member";
 
 fn q() -> String {
-    query("/callback", APP_ID, LIVE, None)
+    query("/callback", APP_ID, LIVE, Some(TOKEN))
 }
 
 /// Posts `member` into `room`; true when acknowledged with 200.

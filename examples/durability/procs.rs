@@ -132,6 +132,8 @@ impl Bridge {
                 APP_ID,
             ])
             .args(["--delivery", "spool", "--spool-segment-bytes", "1MiB"])
+            // The load is unsigned: durability is under test here, not authentication.
+            .arg("--allow-unsigned")
             .arg("--spool-dir")
             .arg(&self.spool)
             // Short, so deliveries cut by the outage fail and must be re-sent from the spool.

@@ -32,6 +32,9 @@ impl Bridge {
     }
 
     /// Starts on a given port without waiting (a restarted bridge keeps its address).
+    ///
+    /// Like a real deployment the bridge checks signatures: `--auth-token TOKEN` is added
+    /// unless `args` give a token or `--allow-unsigned` (tests that send unsigned callbacks).
     pub fn spawn_at(brokers: &str, port: u16, args: &[&str]) -> Bridge {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("bridge.log");
@@ -56,6 +59,7 @@ impl Bridge {
                 APP_ID,
             ])
             .args(["--kafka-property", "message.timeout.ms=20000"])
+            .args(auth_args(args))
             .args(args)
             .env(
                 "BRIDGE_LOG",
@@ -165,6 +169,16 @@ impl Drop for Bridge {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+/// `--auth-token TOKEN`, unless `args` already say how callbacks are authenticated.
+fn auth_args(args: &[&str]) -> &'static [&'static str] {
+    let says = |a: &&str| a.starts_with("--auth-token") || *a == "--allow-unsigned";
+    if args.iter().any(says) {
+        &[]
+    } else {
+        &["--auth-token", TOKEN]
     }
 }
 

@@ -91,6 +91,13 @@ impl Effective {
             .expect("effective admin-listen is host:port")
     }
 
+    /// Callbacks must be signed: a token was read (and redacted) and `allow-unsigned` is off
+    /// (issue 14: the deploy assets never run unsigned).
+    pub fn checks_signatures(&self) -> bool {
+        self.table.get("auth-token").and_then(toml::Value::as_str) == Some("<redacted>")
+            && self.table.get("allow-unsigned").and_then(toml::Value::as_bool) == Some(false)
+    }
+
     pub fn shutdown_timeout(&self) -> Duration {
         humantime::parse_duration(self.str("shutdown-timeout")).expect("effective shutdown-timeout")
     }
@@ -244,6 +251,11 @@ fn example_config_passes_check_config_with_every_value_in_effect() {
     let eff = effective(EXAMPLE, &repo(EXAMPLE), &host.token_flag());
     let file: toml::Table = read(EXAMPLE).parse().expect("the example is TOML");
     assert!(file.len() >= 10, "the example shows the main keys: {file:?}");
+    assert!(
+        eff.checks_signatures(),
+        "the example runs signed: {:?}",
+        eff.table
+    );
     for (key, value) in &file {
         if key == "auth-token-file" {
             assert_eq!(

@@ -231,6 +231,10 @@ fn token_comes_from_the_secret_and_the_spool_from_a_writable_volume() {
         !config.raw.contains_key("auth-token"),
         "no token in the ConfigMap"
     );
+    assert!(
+        config.effective.checks_signatures() && !config.raw.contains_key("allow-unsigned"),
+        "the sidecar's port is reachable cluster-wide: it must check signatures"
+    );
     let token_file = config.raw["auth-token-file"].as_str().expect("auth-token-file");
     let token = volume_for(pod, bridge, token_file);
     assert!(token.read_only, "the token mount should be readOnly");

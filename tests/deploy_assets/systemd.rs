@@ -135,6 +135,7 @@ fn check_unit_content() {
         "<redacted>",
         "the token is read from %d"
     );
+    assert!(effective.checks_signatures(), "the unit runs signed");
     // Under ProtectSystem=strict only the StateDirectory is writable: the spool must be there.
     let state_dir = service.one("StateDirectory");
     let spool = effective.str("spool-dir");

@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Duration;
 
-use common::bridge::{Bridge, APP_ID};
+use common::bridge::{Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
 use common::consume::read_until;
 use common::free_port;
@@ -28,7 +28,7 @@ async fn send_all(addr: &str, prefix: &str, n: usize) {
             "Enter",
             &format!("{prefix}-{i:04}"),
         );
-        let a = post(addr, &query("/callback", APP_ID, LIVE, None), body).await;
+        let a = post(addr, &query("/callback", APP_ID, LIVE, Some(TOKEN)), body).await;
         assert_eq!(a.status, 200, "{a:?}");
     }
 }

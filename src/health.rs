@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::deliver::spool::SpoolStats;
+use crate::clock::now_ms;
+use crate::deliver::spool::{DeliveryProblems, SpoolStats};
 use crate::outage::{OutageLog, SpoolNow};
-use crate::pipeline::now_ms;
 use crate::publish::Publisher;
 use crate::route::Topics;
 
@@ -81,29 +81,6 @@ impl Health {
     /// Spool mode: readiness also says no while the spool is full.
     pub fn watch_spool(&self, stats: Arc<SpoolStats>, max_bytes: u64) {
         let _ = self.spool.set((stats, max_bytes));
-    }
-
-    pub fn set_delivery_problem(&self, problem: Option<String>) {
-        let Ok(mut slot) = self.delivery.lock() else {
-            return;
-        };
-        if *slot != problem {
-            match &problem {
-                None => tracing::info!("delivery healthy again"),
-                Some(p) => tracing::error!(problem = %p, "delivery problem"),
-            }
-            *slot = problem;
-        }
-    }
-
-    /// Whether the last check of the cluster found `topic` missing. librdkafka's own "unknown
-    /// topic" can come from a metadata gap (a broker restart); only both together send
-    /// acknowledged records to the DLQ.
-    pub fn topic_missing(&self, topic: &str) -> bool {
-        match self.problem.lock() {
-            Ok(p) => matches!(&*p, Some(KafkaProblem::MissingTopics(t)) if t.iter().any(|t| t == topic)),
-            Err(_) => false,
-        }
     }
 
     /// The topics the last check found missing.
@@ -261,6 +238,32 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) 
             Duration::from_secs(1)
         })
         .await;
+    }
+}
+
+/// The spool's drain reports delivery problems here and asks which topics are missing.
+impl DeliveryProblems for Health {
+    fn set_delivery_problem(&self, problem: Option<String>) {
+        let Ok(mut slot) = self.delivery.lock() else {
+            return;
+        };
+        if *slot != problem {
+            match &problem {
+                None => tracing::info!("delivery healthy again"),
+                Some(p) => tracing::error!(problem = %p, "delivery problem"),
+            }
+            *slot = problem;
+        }
+    }
+
+    /// Whether the last check of the cluster found `topic` missing. librdkafka's own "unknown
+    /// topic" can come from a metadata gap (a broker restart); only both together send
+    /// acknowledged records to the DLQ.
+    fn topic_missing(&self, topic: &str) -> bool {
+        match self.problem.lock() {
+            Ok(p) => matches!(&*p, Some(KafkaProblem::MissingTopics(t)) if t.iter().any(|t| t == topic)),
+            Err(_) => false,
+        }
     }
 }
 

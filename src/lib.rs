@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod callbacks;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod config_file;
 pub mod decode;
@@ -20,11 +21,10 @@ pub mod metrics;
 pub mod outage;
 pub mod pipeline;
 pub mod publish;
+pub mod query;
+pub mod record;
 pub mod refusal;
 pub mod route;
-pub mod samples;
-pub mod send;
-pub mod tail;
 pub mod tools;
 
 use std::future::Future;
@@ -33,8 +33,8 @@ use std::time::Instant;
 
 use tokio::net::TcpListener;
 
-use crate::config::{Config, DeliveryMode};
-use crate::deliver::Delivery;
+use crate::config::{Config, ConfigError, DeliveryMode};
+use crate::deliver::{Delivery, KafkaDelivery, MemoryDelivery};
 use crate::health::Health;
 use crate::ingress::{Ingress, Role};
 use crate::metrics::{Metrics, Readings};
@@ -90,10 +90,12 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 topics.clone(),
                 health.clone(),
             )?;
+            health.watch_spool(spool.writer.stats().clone(), config.spool_max_bytes);
             readings.spool = Some(spool.writer.stats().clone());
             (Delivery::Spool(spool.writer), Some(spool.drain))
         }
-        mode => (Delivery::direct(mode, publisher.clone()), None),
+        DeliveryMode::Memory => (Delivery::Memory(MemoryDelivery::new(publisher.clone())), None),
+        DeliveryMode::Kafka => (Delivery::Kafka(KafkaDelivery::new(publisher.clone())), None),
     };
     let app = Arc::new(Ingress {
         pipeline: Pipeline::new(&config, topics.clone(), delivery, publisher.max_record_bytes()),
@@ -102,7 +104,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         readings,
         callback_path: config.callback_path.clone(),
         trtc_path: config.trtc_key.is_some().then(|| config.trtc_path.clone()),
-        limits: config.limits(),
+        limits: limits(&config),
         refusal_log: ingress::RefusalLog::default(),
     });
     let listener = bind(config.listen).await?;
@@ -159,6 +161,29 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let _ = stop_admin.send(());
     let _ = admin.await;
     Ok(())
+}
+
+/// [`Config::validate`], then librdkafka's judgement of the Kafka properties: a typo or a
+/// feature this build lacks is exit code 2 at start (and in check-config), not a failed start
+/// later. Here, not in `config`, because only the producer knows its properties.
+pub fn validate(config: Config) -> Result<Config, ConfigError> {
+    let config = config.validate()?;
+    publish::check_properties(&config.brokers, &config.kafka_properties)
+        .map_err(|e| ConfigError::KafkaProperty(e.to_string()))?;
+    Ok(config)
+}
+
+/// The limits the ingress enforces, from the flags that set them.
+fn limits(config: &Config) -> ingress::Limits {
+    ingress::Limits {
+        max_body_bytes: config.max_body_bytes,
+        body_read_timeout: config.body_read_timeout,
+        header_read_timeout: config.header_read_timeout,
+        keepalive_idle_timeout: config.keepalive_idle_timeout,
+        max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
+        max_headers: config.max_headers,
+        max_connections: config.max_connections,
+    }
 }
 
 fn retention(retain: Option<config::Retain>) -> deliver::spool::Retention {

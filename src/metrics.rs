@@ -21,10 +21,11 @@ use prometheus_client::registry::Registry;
 
 use crate::callbacks::trtc;
 use crate::callbacks::Kind;
+use crate::clock::now_ms;
 use crate::deliver::spool::SpoolStats;
 use crate::event::Family as EventFamily;
 use crate::health::Health;
-use crate::pipeline::{now_ms, TrtcOutcome};
+use crate::pipeline::TrtcOutcome;
 use crate::publish::Publisher;
 use crate::refusal::Refusal;
 use crate::route::Topics;
@@ -409,6 +410,13 @@ fn signature_reason(r: &Refusal) -> Option<&'static str> {
         Refusal::BadSign | Refusal::TrtcBadSign => Some("mismatch"),
         Refusal::TrtcSignMissing => Some("missing"),
         _ => None,
+    }
+}
+
+/// The producer's delivery reports are counted here.
+impl crate::publish::Tally for Metrics {
+    fn delivered(&self, topic: &str, outcome: Result<(), bool>) {
+        Metrics::delivered(self, topic, outcome);
     }
 }
 

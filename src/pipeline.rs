@@ -1,15 +1,15 @@
 //! One callback through the stages, in the order of the HTTP contract: authenticate, decode,
 //! normalize, route, deliver. Knows nothing of sockets; the ingress hands it a query and a body.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use std::borrow::Cow;
 
-use crate::auth::{Authenticator, CallbackQuery, TrtcAuth};
+use crate::auth::{Authenticator, TrtcAuth};
+use crate::clock::now_ms;
 use crate::config::Config;
 use crate::decode::Decoder;
 use crate::dedup::Recent;
 use crate::deliver::Delivery;
+use crate::query::CallbackQuery;
 use crate::refusal::Refusal;
 use crate::route::{self, Topics};
 
@@ -139,10 +139,4 @@ impl Pipeline {
         self.recent.insert(&id);
         Ok(TrtcOutcome::Accepted(command))
     }
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

@@ -15,15 +15,16 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
 
+use super::problems::DeliveryProblems;
 use super::writer::Durable;
 use super::{Cleaner, Reader, SpoolStats};
+use crate::clock::now_ms;
 use crate::event::received_at_ms;
-use crate::health::Health;
-use crate::pipeline::now_ms;
 use crate::publish::{
     is_permanent, is_size, is_unknown_topic, needs_new_producer, Ack, Publisher, SendError,
 };
-use crate::route::{broker_refused_record_within, Record, Topics};
+use crate::record::Record;
+use crate::route::{broker_refused_record_within, Topics};
 
 /// Records read from disk but not yet delivered: the bound on this thread's memory.
 const WINDOW_RECORDS: usize = 10_000;
@@ -60,7 +61,7 @@ pub struct DrainParts {
     pub stats: Arc<SpoolStats>,
     pub publisher: Publisher,
     pub topics: Topics,
-    pub health: Arc<Health>,
+    pub health: Arc<dyn DeliveryProblems>,
 }
 
 impl Drain {

@@ -34,10 +34,11 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 
 use crate::config::{Config, ConfigError, DeliveryMode};
+use crate::deliver::spool::SpoolStats;
 use crate::deliver::{Delivery, KafkaDelivery, MemoryDelivery};
 use crate::health::Health;
 use crate::ingress::{Ingress, Role};
-use crate::metrics::{Metrics, Readings};
+use crate::metrics::{Metrics, Readings, SpoolReadings};
 use crate::pipeline::Pipeline;
 use crate::publish::Publisher;
 use crate::route::Topics;
@@ -74,11 +75,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         config.outage_summary_interval,
     ));
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
-    let mut readings = Readings {
-        publisher: publisher.clone(),
-        spool: None,
-        health: health.clone(),
-    };
     let (delivery, drain) = match config.delivery {
         DeliveryMode::Spool => {
             let spool = deliver::spool::start(
@@ -91,17 +87,20 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 health.clone(),
             )?;
             health.watch_spool(spool.writer.stats().clone(), config.spool_max_bytes);
-            readings.spool = Some(spool.writer.stats().clone());
             (Delivery::Spool(spool.writer), Some(spool.drain))
         }
         DeliveryMode::Memory => (Delivery::Memory(MemoryDelivery::new(publisher.clone())), None),
         DeliveryMode::Kafka => (Delivery::Kafka(KafkaDelivery::new(publisher.clone())), None),
     };
+    let spool_stats = match &delivery {
+        Delivery::Spool(writer) => Some(writer.stats().clone()),
+        Delivery::Memory(_) | Delivery::Kafka(_) => None,
+    };
     let app = Arc::new(Ingress {
         pipeline: Pipeline::new(&config, topics.clone(), delivery, publisher.max_record_bytes()),
+        readings: Box::new(readings(publisher.clone(), spool_stats, health.clone())),
         health,
         metrics,
-        readings,
         callback_path: config.callback_path.clone(),
         trtc_path: config.trtc_key.is_some().then(|| config.trtc_path.clone()),
         limits: limits(&config),
@@ -161,6 +160,31 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let _ = stop_admin.send(());
     let _ = admin.await;
     Ok(())
+}
+
+/// What /metrics reads at each scrape: the producer's queue, the spool's counters, health.
+fn readings(
+    publisher: Publisher,
+    spool: Option<Arc<SpoolStats>>,
+    health: Arc<Health>,
+) -> impl Fn() -> Readings + Send + Sync {
+    move || Readings {
+        queue_depth: publisher.in_flight(),
+        spool: spool.as_deref().map(|stats| SpoolReadings {
+            bytes: stats.bytes(),
+            records: stats.pending(),
+            oldest_undelivered_ms: stats.oldest_undelivered_ms(),
+            records_lost: stats.records_lost(),
+            retained_bytes: stats.retained_bytes(),
+            read_errors: stats.read_errors(),
+            read_failing: stats.read_problem().is_some(),
+            write_failing: stats.write_problem().is_some(),
+        }),
+        spool_max_bytes: health.spool_max_bytes().unwrap_or(0),
+        ready: health.readiness().is_ok(),
+        kafka_reachable: health.kafka_reachable(),
+        missing_topics: health.missing_topics(),
+    }
 }
 
 /// [`Config::validate`], then librdkafka's judgement of the Kafka properties: a typo or a

@@ -15,14 +15,14 @@ use crate::refusal::Refusal;
 pub(super) fn route(
     health: &Health,
     metrics: &Metrics,
-    readings: &Readings,
+    readings: &dyn Fn() -> Readings,
     path: &str,
 ) -> Response<Full<Bytes>> {
     match path {
         "/healthz" => healthz(health),
         "/readyz" => readyz(health),
         "/metrics" => {
-            let mut resp = answer(StatusCode::OK, metrics.render(readings).into_bytes());
+            let mut resp = answer(StatusCode::OK, metrics.render(&readings()).into_bytes());
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE));
             resp

@@ -75,7 +75,8 @@ pub struct Ingress {
     pub pipeline: Pipeline,
     pub health: Arc<Health>,
     pub metrics: Arc<Metrics>,
-    pub readings: Readings,
+    /// Reads the producer, the spool and health for a scrape of /metrics.
+    pub readings: Box<dyn Fn() -> Readings + Send + Sync>,
     pub callback_path: String,
     /// Served only when a TRTC key is configured.
     pub trtc_path: Option<String>,
@@ -164,7 +165,7 @@ pub async fn serve(
 async fn route(app: &Ingress, role: Role, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     match role {
-        Role::Admin => admin::route(&app.health, &app.metrics, &app.readings, path),
+        Role::Admin => admin::route(&app.health, &app.metrics, &*app.readings, path),
         Role::Callbacks if path == app.callback_path => callback_path(app, req).await,
         Role::Callbacks if app.trtc_path.as_deref() == Some(path) => trtc_path(app, req).await,
         Role::Callbacks => refuse(&Refusal::NotFound),

@@ -33,7 +33,9 @@ use std::time::Instant;
 
 use tokio::net::TcpListener;
 
+use crate::auth::{Authenticator, TrtcAuth};
 use crate::config::{Config, ConfigError, DeliveryMode};
+use crate::decode::Decoder;
 use crate::deliver::spool::SpoolStats;
 use crate::deliver::{Delivery, KafkaDelivery, MemoryDelivery};
 use crate::health::Health;
@@ -97,7 +99,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Delivery::Memory(_) | Delivery::Kafka(_) => None,
     };
     let app = Arc::new(Ingress {
-        pipeline: Pipeline::new(&config, topics.clone(), delivery, publisher.max_record_bytes()),
+        pipeline: pipeline(&config, topics.clone(), delivery, publisher.max_record_bytes()),
         readings: Box::new(readings(publisher.clone(), spool_stats, health.clone())),
         health,
         metrics,
@@ -160,6 +162,23 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let _ = stop_admin.send(());
     let _ = admin.await;
     Ok(())
+}
+
+/// The callback pipeline's stages, from the configuration. `max_record_bytes`: the producer's
+/// `message.max.bytes`; a bigger event is refused before the OK, not lost after it.
+fn pipeline(config: &Config, topics: Topics, delivery: Delivery, max_record_bytes: usize) -> Pipeline {
+    let apps = &config.sdk_app_ids;
+    let auth = Authenticator::new(apps.clone(), config.auth_token.clone(), config.sign_max_skew);
+    let trtc = config
+        .trtc_key
+        .as_deref()
+        .map(|key| TrtcAuth::new(apps.clone(), key));
+    let decoder = Decoder {
+        topics,
+        unknown: config.unknown_commands,
+        max_record_bytes,
+    };
+    Pipeline::new(auth, trtc, decoder, delivery)
 }
 
 /// What /metrics reads at each scrape: the producer's queue, the spool's counters, health.

@@ -201,7 +201,7 @@ async fn wire_quirks_are_accepted_and_the_malformed_still_refused() {
     for (command, body, info) in cases {
         let a = post(
             &bridge.addr(),
-            &query("/callback", APP_ID, command, None),
+            &query("/callback", APP_ID, command, Some(TOKEN)),
             body.to_owned(),
         )
         .await;

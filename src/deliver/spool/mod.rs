@@ -76,7 +76,7 @@ pub struct SpoolMode {
 }
 
 /// Opens (and recovers) the spool, then starts the drain and the writer threads. Everything
-/// past the watermark is delivered while new callbacks are accepted. `health` hears of
+/// past the watermark is delivered while new callbacks are accepted. `problems` hears of
 /// delivery problems (the DLQ refusing records) and says which topics are missing.
 pub fn start(
     dir: &Path,
@@ -85,7 +85,7 @@ pub fn start(
     retention: Retention,
     publisher: Publisher,
     topics: Topics,
-    health: Arc<dyn DeliveryProblems>,
+    problems: Arc<dyn DeliveryProblems>,
 ) -> Result<SpoolMode, SpoolError> {
     let (store, recovery) = Store::open_retaining(dir, segment_bytes, retention)?;
     tracing::info!(
@@ -110,7 +110,7 @@ pub fn start(
         stats,
         publisher,
         topics,
-        health,
+        problems,
     };
     let drain = Drain::start(parts).map_err(spawn_err)?;
     let writer = SpoolWriter::start(store, max_bytes, drain.waker()).map_err(spawn_err)?;

@@ -66,7 +66,7 @@ pub struct DrainParts {
     pub stats: Arc<SpoolStats>,
     pub publisher: Publisher,
     pub topics: Topics,
-    pub health: Arc<dyn DeliveryProblems>,
+    pub problems: Arc<dyn DeliveryProblems>,
 }
 
 impl Drain {
@@ -175,7 +175,7 @@ impl State {
                         if let Some(done) = self.pending.remove(&seq) {
                             self.pending_bytes -= done.bytes;
                             if done.to_dlq {
-                                self.parts.health.set_delivery_problem(None);
+                                self.parts.problems.set_delivery_problem(None);
                             }
                         }
                     }
@@ -192,7 +192,7 @@ impl State {
         // "Unknown topic" is final only once the health check also finds the topic missing:
         // until then it may be a metadata gap, and the record is retried, not moved.
         let permanent = is_permanent(error)
-            && (!is_unknown_topic(error) || self.parts.health.topic_missing(&entry.record.topic));
+            && (!is_unknown_topic(error) || self.parts.problems.topic_missing(&entry.record.topic));
         if permanent {
             let max = self.parts.publisher.max_record_bytes();
             if entry.to_dlq && is_size(error) && entry.record.encoded_len() > SMALLEST_DLQ_COPY {
@@ -209,7 +209,7 @@ impl State {
                 );
             } else if entry.to_dlq {
                 let why = format!("the DLQ refuses records ({error}); they stay in the spool");
-                self.parts.health.set_delivery_problem(Some(why));
+                self.parts.problems.set_delivery_problem(Some(why));
             } else {
                 tracing::error!(topic = %entry.record.topic, error = %error, "broker refused a record for good; moving it to the DLQ");
                 let error = error.to_string();

@@ -175,9 +175,9 @@ async fn trickled_bodies_and_lying_lengths_get_clear_answers() {
 
     // Idle keep-alive connections are closed after the idle timeout, not before a request.
     let mut s = TcpStream::connect(&addr).unwrap();
-    write!(s, "GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
+    write!(s, "GET /nowhere HTTP/1.1\r\nhost: x\r\n\r\n").unwrap();
     let (answer, closed) = read_until_closed(&mut s, Duration::from_secs(6));
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
     assert!(
         closed,
         "an idle keep-alive connection stayed open past the idle timeout"

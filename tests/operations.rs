@@ -282,7 +282,7 @@ fn running_unsigned_must_be_asked_for_and_is_visible() {
     let bridge = Bridge::spawn(&nowhere, &["--allow-unsigned"]);
     let text = wait_for("/metrics", WAIT, || {
         std::net::TcpStream::connect(bridge.addr()).ok()?;
-        Some(scrape(&bridge.addr()))
+        Some(scrape(&bridge.admin_addr()))
     });
     assert_eq!(
         value(&text, "tencent_bridge_auth_unsigned_allowed"),

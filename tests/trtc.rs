@@ -140,7 +140,7 @@ async fn room_and_media_events_reach_their_topics() {
         .expect("kept on the DLQ");
     assert_eq!(d.value["reason"], "EventInfo.RoomId: missing");
     common::assert_schema("dlq", &d.value);
-    let metrics = get_text_blocking(&bridge.addr(), "/metrics").unwrap();
+    let metrics = get_text_blocking(&bridge.admin_addr(), "/metrics").unwrap();
     assert!(
         metrics.contains("tencent_bridge_trtc_undecodable_total 1"),
         "{metrics}"
@@ -170,7 +170,7 @@ async fn a_retry_of_an_accepted_event_is_published_once() {
     });
     let mine: Vec<&Msg> = msgs.iter().filter(|m| m.key == "dedup-room").collect();
     assert_eq!(mine.len(), 2, "one enter, one exit: {mine:?}");
-    let metrics = get_text_blocking(&bridge.addr(), "/metrics").unwrap();
+    let metrics = get_text_blocking(&bridge.admin_addr(), "/metrics").unwrap();
     assert!(
         metrics.contains("tencent_bridge_trtc_duplicates_total 2"),
         "{metrics}"

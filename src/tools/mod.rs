@@ -2,10 +2,10 @@
 //! and nothing in the pipeline uses them.
 
 mod error;
-pub mod filter;
-pub mod redrive;
+pub(crate) mod filter;
+pub(crate) mod redrive;
 mod redrive_state;
-pub mod replay;
+pub(crate) mod replay;
 pub mod samples;
 pub mod send;
 pub mod spool;

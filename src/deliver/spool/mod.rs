@@ -36,19 +36,19 @@
 //! tail (a write cut short by a crash) and is cut. Records lost to damage are counted
 //! (`spool_records_lost_total`), and no seq is ever handed out twice.
 
-pub mod cleaner;
+pub(crate) mod cleaner;
 mod dir;
-pub mod drain;
-pub mod error;
-pub mod inspect;
+pub(crate) mod drain;
+pub(crate) mod error;
+pub(crate) mod inspect;
 pub mod log;
 mod problems;
-pub mod reader;
+pub(crate) mod reader;
 mod recover;
 mod salvage;
-pub mod stats;
-pub mod store;
-pub mod writer;
+pub(crate) mod stats;
+pub(crate) mod store;
+pub(crate) mod writer;
 
 pub use cleaner::{Cleaner, Retention};
 pub use drain::Drain;

@@ -164,6 +164,40 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     Ok(())
 }
 
+/// The spool's drain reports delivery problems to health, and asks it which topics are missing.
+impl deliver::spool::DeliveryProblems for Health {
+    fn set_delivery_problem(&self, problem: Option<String>) {
+        Health::set_delivery_problem(self, problem);
+    }
+
+    fn topic_missing(&self, topic: &str) -> bool {
+        Health::topic_missing(self, topic)
+    }
+}
+
+/// Readiness reads the spool's counters.
+impl health::SpoolGauge for SpoolStats {
+    fn bytes(&self) -> u64 {
+        SpoolStats::bytes(self)
+    }
+
+    fn records(&self) -> u64 {
+        self.pending()
+    }
+
+    fn oldest_undelivered_ms(&self) -> i64 {
+        SpoolStats::oldest_undelivered_ms(self)
+    }
+
+    fn read_problem(&self) -> Option<String> {
+        SpoolStats::read_problem(self)
+    }
+
+    fn write_problem(&self) -> Option<String> {
+        SpoolStats::write_problem(self)
+    }
+}
+
 /// The callback pipeline's stages, from the configuration. `max_record_bytes`: the producer's
 /// `message.max.bytes`; a bigger event is refused before the OK, not lost after it.
 fn pipeline(config: &Config, topics: Topics, delivery: Delivery, max_record_bytes: usize) -> Pipeline {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Seeds fuzz/corpus/<target>/ (gitignored) for the three fuzz targets, from the built-in samples
-# (src/samples.rs, which are the Tencent seed documents' samples with comments removed), the
+# (src/tools/samples.rs, which are the Tencent seed documents' samples with comments removed), the
 # seed documents' multi-line layouts, and a few hostile shapes. Idempotent: files are named by
 # content, and whatever the fuzzer already found in the corpus is kept.
 set -euo pipefail
@@ -22,9 +22,9 @@ KINDS = ["Live.CallbackAfterMemberStateChanged", "Group.CallbackOnMemberStateCha
          "Group.CallbackAfterNewMemberJoin", "Group.CallbackAfterMemberExit",
          "Live.CallbackMemberStateChanged", "Group.CallbackAfterSendMsg", "X.Y", "",
          "live.callbackafterMemberStateChanged"]
-src = open("../src/samples.rs", encoding="utf-8").read()
+src = open("../src/tools/samples.rs", encoding="utf-8").read()
 samples = re.findall(r'\(\s*"([^"]+)",\s*"([^"]+)",\s*r#"(.*?)"#,\s*\)', src, re.S)
-assert len(samples) >= 7, "src/samples.rs: expected at least 7 samples"
+assert len(samples) >= 7, "src/tools/samples.rs: expected at least 7 samples"
 bodies = []
 for _, command, body in samples:
     sel = KINDS.index(command)

@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# Imports point down the layers of docs/architecture.md, and close no circle.
+python3 scripts/check-imports.py
 cargo clippy --all-targets -- -D warnings
 cargo test --all-targets -- --test-threads 2
 # The benchmark harness, short, on the debug build just made (figures printed, never judged;

@@ -2,14 +2,14 @@
 //! goes through here so the config file's values are in place before clap reads the flags.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
-use std::time::Duration;
 
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::config_file;
+use crate::tools::send::SendArgs;
 use crate::tools::spool::SpoolCommand;
+use crate::tools::tail::TailArgs;
 use crate::tools::DlqCommand;
 
 /// Tencent Cloud membership callbacks → Kafka.
@@ -55,80 +55,6 @@ pub enum Tool {
     Dlq(DlqCommand),
 }
 
-#[derive(Debug, Args)]
-pub struct SendArgs {
-    /// The bridge's callback URL (plain http).
-    #[arg(
-        long,
-        env = "BRIDGE_SEND_URL",
-        default_value = "http://127.0.0.1:8080/callback"
-    )]
-    pub url: String,
-    /// SdkAppid to send.
-    #[arg(long = "sdk-app-id", env = "BRIDGE_SEND_SDK_APP_ID")]
-    pub sdk_app_id: String,
-    /// Sign like Tencent with this token (RequestTime = now).
-    #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Read the token from this file (a mounted secret); trailing newline ignored.
-    #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE", conflicts_with = "token")]
-    pub token_file: Option<PathBuf>,
-    /// Act as TRTC instead: sign the body with this TRTC key (headers SdkAppId and Sign, no
-    /// query string). Point --url at the bridge's TRTC path.
-    #[arg(long, env = "BRIDGE_TRTC_KEY", hide_env_values = true)]
-    pub trtc_key: Option<String>,
-    /// Read the TRTC key from this file.
-    #[arg(long, env = "BRIDGE_TRTC_KEY_FILE", conflicts_with = "trtc_key")]
-    pub trtc_key_file: Option<PathBuf>,
-    /// A built-in callback: live, live-kicked, group, room-enter, room-leave, group-join,
-    /// group-exit, user-login, group-create, group-destroy, live-create, live-destroy,
-    /// room-create, room-destroy; TRTC (with a TRTC key): trtc-enter, trtc-exit, trtc-video.
-    #[arg(long, conflicts_with_all = ["command", "body"], required_unless_present = "command")]
-    pub sample: Option<String>,
-    /// CallbackCommand for --body.
-    #[arg(long, requires = "body")]
-    pub command: Option<String>,
-    /// A file holding the JSON body to send.
-    #[arg(long, requires = "command")]
-    pub body: Option<PathBuf>,
-    #[arg(long, default_value = "203.0.113.9")]
-    pub client_ip: String,
-    #[arg(long, default_value = "iOS")]
-    pub platform: String,
-}
-
-#[derive(Debug, Args)]
-pub struct TailArgs {
-    #[arg(long, env = "BRIDGE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
-    pub brokers: String,
-    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
-    pub topic_prefix: String,
-    /// Families to read (default: all): live.member, group.member, room.member, user.state,
-    /// trtc.member, trtc.media, other, dlq.
-    #[arg(long = "family", value_delimiter = ',')]
-    pub families: Vec<String>,
-    /// Start from the oldest record instead of from now.
-    #[arg(long)]
-    pub from_beginning: bool,
-    #[arg(long, value_enum, default_value_t = TailFormat::Pretty)]
-    pub format: TailFormat,
-    /// Exit after this long without a new record (for scripts). Default: run until Ctrl-C.
-    #[arg(long, value_parser = humantime::parse_duration)]
-    pub idle_exit: Option<Duration>,
-    /// Exit after this many records.
-    #[arg(long)]
-    pub max_events: Option<usize>,
-    /// Extra librdkafka consumer properties, KEY=VALUE (TLS, SASL).
-    #[arg(long = "kafka-property", value_delimiter = ',', value_parser = property_piece)]
-    pub kafka_properties: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum TailFormat {
-    Pretty,
-    Json,
-}
-
 /// Parses `args`, with `--config`/`BRIDGE_CONFIG` values as defaults. A config file problem
 /// is a clap error too, so it prints and exits 2 like any other bad flag.
 pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
@@ -160,17 +86,6 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
         _ => {}
     }
     Ok(cli)
-}
-
-/// One comma-separated piece of a KEY=VALUE list. A piece without `=` is the rest of the
-/// previous value, cut by its own comma (`ssl.cipher.suites=A,B`); its key stays empty until
-/// [`joined`] puts it back.
-pub fn property_piece(s: &str) -> Result<(String, String), String> {
-    if s.contains('=') {
-        crate::config::parse_property(s)
-    } else {
-        Ok((String::new(), s.to_owned()))
-    }
 }
 
 fn join_properties(config: &mut Config, matches: &ArgMatches) -> Result<(), clap::Error> {

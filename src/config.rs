@@ -88,12 +88,12 @@ pub struct Config {
     /// Any librdkafka producer property, KEY=VALUE, repeatable; overrides the bridge's defaults
     /// (e.g. `security.protocol=SASL_SSL`, `linger.ms=20`). Env: comma list. A comma followed
     /// by no `=` stays in the value (`ssl.cipher.suites=A,B`).
-    #[arg(long = "kafka-property", env = "BRIDGE_KAFKA_PROPERTIES", value_delimiter = ',', value_parser = crate::cli::property_piece)]
+    #[arg(long = "kafka-property", env = "BRIDGE_KAFKA_PROPERTIES", value_delimiter = ',', value_parser = property_piece)]
     pub kafka_properties: Vec<(String, String)>,
 
     /// A librdkafka property whose value is read from a file, KEY=PATH, repeatable (e.g.
     /// `sasl.password=/var/run/secrets/kafka/password`). Env: comma list.
-    #[arg(long = "kafka-secret-file", env = "BRIDGE_KAFKA_SECRET_FILES", value_delimiter = ',', value_parser = crate::cli::property_piece)]
+    #[arg(long = "kafka-secret-file", env = "BRIDGE_KAFKA_SECRET_FILES", value_delimiter = ',', value_parser = property_piece)]
     pub kafka_secret_files: Vec<(String, String)>,
 
     /// The config file's `[kafka-property]` table (set only by --config): merged under
@@ -204,19 +204,6 @@ pub enum LogFormat {
 }
 
 impl Config {
-    /// The limits the ingress enforces.
-    pub fn limits(&self) -> crate::ingress::Limits {
-        crate::ingress::Limits {
-            max_body_bytes: self.max_body_bytes,
-            body_read_timeout: self.body_read_timeout,
-            header_read_timeout: self.header_read_timeout,
-            keepalive_idle_timeout: self.keepalive_idle_timeout,
-            max_header_bytes: usize::try_from(self.max_header_bytes).unwrap_or(usize::MAX),
-            max_headers: self.max_headers,
-            max_connections: self.max_connections,
-        }
-    }
-
     /// The effective configuration as TOML, secrets redacted (`check-config`).
     pub fn describe(&self) -> String {
         let secret = |k: &str| {
@@ -341,6 +328,35 @@ pub fn parse_property(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
         _ => Err(format!("{s:?} is not KEY=VALUE")),
     }
+}
+
+/// One comma-separated piece of a KEY=VALUE list. A piece without `=` is the rest of the
+/// previous value, cut by its own comma (`ssl.cipher.suites=A,B`); its key stays empty until
+/// `cli::joined` puts it back.
+pub fn property_piece(s: &str) -> Result<(String, String), String> {
+    if s.contains('=') {
+        parse_property(s)
+    } else {
+        Ok((String::new(), s.to_owned()))
+    }
+}
+
+impl Config {
+    /// Folds the config file's property tables under the flags' (see `config_file`).
+    pub fn merge_file_tables(&mut self) {
+        self.kafka_properties = merged(&mut self.file_kafka_properties, &self.kafka_properties);
+        self.kafka_secret_files = merged(&mut self.file_kafka_secret_files, &self.kafka_secret_files);
+    }
+}
+
+/// `base` overridden key by key by `over`, in order, one entry per key (`base` is emptied).
+fn merged(base: &mut Vec<(String, String)>, over: &[(String, String)]) -> Vec<(String, String)> {
+    let mut out = std::mem::take(base);
+    for (key, value) in over {
+        out.retain(|(k, _)| k != key);
+        out.push((key.clone(), value.clone()));
+    }
+    out
 }
 
 #[path = "config_validate.rs"]

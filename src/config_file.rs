@@ -125,24 +125,6 @@ fn scalar(v: &Value) -> Result<String, &'static str> {
     }
 }
 
-impl crate::config::Config {
-    /// Folds the config file's property tables under the flags' (see `config_file`).
-    pub fn merge_file_tables(&mut self) {
-        self.kafka_properties = merged(&mut self.file_kafka_properties, &self.kafka_properties);
-        self.kafka_secret_files = merged(&mut self.file_kafka_secret_files, &self.kafka_secret_files);
-    }
-}
-
-/// `base` overridden key by key by `over`, in order, one entry per key (`base` is emptied).
-fn merged(base: &mut Vec<(String, String)>, over: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out = std::mem::take(base);
-    for (key, value) in over {
-        out.retain(|(k, _)| k != key);
-        out.push((key.clone(), value.clone()));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use crate::config::Config;

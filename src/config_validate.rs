@@ -116,10 +116,6 @@ impl Config {
         // Space is freed a segment at a time: several segments must fit under the limit, or
         // a drained spool could still look full.
         self.spool_segment_bytes = self.spool_segment_bytes.clamp(4096, self.spool_max_bytes / 4);
-        // librdkafka knows its properties; asking it now turns a typo or a feature this build
-        // lacks into exit code 2 here (and in check-config), not a failed start later.
-        crate::publish::check_properties(&self.brokers, &self.kafka_properties)
-            .map_err(|e| ConfigError::KafkaProperty(e.to_string()))?;
         Ok(self)
     }
 

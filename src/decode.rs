@@ -4,12 +4,13 @@
 
 use std::borrow::Cow;
 
-use crate::auth::CallbackQuery;
 use crate::callbacks::{trtc, Callback, Kind};
 use crate::config::UnknownCommands;
 use crate::event::{Event, Origin};
+use crate::query::CallbackQuery;
+use crate::record::Record;
 use crate::refusal::Refusal;
-use crate::route::{self, Record, Topics};
+use crate::route::{self, Topics};
 
 pub struct Decoder {
     pub topics: Topics,

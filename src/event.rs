@@ -1,5 +1,5 @@
-//! normalize: a decoded callback becomes the one envelope every consumer reads (design.md,
-//! "The event"), with a deterministic `event_id`.
+//! normalize: a decoded callback becomes the one envelope every consumer reads (README.md,
+//! "An event"), with a deterministic `event_id`.
 
 use std::borrow::Cow;
 

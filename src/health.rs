@@ -8,9 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::deliver::spool::SpoolStats;
+use crate::clock::now_ms;
 use crate::outage::{OutageLog, SpoolNow};
-use crate::pipeline::now_ms;
 use crate::publish::Publisher;
 use crate::route::Topics;
 
@@ -30,6 +29,18 @@ impl std::fmt::Display for KafkaProblem {
     }
 }
 
+/// What readiness and the outage summary read of the spool: a narrow view handed in by
+/// `lib.rs` (the spool's `SpoolStats` is one), so health knows no spool type.
+pub trait SpoolGauge: Send + Sync {
+    fn bytes(&self) -> u64;
+    /// Records not yet delivered.
+    fn records(&self) -> u64;
+    /// `received_at_ms` of the oldest record not yet delivered; 0 when none.
+    fn oldest_undelivered_ms(&self) -> i64;
+    fn read_problem(&self) -> Option<String>;
+    fn write_problem(&self) -> Option<String>;
+}
+
 #[derive(Default)]
 pub struct Health {
     /// Broker and topics: `None` = fine; otherwise why not.
@@ -41,7 +52,7 @@ pub struct Health {
     /// restart helps, so liveness fails. Spool mode's drain replaces its producer itself.
     fatal: Mutex<Option<String>>,
     /// Spool mode: the spool's counters and its size limit.
-    spool: OnceLock<(Arc<SpoolStats>, u64)>,
+    spool: OnceLock<(Arc<dyn SpoolGauge>, u64)>,
     /// Tells a broker outage in a few lines (the checks below feed it).
     outage: OnceLock<OutageLog>,
 }
@@ -69,7 +80,7 @@ impl Health {
     fn summarize_outage(&self) {
         let spool = self.spool.get().map(|(stats, _)| SpoolNow {
             bytes: stats.bytes(),
-            records: stats.pending(),
+            records: stats.records(),
             oldest: match stats.oldest_undelivered_ms() {
                 0 => None,
                 oldest => Some(Duration::from_millis((now_ms() - oldest).max(0) as u64)),
@@ -79,10 +90,11 @@ impl Health {
     }
 
     /// Spool mode: readiness also says no while the spool is full.
-    pub fn watch_spool(&self, stats: Arc<SpoolStats>, max_bytes: u64) {
+    pub fn watch_spool(&self, stats: Arc<dyn SpoolGauge>, max_bytes: u64) {
         let _ = self.spool.set((stats, max_bytes));
     }
 
+    /// `Some(why)`: publishing is stuck (the spool's drain: the DLQ refuses records).
     pub fn set_delivery_problem(&self, problem: Option<String>) {
         let Ok(mut slot) = self.delivery.lock() else {
             return;
@@ -267,6 +279,7 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deliver::spool::SpoolStats;
 
     #[test]
     fn readiness_and_liveness_follow_the_delivery_mode() {

@@ -7,24 +7,24 @@
 pub mod auth;
 pub mod callbacks;
 pub mod cli;
+pub mod clock;
 pub mod config;
-pub mod config_file;
-pub mod decode;
-pub mod dedup;
+pub(crate) mod config_file;
+pub(crate) mod decode;
+pub(crate) mod dedup;
 pub mod deliver;
 pub mod event;
-pub mod health;
-pub mod ingress;
-pub mod kafka_log;
-pub mod metrics;
-pub mod outage;
-pub mod pipeline;
+pub(crate) mod health;
+pub(crate) mod ingress;
+pub(crate) mod kafka_log;
+pub(crate) mod metrics;
+pub(crate) mod outage;
+pub(crate) mod pipeline;
 pub mod publish;
+pub mod query;
+pub mod record;
 pub mod refusal;
 pub mod route;
-pub mod samples;
-pub mod send;
-pub mod tail;
 pub mod tools;
 
 use std::future::Future;
@@ -33,11 +33,14 @@ use std::time::Instant;
 
 use tokio::net::TcpListener;
 
-use crate::config::{Config, DeliveryMode};
-use crate::deliver::Delivery;
+use crate::auth::{Authenticator, TrtcAuth};
+use crate::config::{Config, ConfigError, DeliveryMode};
+use crate::decode::Decoder;
+use crate::deliver::spool::SpoolStats;
+use crate::deliver::{Delivery, KafkaDelivery, MemoryDelivery};
 use crate::health::Health;
 use crate::ingress::{Ingress, Role};
-use crate::metrics::{Metrics, Readings};
+use crate::metrics::{Metrics, Readings, SpoolReadings};
 use crate::pipeline::Pipeline;
 use crate::publish::Publisher;
 use crate::route::Topics;
@@ -74,11 +77,6 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         config.outage_summary_interval,
     ));
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
-    let mut readings = Readings {
-        publisher: publisher.clone(),
-        spool: None,
-        health: health.clone(),
-    };
     let (delivery, drain) = match config.delivery {
         DeliveryMode::Spool => {
             let spool = deliver::spool::start(
@@ -90,19 +88,24 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 topics.clone(),
                 health.clone(),
             )?;
-            readings.spool = Some(spool.writer.stats().clone());
+            health.watch_spool(spool.writer.stats().clone(), config.spool_max_bytes);
             (Delivery::Spool(spool.writer), Some(spool.drain))
         }
-        mode => (Delivery::direct(mode, publisher.clone()), None),
+        DeliveryMode::Memory => (Delivery::Memory(MemoryDelivery::new(publisher.clone())), None),
+        DeliveryMode::Kafka => (Delivery::Kafka(KafkaDelivery::new(publisher.clone())), None),
+    };
+    let spool_stats = match &delivery {
+        Delivery::Spool(writer) => Some(writer.stats().clone()),
+        Delivery::Memory(_) | Delivery::Kafka(_) => None,
     };
     let app = Arc::new(Ingress {
-        pipeline: Pipeline::new(&config, topics.clone(), delivery, publisher.max_record_bytes()),
+        pipeline: pipeline(&config, topics.clone(), delivery, publisher.max_record_bytes()),
+        readings: Box::new(readings(publisher.clone(), spool_stats, health.clone())),
         health,
         metrics,
-        readings,
         callback_path: config.callback_path.clone(),
         trtc_path: config.trtc_key.is_some().then(|| config.trtc_path.clone()),
-        limits: config.limits(),
+        limits: limits(&config),
         refusal_log: ingress::RefusalLog::default(),
     });
     let listener = bind(config.listen).await?;
@@ -159,6 +162,105 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let _ = stop_admin.send(());
     let _ = admin.await;
     Ok(())
+}
+
+/// The spool's drain reports delivery problems to health, and asks it which topics are missing.
+impl deliver::spool::DeliveryProblems for Health {
+    fn set_delivery_problem(&self, problem: Option<String>) {
+        Health::set_delivery_problem(self, problem);
+    }
+
+    fn topic_missing(&self, topic: &str) -> bool {
+        Health::topic_missing(self, topic)
+    }
+}
+
+/// Readiness reads the spool's counters.
+impl health::SpoolGauge for SpoolStats {
+    fn bytes(&self) -> u64 {
+        SpoolStats::bytes(self)
+    }
+
+    fn records(&self) -> u64 {
+        self.pending()
+    }
+
+    fn oldest_undelivered_ms(&self) -> i64 {
+        SpoolStats::oldest_undelivered_ms(self)
+    }
+
+    fn read_problem(&self) -> Option<String> {
+        SpoolStats::read_problem(self)
+    }
+
+    fn write_problem(&self) -> Option<String> {
+        SpoolStats::write_problem(self)
+    }
+}
+
+/// The callback pipeline's stages, from the configuration. `max_record_bytes`: the producer's
+/// `message.max.bytes`; a bigger event is refused before the OK, not lost after it.
+fn pipeline(config: &Config, topics: Topics, delivery: Delivery, max_record_bytes: usize) -> Pipeline {
+    let apps = &config.sdk_app_ids;
+    let auth = Authenticator::new(apps.clone(), config.auth_token.clone(), config.sign_max_skew);
+    let trtc = config
+        .trtc_key
+        .as_deref()
+        .map(|key| TrtcAuth::new(apps.clone(), key));
+    let decoder = Decoder {
+        topics,
+        unknown: config.unknown_commands,
+        max_record_bytes,
+    };
+    Pipeline::new(auth, trtc, decoder, delivery)
+}
+
+/// What /metrics reads at each scrape: the producer's queue, the spool's counters, health.
+fn readings(
+    publisher: Publisher,
+    spool: Option<Arc<SpoolStats>>,
+    health: Arc<Health>,
+) -> impl Fn() -> Readings + Send + Sync {
+    move || Readings {
+        queue_depth: publisher.in_flight(),
+        spool: spool.as_deref().map(|stats| SpoolReadings {
+            bytes: stats.bytes(),
+            records: stats.pending(),
+            oldest_undelivered_ms: stats.oldest_undelivered_ms(),
+            records_lost: stats.records_lost(),
+            retained_bytes: stats.retained_bytes(),
+            read_errors: stats.read_errors(),
+            read_failing: stats.read_problem().is_some(),
+            write_failing: stats.write_problem().is_some(),
+        }),
+        spool_max_bytes: health.spool_max_bytes().unwrap_or(0),
+        ready: health.readiness().is_ok(),
+        kafka_reachable: health.kafka_reachable(),
+        missing_topics: health.missing_topics(),
+    }
+}
+
+/// [`Config::validate`], then librdkafka's judgement of the Kafka properties: a typo or a
+/// feature this build lacks is exit code 2 at start (and in check-config), not a failed start
+/// later. Here, not in `config`, because only the producer knows its properties.
+pub fn validate(config: Config) -> Result<Config, ConfigError> {
+    let config = config.validate()?;
+    publish::check_properties(&config.brokers, &config.kafka_properties)
+        .map_err(|e| ConfigError::KafkaProperty(e.to_string()))?;
+    Ok(config)
+}
+
+/// The limits the ingress enforces, from the flags that set them.
+fn limits(config: &Config) -> ingress::Limits {
+    ingress::Limits {
+        max_body_bytes: config.max_body_bytes,
+        body_read_timeout: config.body_read_timeout,
+        header_read_timeout: config.header_read_timeout,
+        keepalive_idle_timeout: config.keepalive_idle_timeout,
+        max_header_bytes: usize::try_from(config.max_header_bytes).unwrap_or(usize::MAX),
+        max_headers: config.max_headers,
+        max_connections: config.max_connections,
+    }
 }
 
 fn retention(retain: Option<config::Retain>) -> deliver::spool::Retention {

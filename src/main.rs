@@ -15,13 +15,13 @@ fn main() -> ExitCode {
         None => serve(cli.config),
         Some(Tool::CheckConfig(config)) => check_config(*config),
         Some(Tool::Send(args)) => {
-            match runtime().and_then(|rt| Ok(rt.block_on(tencent_kafka_bridge::send::run(args))?)) {
+            match runtime().and_then(|rt| Ok(rt.block_on(tencent_kafka_bridge::tools::send::run(args))?)) {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => ExitCode::FAILURE,
                 Err(e) => fail(e),
             }
         }
-        Some(Tool::Tail(args)) => match tencent_kafka_bridge::tail::run(&args) {
+        Some(Tool::Tail(args)) => match tencent_kafka_bridge::tools::tail::run(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(anyhow::Error::new(e).context("tail")),
         },
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
 }
 
 fn check_config(config: Config) -> ExitCode {
-    match config.validate() {
+    match tencent_kafka_bridge::validate(config) {
         Ok(config) => {
             print!("{}", config.describe());
             ExitCode::SUCCESS
@@ -52,7 +52,7 @@ fn check_config(config: Config) -> ExitCode {
 }
 
 fn serve(config: Config) -> ExitCode {
-    let config = match config.validate() {
+    let config = match tencent_kafka_bridge::validate(config) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("error: {e}");

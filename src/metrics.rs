@@ -7,6 +7,9 @@
 //! Every series an alert in deploy/prometheus/ uses is here (tests/monitoring.rs checks).
 
 mod process;
+mod readings;
+
+pub use readings::{Readings, SpoolReadings};
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -21,11 +24,9 @@ use prometheus_client::registry::Registry;
 
 use crate::callbacks::trtc;
 use crate::callbacks::Kind;
-use crate::deliver::spool::SpoolStats;
+use crate::clock::now_ms;
 use crate::event::Family as EventFamily;
-use crate::health::Health;
-use crate::pipeline::{now_ms, TrtcOutcome};
-use crate::publish::Publisher;
+use crate::pipeline::TrtcOutcome;
 use crate::refusal::Refusal;
 use crate::route::Topics;
 
@@ -85,14 +86,6 @@ pub struct Metrics {
     /// allocating.
     known_topics: Vec<(Arc<str>, Counter)>,
     dlq_topic: Arc<str>,
-}
-
-/// Where the scrape-time gauges read from.
-#[derive(Clone)]
-pub struct Readings {
-    pub publisher: Publisher,
-    pub spool: Option<Arc<SpoolStats>>,
-    pub health: Arc<Health>,
 }
 
 impl Metrics {
@@ -360,24 +353,22 @@ impl Metrics {
 
     /// The text exposition, with the mirrored gauges read now.
     pub fn render(&self, now: &Readings) -> String {
-        self.queue_depth.set(i64::from(now.publisher.in_flight()));
+        self.queue_depth.set(i64::from(now.queue_depth));
         if let Some(spool) = &now.spool {
-            self.spool_bytes.set(clamp(spool.bytes()));
-            self.spool_records.set(clamp(spool.pending()));
-            let age_ms = match spool.oldest_undelivered_ms() {
+            self.spool_bytes.set(clamp(spool.bytes));
+            self.spool_records.set(clamp(spool.records));
+            let age_ms = match spool.oldest_undelivered_ms {
                 0 => 0,
                 oldest => (now_ms() - oldest).max(0),
             };
             self.spool_oldest_age.set(age_ms as f64 / 1000.0);
-            mirror(&self.spool_records_lost, spool.records_lost());
-            self.spool_retained_bytes.set(clamp(spool.retained_bytes()));
-            mirror(&self.spool_read_errors, spool.read_errors());
-            self.spool_read_failing
-                .set(i64::from(spool.read_problem().is_some()));
-            self.spool_write_failing
-                .set(i64::from(spool.write_problem().is_some()));
+            mirror(&self.spool_records_lost, spool.records_lost);
+            self.spool_retained_bytes.set(clamp(spool.retained_bytes));
+            mirror(&self.spool_read_errors, spool.read_errors);
+            self.spool_read_failing.set(i64::from(spool.read_failing));
+            self.spool_write_failing.set(i64::from(spool.write_failing));
         }
-        self.read_health(&now.health);
+        self.read_health(now);
         let mut out = String::with_capacity(4096);
         if let Err(e) = text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot encode metrics");
@@ -387,12 +378,11 @@ impl Metrics {
 }
 
 impl Metrics {
-    fn read_health(&self, health: &Health) {
-        self.spool_max_bytes
-            .set(clamp(health.spool_max_bytes().unwrap_or(0)));
-        self.ready.set(i64::from(health.readiness().is_ok()));
-        self.kafka_reachable.set(i64::from(health.kafka_reachable()));
-        let missing = health.missing_topics();
+    fn read_health(&self, now: &Readings) {
+        self.spool_max_bytes.set(clamp(now.spool_max_bytes));
+        self.ready.set(i64::from(now.ready));
+        self.kafka_reachable.set(i64::from(now.kafka_reachable));
+        let missing = &now.missing_topics;
         for (topic, _) in &self.known_topics {
             let gauge = self
                 .topic_missing
@@ -409,6 +399,13 @@ fn signature_reason(r: &Refusal) -> Option<&'static str> {
         Refusal::BadSign | Refusal::TrtcBadSign => Some("mismatch"),
         Refusal::TrtcSignMissing => Some("missing"),
         _ => None,
+    }
+}
+
+/// The producer's delivery reports are counted here.
+impl crate::publish::Tally for Metrics {
+    fn delivered(&self, topic: &str, outcome: Result<(), bool>) {
+        Metrics::delivered(self, topic, outcome);
     }
 }
 

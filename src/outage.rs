@@ -127,6 +127,7 @@ impl OutageLog {
         true
     }
 
+    #[cfg(test)]
     pub fn is_down(&self) -> bool {
         self.state.lock().is_ok_and(|s| *s != State::Up)
     }

@@ -1,17 +1,16 @@
 //! One callback through the stages, in the order of the HTTP contract: authenticate, decode,
 //! normalize, route, deliver. Knows nothing of sockets; the ingress hands it a query and a body.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use std::borrow::Cow;
 
-use crate::auth::{Authenticator, CallbackQuery, TrtcAuth};
-use crate::config::Config;
+use crate::auth::{Authenticator, TrtcAuth};
+use crate::clock::now_ms;
 use crate::decode::Decoder;
 use crate::dedup::Recent;
 use crate::deliver::Delivery;
+use crate::query::CallbackQuery;
 use crate::refusal::Refusal;
-use crate::route::{self, Topics};
+use crate::route;
 
 pub struct Pipeline {
     auth: Authenticator,
@@ -42,25 +41,14 @@ pub struct TrtcHeaders<'a> {
 }
 
 impl Pipeline {
-    /// `max_record_bytes`: the producer's `message.max.bytes`; a bigger event is refused
-    /// before the OK, not lost after it.
-    pub fn new(config: &Config, topics: Topics, delivery: Delivery, max_record_bytes: usize) -> Self {
+    /// The stages, built by the caller from the configuration. `trtc`: `None` when no TRTC
+    /// key is configured (the TRTC path is not served).
+    pub fn new(auth: Authenticator, trtc: Option<TrtcAuth>, decoder: Decoder, delivery: Delivery) -> Self {
         Pipeline {
-            auth: Authenticator::new(
-                config.sdk_app_ids.clone(),
-                config.auth_token.clone(),
-                config.sign_max_skew,
-            ),
-            trtc: config
-                .trtc_key
-                .as_deref()
-                .map(|key| TrtcAuth::new(config.sdk_app_ids.clone(), key)),
+            auth,
+            trtc,
             recent: Recent::default(),
-            decoder: Decoder {
-                topics,
-                unknown: config.unknown_commands,
-                max_record_bytes,
-            },
+            decoder,
             delivery,
         }
     }
@@ -139,10 +127,4 @@ impl Pipeline {
         self.recent.insert(&id);
         Ok(TrtcOutcome::Accepted(command))
     }
-}
-
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }

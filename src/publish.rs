@@ -16,8 +16,7 @@ use tokio::sync::oneshot;
 
 use crate::config::DeliveryMode;
 use crate::kafka_log::KafkaLog;
-use crate::metrics::Metrics;
-use crate::route::Record;
+use crate::record::Record;
 
 /// librdkafka settings the bridge starts from; every one can be overridden with
 /// `--kafka-property`.
@@ -162,12 +161,19 @@ pub enum SendError {
     Kafka(KafkaError),
 }
 
+/// Who counts delivery reports (the metrics, in the bridge): a narrow handle handed in, so
+/// the producer knows nothing of what is exported or how.
+pub trait Tally: Send + Sync {
+    /// One delivery report, on librdkafka's thread: `Err(permanent)` when it failed.
+    fn delivered(&self, topic: &str, outcome: Result<(), bool>);
+}
+
 /// Sees every delivery report on librdkafka's polling thread.
 pub struct Reports {
     failing: AtomicBool,
     /// Set once a report says this producer can never deliver again ([`needs_new_producer`]).
     fenced: AtomicBool,
-    metrics: Arc<Metrics>,
+    tally: Arc<dyn Tally>,
     librdkafka: KafkaLog,
 }
 
@@ -192,7 +198,7 @@ impl ProducerContext for Reports {
             Ok(m) => m.topic(),
             Err((_, m)) => m.topic(),
         };
-        self.metrics
+        self.tally
             .delivered(topic, outcome.as_ref().map(|_| ()).map_err(is_permanent));
         if outcome.as_ref().is_err_and(needs_new_producer) {
             self.fenced.store(true, Ordering::Relaxed);
@@ -243,32 +249,32 @@ pub struct Publisher {
     producer: Arc<RwLock<Arc<Shared>>>,
     /// What [`Publisher::renew`] builds a new producer from.
     config: ClientConfig,
-    metrics: Arc<Metrics>,
+    tally: Arc<dyn Tally>,
 }
 
 impl Publisher {
     pub fn new(
         brokers: &str,
         overrides: &[(String, String)],
-        metrics: Arc<Metrics>,
+        tally: Arc<dyn Tally>,
     ) -> Result<Self, KafkaError> {
-        Self::create(client_config(brokers, overrides), metrics)
+        Self::create(client_config(brokers, overrides), tally)
     }
 
-    fn create(config: ClientConfig, metrics: Arc<Metrics>) -> Result<Self, KafkaError> {
-        let producer = Self::producer_from(&config, &metrics)?;
+    fn create(config: ClientConfig, tally: Arc<dyn Tally>) -> Result<Self, KafkaError> {
+        let producer = Self::producer_from(&config, &tally)?;
         Ok(Publisher {
             producer: Arc::new(RwLock::new(producer)),
             config,
-            metrics,
+            tally,
         })
     }
 
-    fn producer_from(config: &ClientConfig, metrics: &Arc<Metrics>) -> Result<Arc<Shared>, KafkaError> {
+    fn producer_from(config: &ClientConfig, tally: &Arc<dyn Tally>) -> Result<Arc<Shared>, KafkaError> {
         let producer = config.create_with_context(Reports {
             failing: AtomicBool::new(false),
             fenced: AtomicBool::new(false),
-            metrics: metrics.clone(),
+            tally: tally.clone(),
             librdkafka: KafkaLog::default(),
         })?;
         Ok(Arc::new(producer))
@@ -289,7 +295,7 @@ impl Publisher {
     /// reports: drop it on a thread that may block. In spool mode call it only with nothing
     /// outstanding in the old producer.
     pub fn renew(&self) -> Result<Retired, KafkaError> {
-        let fresh = Self::producer_from(&self.config, &self.metrics)?;
+        let fresh = Self::producer_from(&self.config, &self.tally)?;
         let old = std::mem::replace(
             &mut *self.producer.write().unwrap_or_else(PoisonError::into_inner),
             fresh,
@@ -379,7 +385,13 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::route::Topics;
+
+    /// Counts nothing.
+    struct Quiet;
+
+    impl Tally for Quiet {
+        fn delivered(&self, _: &str, _: Result<(), bool>) {}
+    }
 
     #[test]
     fn only_kafka_mode_keeps_the_short_linger_and_the_user_wins() {
@@ -417,8 +429,7 @@ mod tests {
     #[test]
     fn renewal_reaches_every_clone() {
         // librdkafka creates a producer without connecting: no broker needed.
-        let metrics = Metrics::new(&Topics::new("t."));
-        let publisher = Publisher::new("127.0.0.1:9", &[], metrics).unwrap();
+        let publisher = Publisher::new("127.0.0.1:9", &[], Arc::new(Quiet)).unwrap();
         let clone = publisher.clone();
         let before = publisher.current();
         let old = clone.renew().unwrap();

@@ -9,34 +9,10 @@ use base64::Engine;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-use crate::auth::CallbackQuery;
 use crate::event::{event_id, Event, Family};
+use crate::query::CallbackQuery;
+use crate::record::{Header, Record};
 use crate::refusal::Refusal;
-
-/// A record ready for any delivery mode. Owned, so a spool can write it and a producer can
-/// send it after the request is gone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record {
-    pub topic: Arc<str>,
-    pub key: Vec<u8>,
-    pub headers: Vec<Header>,
-    pub value: Vec<u8>,
-}
-
-impl Record {
-    /// Bytes the record takes in a produce request, near enough to compare with
-    /// `message.max.bytes` (which librdkafka checks against the same sum).
-    pub fn encoded_len(&self) -> usize {
-        // librdkafka counts 36 bytes of record overhead, and each header's two length fields.
-        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len() + 10).sum();
-        36 + self.key.len() + self.value.len() + headers
-    }
-}
-
-/// A record header. Names (and two of the values) are constants, borrowed: that saves nine
-/// allocations per event on the request path, and nine frees where the record is dropped
-/// (the spool's drain thread, where they showed in the profile).
-pub type Header = (Cow<'static, str>, Cow<'static, [u8]>);
 
 /// The header names the bridge writes (CloudEvents binary mode), in the order it writes them.
 pub const HEADER_NAMES: [&str; 7] = [

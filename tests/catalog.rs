@@ -13,7 +13,7 @@ use common::events::{expect_event, send_ok, WAIT};
 use common::http::post;
 use common::samples::query;
 use serde_json::{json, Value};
-use tencent_kafka_bridge::samples;
+use tencent_kafka_bridge::tools::samples;
 
 fn sample(name: &str) -> (&'static str, &'static str) {
     samples::find(name).unwrap()

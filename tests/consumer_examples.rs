@@ -241,7 +241,7 @@ async fn send_everything(broker: &Broker, bridge: &Bridge) -> Vec<Msg> {
     wait_for(
         "the clock to pass the first offline's received_at_ms",
         WAIT,
-        || (tencent_kafka_bridge::pipeline::now_ms() > first_ms).then_some(()),
+        || (tencent_kafka_bridge::clock::now_ms() > first_ms).then_some(()),
     );
     send_ok(bridge, GROUP_STATE, GROUP_002).await;
 

@@ -19,9 +19,9 @@ use common::broker::Broker;
 use common::consume::{read_until, Msg};
 use common::events::{expect_event, find};
 use common::http::{post, raw_exchange, request};
-use tencent_kafka_bridge::auth::CallbackQuery;
 use tencent_kafka_bridge::event::event_id;
-use tencent_kafka_bridge::samples;
+use tencent_kafka_bridge::query::CallbackQuery;
+use tencent_kafka_bridge::tools::samples;
 
 const WAIT: Duration = Duration::from_secs(60);
 

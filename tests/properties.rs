@@ -14,11 +14,12 @@ use serde_json::{json, Value};
 
 use common::assert_schema;
 use strategies::{body, field_name, json_value, Field, Generated};
-use tencent_kafka_bridge::auth::CallbackQuery;
 use tencent_kafka_bridge::callbacks::{Callback, Kind};
 use tencent_kafka_bridge::event::{event_id, snake_case, Event, Origin};
+use tencent_kafka_bridge::query::CallbackQuery;
+use tencent_kafka_bridge::record::Record;
 use tencent_kafka_bridge::refusal::{answer_body, Refusal};
-use tencent_kafka_bridge::route::{self, Record, Topics};
+use tencent_kafka_bridge::route::{self, Topics};
 
 const APP: &str = "1400000000";
 
@@ -267,8 +268,8 @@ fn decode_any(command: &str, text: &str) {
 
 #[test]
 fn the_built_in_samples_are_valid_events() {
-    for (name, command, body) in tencent_kafka_bridge::samples::SAMPLES {
-        if *command == tencent_kafka_bridge::samples::TRTC {
+    for (name, command, body) in tencent_kafka_bridge::tools::samples::SAMPLES {
+        if *command == tencent_kafka_bridge::tools::samples::TRTC {
             continue; // another protocol: tests/trtc.rs
         }
         let kind = Kind::from_name(command);

@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tencent_kafka_bridge::auth::CallbackQuery;
+use tencent_kafka_bridge::query::CallbackQuery;
 use tencent_kafka_bridge::callbacks::{Callback, Kind};
 use tencent_kafka_bridge::event::{Event, Origin};
 use tencent_kafka_bridge::refusal::answer_body;

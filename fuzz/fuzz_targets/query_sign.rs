@@ -6,7 +6,8 @@
 use std::time::Duration;
 
 use libfuzzer_sys::fuzz_target;
-use tencent_kafka_bridge::auth::{sign_hex, Authenticator, CallbackQuery};
+use tencent_kafka_bridge::auth::{sign_hex, Authenticator};
+use tencent_kafka_bridge::query::CallbackQuery;
 
 const TOKEN: &str = "fuzz-token";
 

@@ -3,10 +3,10 @@
 //! row's fields; [`Callback::facts`] turns them into the envelope's terms. TRTC, a second
 //! protocol with a shape of its own, is decoded by [`trtc`].
 
-pub mod catalog;
+pub(crate) mod catalog;
 mod errors;
-pub mod scan;
-pub mod trtc;
+pub(crate) mod scan;
+pub(crate) mod trtc;
 
 use std::borrow::Cow;
 use std::sync::LazyLock;

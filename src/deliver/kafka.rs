@@ -4,8 +4,8 @@
 use tokio::sync::oneshot;
 
 use crate::publish::{Ack, Publisher, SendError};
+use crate::record::Record;
 use crate::refusal::Refusal;
-use crate::route::Record;
 
 #[derive(Clone)]
 pub struct KafkaDelivery {

@@ -2,8 +2,8 @@
 //! loses what is queued.
 
 use crate::publish::{Ack, Publisher, SendError};
+use crate::record::Record;
 use crate::refusal::Refusal;
-use crate::route::Record;
 
 #[derive(Clone)]
 pub struct MemoryDelivery {

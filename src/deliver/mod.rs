@@ -5,10 +5,8 @@ mod kafka;
 mod memory;
 pub mod spool;
 
-use crate::config::DeliveryMode;
-use crate::publish::Publisher;
+use crate::record::Record;
 use crate::refusal::Refusal;
-use crate::route::Record;
 
 pub use kafka::KafkaDelivery;
 pub use memory::MemoryDelivery;
@@ -22,14 +20,6 @@ pub enum Delivery {
 }
 
 impl Delivery {
-    /// memory and kafka mode; spool mode is built from [`spool::start`].
-    pub fn direct(mode: DeliveryMode, publisher: Publisher) -> Self {
-        match mode {
-            DeliveryMode::Memory => Delivery::Memory(MemoryDelivery::new(publisher)),
-            _ => Delivery::Kafka(KafkaDelivery::new(publisher)),
-        }
-    }
-
     /// `Ok` means the record is as safe as the mode promises; only then may the OK go out.
     pub async fn deliver(&self, record: Record) -> Result<(), Refusal> {
         match self {

@@ -7,16 +7,22 @@ use http_body_util::Full;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Response, StatusCode};
 
-use super::{answer, refuse, Ingress};
-use crate::metrics;
+use super::answer::{answer, refuse};
+use crate::health::Health;
+use crate::metrics::{self, Metrics, Readings};
 use crate::refusal::Refusal;
 
-pub(super) fn route(app: &Ingress, path: &str) -> Response<Full<Bytes>> {
+pub(super) fn route(
+    health: &Health,
+    metrics: &Metrics,
+    readings: &dyn Fn() -> Readings,
+    path: &str,
+) -> Response<Full<Bytes>> {
     match path {
-        "/healthz" => healthz(app),
-        "/readyz" => readyz(app),
+        "/healthz" => healthz(health),
+        "/readyz" => readyz(health),
         "/metrics" => {
-            let mut resp = answer(StatusCode::OK, app.metrics.render(&app.readings).into_bytes());
+            let mut resp = answer(StatusCode::OK, metrics.render(&readings()).into_bytes());
             resp.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE));
             resp
@@ -25,8 +31,8 @@ pub(super) fn route(app: &Ingress, path: &str) -> Response<Full<Bytes>> {
     }
 }
 
-fn healthz(app: &Ingress) -> Response<Full<Bytes>> {
-    match app.health.liveness() {
+fn healthz(health: &Health) -> Response<Full<Bytes>> {
+    match health.liveness() {
         Ok(()) => answer(StatusCode::OK, br#"{"status":"ok"}"#.to_vec()),
         Err(why) => {
             let body = serde_json::json!({ "status": "failed", "reason": why });
@@ -35,8 +41,8 @@ fn healthz(app: &Ingress) -> Response<Full<Bytes>> {
     }
 }
 
-fn readyz(app: &Ingress) -> Response<Full<Bytes>> {
-    match app.health.readiness() {
+fn readyz(health: &Health) -> Response<Full<Bytes>> {
+    match health.readiness() {
         Ok(None) => answer(StatusCode::OK, br#"{"status":"ready"}"#.to_vec()),
         Ok(Some(note)) => {
             let body = serde_json::json!({ "status": "ready", "degraded": note });

@@ -5,6 +5,7 @@
 //! one (`admin`) the probes and the metrics; each is a [`Role`].
 
 mod admin;
+mod answer;
 mod guard;
 mod refusal_log;
 
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_LENGTH};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -24,13 +25,14 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+use self::answer::{answer, refuse};
 use self::guard::{Guarded, Timeouts};
 pub use self::refusal_log::RefusalLog;
 
-use crate::auth::CallbackQuery;
 use crate::health::Health;
 use crate::metrics::{Metrics, Readings};
 use crate::pipeline::{Pipeline, TrtcHeaders, TrtcOutcome};
+use crate::query::CallbackQuery;
 use crate::refusal::{answer_body, Refusal};
 
 /// What a client may cost the bridge; from the configuration.
@@ -73,7 +75,8 @@ pub struct Ingress {
     pub pipeline: Pipeline,
     pub health: Arc<Health>,
     pub metrics: Arc<Metrics>,
-    pub readings: Readings,
+    /// Reads the producer, the spool and health for a scrape of /metrics.
+    pub readings: Box<dyn Fn() -> Readings + Send + Sync>,
     pub callback_path: String,
     /// Served only when a TRTC key is configured.
     pub trtc_path: Option<String>,
@@ -162,7 +165,7 @@ pub async fn serve(
 async fn route(app: &Ingress, role: Role, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     match role {
-        Role::Admin => admin::route(app, path),
+        Role::Admin => admin::route(&app.health, &app.metrics, &*app.readings, path),
         Role::Callbacks if path == app.callback_path => callback_path(app, req).await,
         Role::Callbacks if app.trtc_path.as_deref() == Some(path) => trtc_path(app, req).await,
         Role::Callbacks => refuse(&Refusal::NotFound),
@@ -294,16 +297,4 @@ async fn read_body(app: &Ingress, headers: &HeaderMap, body: Incoming) -> Result
             }
         })?;
     Ok(body.to_bytes())
-}
-
-fn refuse(refusal: &Refusal) -> Response<Full<Bytes>> {
-    answer(refusal.status_and_code().0, answer_body(Some(refusal)))
-}
-
-fn answer(status: StatusCode, body: Vec<u8>) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    resp
 }

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::Args;
 
 use crate::event::received_at_ms;
-use crate::route::Record;
+use crate::record::Record;
 
 #[derive(Debug, Clone, Default, Args)]
 pub struct Filter {
@@ -81,6 +81,18 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
         .unwrap_or(Duration::ZERO)
         .as_millis();
     Ok(i64::try_from(ms).unwrap_or(i64::MAX))
+}
+
+/// `2026-11-29T15:04:05.123Z`, or `-` for no time.
+pub fn time(ms: i64) -> String {
+    u64::try_from(ms)
+        .ok()
+        .filter(|&ms| ms > 0)
+        .map(|ms| {
+            humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
 }
 
 #[cfg(test)]

@@ -1,11 +1,17 @@
 //! The operator's tools, apart from the pipeline: they use its stages (the spool, the producer)
 //! and nothing in the pipeline uses them.
 
-pub mod filter;
-pub mod redrive;
+mod error;
+pub(crate) mod filter;
+pub(crate) mod redrive;
 mod redrive_state;
-pub mod replay;
+pub(crate) mod replay;
+pub mod samples;
+pub mod send;
 pub mod spool;
+pub mod tail;
+
+pub use error::ToolError;
 
 /// `dlq ...`: the dead-letter topic.
 #[derive(Debug, clap::Subcommand)]
@@ -25,15 +31,4 @@ pub fn run_dlq(command: DlqCommand) -> Result<bool, ToolError> {
     match command {
         DlqCommand::Redrive(args) => redrive::run(&args),
     }
-}
-
-/// Why a tool could not do its job (exit 1 with the message).
-#[derive(Debug, thiserror::Error)]
-pub enum ToolError {
-    #[error(transparent)]
-    Spool(#[from] crate::deliver::spool::SpoolError),
-    #[error("Kafka: {0}")]
-    Kafka(#[from] rdkafka::error::KafkaError),
-    #[error("cannot write the output: {0}")]
-    Output(#[from] std::io::Error),
 }

@@ -12,19 +12,20 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::ClientConfig;
 
+use super::error::ToolError;
 use super::filter::parse_time;
 use super::redrive_state::{Done, Progress};
-use super::ToolError;
 use crate::config::{DeliveryMode, UnknownCommands};
 use crate::decode::Decoder;
 use crate::metrics::Metrics;
 use crate::publish::{self, Ack, Publisher, SendError};
-use crate::route::{Record, Topics, BROKER_REFUSED_CODE};
+use crate::record::Record;
+use crate::route::{Topics, BROKER_REFUSED_CODE};
 
 #[derive(Debug, Args)]
 pub struct RedriveArgs {
@@ -59,7 +60,7 @@ pub struct RedriveArgs {
 pub const REDRIVEN_AT: &str = "redriven-at";
 
 fn redriven_at() -> String {
-    super::spool::time(crate::pipeline::now_ms())
+    super::filter::time(crate::clock::now_ms())
 }
 
 /// One DLQ record, as the bridge wrote it.
@@ -235,7 +236,7 @@ fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8]) -> Verdict {
             let raw = form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(&dead.query)
                 .finish();
-            match crate::auth::CallbackQuery::parse(&raw) {
+            match crate::query::CallbackQuery::parse(&raw) {
                 Ok(query) => decoder.callback(&query, command, &body, dead.received_at_ms),
                 Err(refusal) => Err(refusal),
             }
@@ -298,16 +299,4 @@ impl Tally {
             self.read
         );
     }
-}
-
-/// For tests and callers that want the assignment list.
-pub fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<TopicPartitionList, KafkaError> {
-    let meta = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-    let mut tpl = TopicPartitionList::new();
-    for t in meta.topics() {
-        for p in t.partitions() {
-            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
-        }
-    }
-    Ok(tpl)
 }

@@ -42,7 +42,7 @@ pub struct Progress {
 impl Progress {
     /// The group's committed offsets and metadata for every partition of `topic`.
     pub fn load(consumer: &BaseConsumer, topic: &str) -> Result<Progress, KafkaError> {
-        let all = super::redrive::partitions(consumer, topic)?;
+        let all = partitions(consumer, topic)?;
         let committed = consumer.committed_offsets(all, Duration::from_secs(10))?;
         let mut partitions = BTreeMap::new();
         for elem in committed.elements_for_topic(topic) {
@@ -140,6 +140,18 @@ impl Partition {
 }
 
 /// `r:3-5,9` → {3, 4, 5, 9}; anything else → empty.
+/// For tests and callers that want the assignment list.
+pub fn partitions(consumer: &BaseConsumer, topic: &str) -> Result<TopicPartitionList, KafkaError> {
+    let meta = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
+    let mut tpl = TopicPartitionList::new();
+    for t in meta.topics() {
+        for p in t.partitions() {
+            tpl.add_partition_offset(topic, p.id(), Offset::Beginning)?;
+        }
+    }
+    Ok(tpl)
+}
+
 fn parse_ranges(metadata: Option<&str>) -> BTreeSet<i64> {
     let mut out = BTreeSet::new();
     let Some(list) = metadata.and_then(|m| m.strip_prefix("r:")) else {

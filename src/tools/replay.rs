@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use super::error::ToolError;
 use super::filter::{event_id, Filter};
-use super::ToolError;
 use crate::config::DeliveryMode;
 use crate::deliver::spool::SpoolView;
 use crate::metrics::Metrics;
 use crate::publish::{self, Ack, Publisher, SendError};
-use crate::route::{Record, Topics};
+use crate::record::Record;
+use crate::route::Topics;
 
 /// The header that tells a replayed record from the original (RFC 3339, when it was replayed).
 pub const REPLAYED_AT: &str = "replayed-at";
@@ -69,7 +70,7 @@ pub fn run(args: &ReplayArgs) -> Result<bool, ToolError> {
     }
     let properties = publish::properties_for(DeliveryMode::Kafka, &args.kafka_properties);
     let publisher = Publisher::new(&args.brokers, &properties, Metrics::new(&Topics::new("")))?;
-    let replayed_at = super::spool::time(crate::pipeline::now_ms());
+    let replayed_at = super::filter::time(crate::clock::now_ms());
     let (tx, rx) = mpsc::channel();
     let mut progress = Progress::new(total);
     let mut outstanding = 0usize;

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::error::ToolError;
 use super::filter::Filter;
 use super::replay;
-use super::ToolError;
 use crate::deliver::spool::SpoolView;
 use crate::event::received_at_ms;
-use crate::route::Record;
+use crate::record::Record;
 
 #[derive(Debug, Subcommand)]
 pub enum SpoolCommand {
@@ -126,7 +126,7 @@ fn summary_text(view: &SpoolView, oldest: Option<(u64, i64)>, out: &mut impl Wri
         Some((seq, ms)) => writeln!(
             out,
             "  oldest undelivered: seq {seq}, received {} ({} ago)",
-            time(ms),
+            super::filter::time(ms),
             age(ms)
         )?,
         None => writeln!(out, "  oldest undelivered: none")?,
@@ -218,7 +218,7 @@ fn record_line(format: Format, seq: u64, record: &Record, len: usize) -> String 
     let key = String::from_utf8_lossy(&record.key);
     let id = super::filter::event_id(record).unwrap_or_default();
     match format {
-        Format::Text => format!("{seq}\t{}\t{}\t{key}\t{id}\t{len}", time(ms), record.topic),
+        Format::Text => format!("{seq}\t{}\t{}\t{key}\t{id}\t{len}", super::filter::time(ms), record.topic),
         Format::Json => serde_json::json!({
             "seq": seq, "received_at_ms": ms, "topic": &*record.topic, "key": key, "event_id": id, "bytes": len,
         })
@@ -260,20 +260,8 @@ fn verify(args: &DirArg) -> Result<bool, ToolError> {
     Ok(damaged == 0)
 }
 
-/// `2026-11-29T15:04:05.123Z`, or `-` for no time.
-pub(super) fn time(ms: i64) -> String {
-    u64::try_from(ms)
-        .ok()
-        .filter(|&ms| ms > 0)
-        .map(|ms| {
-            humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
-                .to_string()
-        })
-        .unwrap_or_else(|| "-".into())
-}
-
 fn age(ms: i64) -> String {
-    let now = crate::pipeline::now_ms();
+    let now = crate::clock::now_ms();
     let secs = u64::try_from((now - ms).max(0) / 1000).unwrap_or(0);
     humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
 }

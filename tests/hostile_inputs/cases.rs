@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::common::bridge::{APP_ID, TOKEN};
 use tencent_kafka_bridge::auth::sign_hex;
-use tencent_kafka_bridge::samples;
+use tencent_kafka_bridge::tools::samples;
 
 pub const LIVE: &str = "Live.CallbackAfterMemberStateChanged";
 pub const ROOM: &str = "Room.CallbackAfterMemberEnter";
@@ -45,7 +45,7 @@ impl Case {
 }
 
 pub fn now() -> i64 {
-    tencent_kafka_bridge::pipeline::now_ms() / 1000
+    tencent_kafka_bridge::clock::now_ms() / 1000
 }
 
 /// The query Tencent sends for `command`, with `extra` parameters, signed at `time`.

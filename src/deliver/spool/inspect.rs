@@ -13,7 +13,7 @@ use super::error::{io_err, SpoolError};
 use super::log::{self, ReadFrame};
 use super::recover::{self, Piece};
 use super::salvage::Damage;
-use crate::route::Record;
+use crate::record::Record;
 
 /// One segment file as it is now.
 #[derive(Debug)]

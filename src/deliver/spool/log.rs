@@ -12,7 +12,8 @@ use std::borrow::Cow;
 use std::io::{self, Read};
 use std::sync::Arc;
 
-use crate::route::{Record, HEADER_NAMES};
+use crate::record::Record;
+use crate::route::HEADER_NAMES;
 
 /// Bytes before the payload: length and CRC.
 pub const HEADER_LEN: usize = 8;

@@ -36,24 +36,26 @@
 //! tail (a write cut short by a crash) and is cut. Records lost to damage are counted
 //! (`spool_records_lost_total`), and no seq is ever handed out twice.
 
-pub mod cleaner;
+pub(crate) mod cleaner;
 mod dir;
-pub mod drain;
-pub mod error;
-pub mod inspect;
+pub(crate) mod drain;
+pub(crate) mod error;
+pub(crate) mod inspect;
 pub mod log;
-pub mod reader;
+mod problems;
+pub(crate) mod reader;
 mod recover;
 mod salvage;
-pub mod stats;
-pub mod store;
-pub mod writer;
+pub(crate) mod stats;
+pub(crate) mod store;
+pub(crate) mod writer;
 
 pub use cleaner::{Cleaner, Retention};
 pub use drain::Drain;
 pub use error::SpoolError;
 pub use inspect::{SegmentView, SpoolView};
 pub use log::{EncodeError, FrameError, MAX_RECORD_LEN};
+pub use problems::DeliveryProblems;
 pub use reader::Reader;
 pub use recover::Piece;
 pub use salvage::Damage;
@@ -64,7 +66,6 @@ pub use writer::SpoolWriter;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::health::Health;
 use crate::publish::Publisher;
 use crate::route::Topics;
 
@@ -75,7 +76,8 @@ pub struct SpoolMode {
 }
 
 /// Opens (and recovers) the spool, then starts the drain and the writer threads. Everything
-/// past the watermark is delivered while new callbacks are accepted.
+/// past the watermark is delivered while new callbacks are accepted. `problems` hears of
+/// delivery problems (the DLQ refusing records) and says which topics are missing.
 pub fn start(
     dir: &Path,
     max_bytes: u64,
@@ -83,7 +85,7 @@ pub fn start(
     retention: Retention,
     publisher: Publisher,
     topics: Topics,
-    health: Arc<Health>,
+    problems: Arc<dyn DeliveryProblems>,
 ) -> Result<SpoolMode, SpoolError> {
     let (store, recovery) = Store::open_retaining(dir, segment_bytes, retention)?;
     tracing::info!(
@@ -97,7 +99,6 @@ pub fn start(
         "spool opened"
     );
     let stats = store.stats();
-    health.watch_spool(stats.clone(), max_bytes);
     let spawn_err = |e: std::io::Error| SpoolError::Io {
         op: "start thread",
         path: dir.to_path_buf(),
@@ -109,7 +110,7 @@ pub fn start(
         stats,
         publisher,
         topics,
-        health,
+        problems,
     };
     let drain = Drain::start(parts).map_err(spawn_err)?;
     let writer = SpoolWriter::start(store, max_bytes, drain.waker()).map_err(spawn_err)?;

@@ -23,7 +23,7 @@ use super::log::{self, FrameError, ReadFrame};
 use super::recover::data_end;
 use super::salvage::{self, Damage, Search};
 use super::stats::SpoolStats;
-use crate::route::Record;
+use crate::record::Record;
 
 /// Where the reader is inside one segment.
 struct Position {

@@ -20,7 +20,7 @@ use super::reader::Reader;
 use super::recover;
 use super::salvage;
 use super::stats::SpoolStats;
-use crate::route::Record;
+use crate::record::Record;
 
 /// What `open` found and repaired; worth logging at startup.
 #[derive(Debug, Clone, PartialEq, Eq)]

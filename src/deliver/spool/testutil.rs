@@ -4,7 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::Reader;
-use crate::route::Record;
+use crate::record::Record;
 
 /// A distinguishable record: its value names `i`.
 pub fn rec(i: u64) -> Record {

@@ -10,8 +10,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::stats::SpoolStats;
 use super::store::Store;
+use crate::record::Record;
 use crate::refusal::Refusal;
-use crate::route::Record;
 
 /// Appends waiting beyond this make the request wait for room (bounded memory).
 const QUEUE: usize = 4096;

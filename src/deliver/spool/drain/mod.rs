@@ -7,7 +7,7 @@
 //! a failure — a broker outage, `message.timeout.ms` running out — is re-sent, never dropped;
 //! a permanent refusal (schema, size, authorization) goes to the DLQ instead.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -15,15 +15,23 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
 
+mod persist;
+mod round;
+
+use self::persist::Persisted;
+use self::round::Round;
+use super::cleaner::Cleaner;
+use super::problems::DeliveryProblems;
+use super::reader::Reader;
+use super::stats::SpoolStats;
 use super::writer::Durable;
-use super::{Cleaner, Reader, SpoolStats};
+use crate::clock::now_ms;
 use crate::event::received_at_ms;
-use crate::health::Health;
-use crate::pipeline::now_ms;
 use crate::publish::{
     is_permanent, is_size, is_unknown_topic, needs_new_producer, Ack, Publisher, SendError,
 };
-use crate::route::{broker_refused_record_within, Record, Topics};
+use crate::record::Record;
+use crate::route::{broker_refused_record_within, Topics};
 
 /// Records read from disk but not yet delivered: the bound on this thread's memory.
 const WINDOW_RECORDS: usize = 10_000;
@@ -35,8 +43,6 @@ const WINDOW_BYTES: usize = 16 << 20;
 /// (seen as +10 MiB RSS while catching up).
 const FRESH_RECORDS: usize = 2_000;
 const FRESH_BYTES: usize = 2 << 20;
-/// Persisting the watermark more often only saves duplicates after a crash.
-const PERSIST_EVERY: Duration = Duration::from_millis(200);
 /// The last resort for a DLQ copy the broker refuses for its size.
 const SMALLEST_DLQ_COPY: usize = 4096;
 /// Pause before re-sending failed records, so a broker that refuses everything is not hammered.
@@ -60,7 +66,7 @@ pub struct DrainParts {
     pub stats: Arc<SpoolStats>,
     pub publisher: Publisher,
     pub topics: Topics,
-    pub health: Arc<Health>,
+    pub problems: Arc<dyn DeliveryProblems>,
 }
 
 impl Drain {
@@ -99,56 +105,41 @@ struct Pending {
 }
 
 struct State {
-    p: DrainParts,
+    parts: DrainParts,
     tx: Sender<Msg>,
     pending: BTreeMap<u64, Pending>,
     pending_bytes: usize,
     outstanding: usize,
-    retry: BTreeSet<u64>,
-    retry_after: Instant,
+    /// Sending, waiting to send failed records again, or waiting for those to get through.
+    round: Round,
     /// Durable batches received since the last `fill_window`, oldest first. Kept for one
     /// round only, so a drain that cannot take them (window full, outage) holds no more
     /// memory than one round's worth: what it drops it reads from disk later.
     fresh: Vec<Durable>,
-    /// The producer is fenced or broken: re-send through a new one.
-    renew: bool,
-    /// A re-sent round is out: newer records wait until it is through, so that none of them
-    /// can reach Kafka ahead of an older one that fails again.
-    resending: bool,
-    /// The producer's queue was purged after this round's first failure.
-    purged: bool,
-    persisted: u64,
-    last_persist: Instant,
-    /// Persisting fails (a full disk): logged once, not every round.
-    persist_failing: bool,
+    /// How far the watermark is persisted.
+    persisted: Persisted,
     stopping: Option<Instant>,
 }
 
 impl State {
-    fn new(p: DrainParts, tx: Sender<Msg>) -> Self {
-        let persisted = p.reader.position();
+    fn new(parts: DrainParts, tx: Sender<Msg>) -> Self {
+        let persisted = parts.reader.position();
         State {
-            p,
+            parts,
             tx,
             pending: BTreeMap::new(),
             pending_bytes: 0,
             outstanding: 0,
-            retry: BTreeSet::new(),
-            retry_after: Instant::now(),
+            round: Round::Sending,
             fresh: Vec::new(),
-            renew: false,
-            resending: false,
-            purged: false,
-            persisted,
-            last_persist: Instant::now(),
-            persist_failing: false,
+            persisted: Persisted::new(persisted),
             stopping: None,
         }
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
         loop {
-            let idle = Duration::from_millis(if self.retry.is_empty() { 100 } else { 20 });
+            let idle = Duration::from_millis(if self.round.is_waiting() { 20 } else { 100 });
             match rx.recv_timeout(idle) {
                 Ok(msg) => self.handle(msg),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -163,7 +154,7 @@ impl State {
             self.note_oldest();
             if let Some(deadline) = self.stopping {
                 let caught_up =
-                    self.pending.is_empty() && self.p.reader.position() >= self.p.stats.committed();
+                    self.pending.is_empty() && self.parts.reader.position() >= self.parts.stats.committed();
                 if caught_up || Instant::now() >= deadline {
                     self.advance_watermark(true);
                     self.log_stop(caught_up);
@@ -184,7 +175,7 @@ impl State {
                         if let Some(done) = self.pending.remove(&seq) {
                             self.pending_bytes -= done.bytes;
                             if done.to_dlq {
-                                self.p.health.set_delivery_problem(None);
+                                self.parts.problems.set_delivery_problem(None);
                             }
                         }
                     }
@@ -201,16 +192,16 @@ impl State {
         // "Unknown topic" is final only once the health check also finds the topic missing:
         // until then it may be a metadata gap, and the record is retried, not moved.
         let permanent = is_permanent(error)
-            && (!is_unknown_topic(error) || self.p.health.topic_missing(&entry.record.topic));
+            && (!is_unknown_topic(error) || self.parts.problems.topic_missing(&entry.record.topic));
         if permanent {
-            let max = self.p.publisher.max_record_bytes();
+            let max = self.parts.publisher.max_record_bytes();
             if entry.to_dlq && is_size(error) && entry.record.encoded_len() > SMALLEST_DLQ_COPY {
                 // The broker takes less than the producer allows: a copy that keeps only the
                 // reason and a sliver of the body must get through, or it blocks the spool.
                 tracing::error!(error = %error, "the DLQ refused a record for its size; keeping a smaller copy");
                 let error = error.to_string();
                 entry.record = broker_refused_record_within(
-                    &self.p.topics,
+                    &self.parts.topics,
                     &entry.record,
                     &error,
                     now_ms(),
@@ -218,77 +209,65 @@ impl State {
                 );
             } else if entry.to_dlq {
                 let why = format!("the DLQ refuses records ({error}); they stay in the spool");
-                self.p.health.set_delivery_problem(Some(why));
+                self.parts.problems.set_delivery_problem(Some(why));
             } else {
                 tracing::error!(topic = %entry.record.topic, error = %error, "broker refused a record for good; moving it to the DLQ");
                 let error = error.to_string();
                 entry.record =
-                    broker_refused_record_within(&self.p.topics, &entry.record, &error, now_ms(), max);
+                    broker_refused_record_within(&self.parts.topics, &entry.record, &error, now_ms(), max);
                 entry.to_dlq = true;
             }
         }
-        self.renew |= needs_new_producer(error);
-        if !permanent && !self.purged {
+        let mut retry = self.round.take_retry();
+        retry.renew_producer |= needs_new_producer(error);
+        if !permanent && !retry.purged {
             // A record timed out: the ones queued behind it could still get through (a broker
             // back just in time) and overtake it. Fail them all now; they go again in order.
-            self.purged = true;
-            self.p.publisher.purge();
+            retry.purged = true;
+            self.parts.publisher.purge();
         }
-        self.retry.insert(seq);
-        self.retry_after = Instant::now() + RETRY_PAUSE;
+        retry.seqs.insert(seq);
+        retry.until = Instant::now() + RETRY_PAUSE;
+        self.round = Round::Waiting(retry);
     }
 
     /// Re-sends failed records in spool order once every report of the round is back, so one
     /// room's records go out again in the order they were accepted.
     fn resend_if_due(&mut self) {
-        if self.retry.is_empty() || self.outstanding > 0 || Instant::now() < self.retry_after {
+        let Round::Waiting(retry) = &mut self.round else {
+            return;
+        };
+        if self.outstanding > 0 || Instant::now() < retry.until {
             return;
         }
-        if self.renew && !self.renew_producer() {
-            self.retry_after = Instant::now() + RETRY_PAUSE;
-            return;
+        if retry.renew_producer {
+            if !renew_producer(&self.parts.publisher) {
+                retry.until = Instant::now() + RETRY_PAUSE;
+                return;
+            }
+            retry.renew_producer = false;
         }
-        let seqs = std::mem::take(&mut self.retry);
+        let seqs = std::mem::take(&mut retry.seqs);
         tracing::info!(records = seqs.len(), "re-sending records whose delivery failed");
-        self.purged = false;
-        self.resending = true;
+        self.round = Round::Resending;
         for seq in seqs {
             self.send(seq);
         }
     }
 
-    /// Swaps in a new producer. Called only with no report outstanding, so nothing of ours is
-    /// left in the old one. Without this a fenced producer fails every re-send for ever (seen
-    /// with tansu after an outage cut off an epoch bump).
-    fn renew_producer(&mut self) -> bool {
-        match self.p.publisher.renew() {
-            Ok(old) => {
-                drop(old); // this thread may block; nothing of ours is left in it
-                tracing::warn!("the broker fences this Kafka producer; re-sending through a new one");
-                self.renew = false;
-                true
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot create a new Kafka producer; retrying");
-                false
-            }
-        }
-    }
-
     fn fill_window(&mut self) {
-        if self.resending && self.outstanding == 0 && self.retry.is_empty() {
-            self.resending = false; // the round is through
+        if matches!(self.round, Round::Resending) && self.outstanding == 0 {
+            self.round = Round::Sending; // the re-sent round is through
         }
         let mut fresh = std::mem::take(&mut self.fresh).into_iter();
-        while self.retry.is_empty()
-            && !self.resending
+        while matches!(self.round, Round::Sending)
             && self.pending.len() < WINDOW_RECORDS
             && self.pending_bytes < WINDOW_BYTES
         {
-            let batch = match fresh.find(|b| b.first_seq >= self.p.reader.position()) {
-                Some(b) if b.first_seq == self.p.reader.position() && self.has_room_for(&b) => {
+            let batch = match fresh.find(|b| b.first_seq >= self.parts.reader.position()) {
+                Some(b) if b.first_seq == self.parts.reader.position() && self.has_room_for(&b) => {
                     let next = b.first_seq + b.records.len() as u64;
-                    self.p.reader.skip_to(next, b.segment, b.end_offset);
+                    self.parts.reader.skip_to(next, b.segment, b.end_offset);
                     (b.first_seq..next).zip(b.records).collect()
                 }
                 // Behind, or the window is past what is taken from memory: the disk has it all.
@@ -314,21 +293,21 @@ impl State {
     /// The next records past the reader's position, as many as the window has room for.
     fn read_from_disk(&mut self) -> Option<Vec<(u64, Record)>> {
         let room = WINDOW_RECORDS - self.pending.len();
-        match self
-            .p
-            .reader
-            .next_batch(self.p.stats.committed(), room, WINDOW_BYTES - self.pending_bytes)
-        {
+        match self.parts.reader.next_batch(
+            self.parts.stats.committed(),
+            room,
+            WINDOW_BYTES - self.pending_bytes,
+        ) {
             Ok(batch) => {
-                if self.p.stats.set_read_problem(None) {
+                if self.parts.stats.set_read_problem(None) {
                     tracing::info!("the spool reads again");
                 }
                 Some(batch)
             }
             Err(e) => {
                 // Nothing was skipped: the same records are read again on the next round.
-                self.p.stats.count_read_error();
-                if self.p.stats.set_read_problem(Some(e.to_string())) {
+                self.parts.stats.count_read_error();
+                if self.parts.stats.set_read_problem(Some(e.to_string())) {
                     tracing::error!(error = %e, "cannot read the spool; retrying from the same record");
                 }
                 None
@@ -353,9 +332,9 @@ impl State {
     }
 
     fn send(&mut self, seq: u64) {
-        if !self.retry.is_empty() {
+        if let Round::Waiting(retry) = &mut self.round {
             // An older record is waiting to go again: this one goes after it, in the next round.
-            self.retry.insert(seq);
+            retry.seqs.insert(seq);
             return;
         }
         let Some(entry) = self.pending.get(&seq) else {
@@ -365,7 +344,7 @@ impl State {
         let ack = Ack::Call(Box::new(move |result| {
             let _ = tx.send(Msg::Report(seq, result));
         }));
-        match self.p.publisher.send(&entry.record, ack) {
+        match self.parts.publisher.send(&entry.record, ack) {
             Ok(()) => self.outstanding += 1,
             // The producer's own size check (message.max.bytes) refuses before the broker
             // sees it: as permanent as the broker's refusal, so the DLQ takes it, not a retry
@@ -374,8 +353,10 @@ impl State {
             Err(SendError::Kafka(e)) if is_permanent(&e) || needs_new_producer(&e) => self.failed(seq, &e),
             Err(e) => {
                 tracing::debug!(error = %e, "producer refused to enqueue; will retry");
-                self.retry.insert(seq);
-                self.retry_after = Instant::now() + RETRY_PAUSE;
+                let mut retry = self.round.take_retry();
+                retry.seqs.insert(seq);
+                retry.until = Instant::now() + RETRY_PAUSE;
+                self.round = Round::Waiting(retry);
             }
         }
     }
@@ -383,49 +364,49 @@ impl State {
     /// The watermark is the oldest undelivered record, or the reader's position when
     /// everything read was delivered (gaps from quarantined segments are passed over).
     fn advance_watermark(&mut self, force: bool) {
-        let w = self
+        let watermark = self
             .pending
             .keys()
             .next()
             .copied()
-            .unwrap_or_else(|| self.p.reader.position());
-        // Also when nothing new was delivered: a deletion the disk refused is retried.
-        if !force && self.last_persist.elapsed() < PERSIST_EVERY {
-            return;
-        }
-        self.last_persist = Instant::now();
-        let result = self.p.cleaner.advance(w);
-        self.p.reader.forget_deleted();
-        match result {
-            Ok(()) => {
-                if std::mem::take(&mut self.persist_failing) {
-                    tracing::info!("the spool watermark is persisted again");
-                }
-                self.persisted = self.persisted.max(w);
-            }
-            Err(e) => {
-                if !std::mem::replace(&mut self.persist_failing, true) {
-                    tracing::error!(error = %e, "cannot persist the spool watermark (delivered segments are still deleted); retrying");
-                }
-            }
-        }
+            .unwrap_or_else(|| self.parts.reader.position());
+        let parts = &mut self.parts;
+        self.persisted
+            .advance(watermark, &mut parts.cleaner, &mut parts.reader, force);
     }
 
     /// For the spool age metric: when the oldest record still held was received.
     fn note_oldest(&self) {
         let oldest = self.pending.values().next().map_or(0, |p| p.received_at_ms);
-        self.p.stats.set_oldest_undelivered_ms(oldest);
+        self.parts.stats.set_oldest_undelivered_ms(oldest);
     }
 
     fn log_stop(&self, caught_up: bool) {
         if caught_up {
             tracing::info!("spool drained: everything accepted was delivered");
         } else {
-            let left = self.p.stats.committed().saturating_sub(self.persisted);
+            let left = self.parts.stats.committed().saturating_sub(self.persisted.upto);
             tracing::warn!(
                 records = left,
                 "shutdown deadline: undelivered records stay in the spool for the next start"
             );
+        }
+    }
+}
+
+/// Swaps in a new producer. Called only with no report outstanding, so nothing of ours is
+/// left in the old one. Without this a fenced producer fails every re-send for ever (seen
+/// with tansu after an outage cut off an epoch bump).
+fn renew_producer(publisher: &Publisher) -> bool {
+    match publisher.renew() {
+        Ok(old) => {
+            drop(old); // this thread may block; nothing of ours is left in it
+            tracing::warn!("the broker fences this Kafka producer; re-sending through a new one");
+            true
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "cannot create a new Kafka producer; retrying");
+            false
         }
     }
 }

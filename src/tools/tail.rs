@@ -3,13 +3,45 @@
 
 use std::time::{Duration, Instant};
 
+use clap::{Args, ValueEnum};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
-use crate::cli::{TailArgs, TailFormat};
 use crate::event::Family;
+
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    #[arg(long, env = "BRIDGE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    pub brokers: String,
+    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
+    pub topic_prefix: String,
+    /// Families to read (default: all): live.member, group.member, room.member, user.state,
+    /// trtc.member, trtc.media, other, dlq.
+    #[arg(long = "family", value_delimiter = ',')]
+    pub families: Vec<String>,
+    /// Start from the oldest record instead of from now.
+    #[arg(long)]
+    pub from_beginning: bool,
+    #[arg(long, value_enum, default_value_t = TailFormat::Pretty)]
+    pub format: TailFormat,
+    /// Exit after this long without a new record (for scripts). Default: run until Ctrl-C.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub idle_exit: Option<Duration>,
+    /// Exit after this many records.
+    #[arg(long)]
+    pub max_events: Option<usize>,
+    /// Extra librdkafka consumer properties, KEY=VALUE (TLS, SASL).
+    #[arg(long = "kafka-property", value_delimiter = ',', value_parser = crate::config::property_piece)]
+    pub kafka_properties: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TailFormat {
+    Pretty,
+    Json,
+}
 
 /// Blocking: runs until `--idle-exit`, `--max-events` or Ctrl-C.
 pub fn run(args: &TailArgs) -> Result<(), KafkaError> {

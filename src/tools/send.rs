@@ -2,19 +2,62 @@
 //! token, and reports the answer — the operator's end-to-end proof of a deployment. With a TRTC
 //! key it acts as TRTC: no query string, headers `SdkAppId` and `Sign` (HMAC of the body).
 
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use clap::Args;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 
 use crate::auth::{sign_hex, trtc_sign};
-use crate::cli::SendArgs;
+
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    /// The bridge's callback URL (plain http).
+    #[arg(
+        long,
+        env = "BRIDGE_SEND_URL",
+        default_value = "http://127.0.0.1:8080/callback"
+    )]
+    pub url: String,
+    /// SdkAppid to send.
+    #[arg(long = "sdk-app-id", env = "BRIDGE_SEND_SDK_APP_ID")]
+    pub sdk_app_id: String,
+    /// Sign like Tencent with this token (RequestTime = now).
+    #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Read the token from this file (a mounted secret); trailing newline ignored.
+    #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE", conflicts_with = "token")]
+    pub token_file: Option<PathBuf>,
+    /// Act as TRTC instead: sign the body with this TRTC key (headers SdkAppId and Sign, no
+    /// query string). Point --url at the bridge's TRTC path.
+    #[arg(long, env = "BRIDGE_TRTC_KEY", hide_env_values = true)]
+    pub trtc_key: Option<String>,
+    /// Read the TRTC key from this file.
+    #[arg(long, env = "BRIDGE_TRTC_KEY_FILE", conflicts_with = "trtc_key")]
+    pub trtc_key_file: Option<PathBuf>,
+    /// A built-in callback: live, live-kicked, group, room-enter, room-leave, group-join,
+    /// group-exit, user-login, group-create, group-destroy, live-create, live-destroy,
+    /// room-create, room-destroy; TRTC (with a TRTC key): trtc-enter, trtc-exit, trtc-video.
+    #[arg(long, conflicts_with_all = ["command", "body"], required_unless_present = "command")]
+    pub sample: Option<String>,
+    /// CallbackCommand for --body.
+    #[arg(long, requires = "body")]
+    pub command: Option<String>,
+    /// A file holding the JSON body to send.
+    #[arg(long, requires = "command")]
+    pub body: Option<PathBuf>,
+    #[arg(long, default_value = "203.0.113.9")]
+    pub client_ip: String,
+    #[arg(long, default_value = "iOS")]
+    pub platform: String,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
-    #[error("unknown sample {0:?}; built in: {names}", names = crate::samples::names().join(", "))]
+    #[error("unknown sample {0:?}; built in: {names}", names = super::samples::names().join(", "))]
     UnknownSample(String),
     #[error("sample {0:?} is a TRTC callback: give --trtc-key or --trtc-key-file")]
     TrtcKeyNeeded(String),
@@ -30,7 +73,7 @@ pub enum SendError {
 pub async fn run(args: SendArgs) -> Result<bool, SendError> {
     let (command, body) = match (&args.sample, &args.command, &args.body) {
         (Some(name), _, _) => {
-            let (c, b) = crate::samples::find(name).ok_or_else(|| SendError::UnknownSample(name.clone()))?;
+            let (c, b) = super::samples::find(name).ok_or_else(|| SendError::UnknownSample(name.clone()))?;
             (c.to_owned(), b.as_bytes().to_vec())
         }
         (None, Some(command), Some(path)) => {
@@ -50,7 +93,7 @@ pub async fn run(args: SendArgs) -> Result<bool, SendError> {
     if let Some(key) = trtc_key {
         return send_trtc(&args, &target, &key, body).await;
     }
-    if command == crate::samples::TRTC {
+    if command == super::samples::TRTC {
         return Err(SendError::TrtcKeyNeeded(args.sample.unwrap_or_default()));
     }
     let mut query = form_urlencoded::Serializer::new(String::new());

@@ -1,0 +1,11 @@
+//! The wall clock, in the milliseconds every record and event carries. At the bottom: the
+//! pipeline, the spool drain, health, metrics and the tools all read it.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch; 0 if the clock is before it.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}

@@ -54,8 +54,9 @@ async fn every_refusal_has_its_status_code_and_dlq_behaviour() {
     let good = |marker: &str| common::samples::live("r1", "Online", "Enter", marker);
 
     // (query, body, status, code, ErrorInfo contains); the DLQ is checked below.
-    let stale = (now() - 301).to_string();
-    let future = (now() + 301).to_string();
+    // Well past the 300 s skew, so that a slow run cannot bring them back inside it.
+    let stale = (now() - 400).to_string();
+    let future = (now() + 400).to_string();
     let cases: Vec<Case> = vec![
         (signed(LIVE), vec![b' '; 5000], 413, 4130, "larger than 4096"),
         (format!("/callback?CallbackCommand={LIVE}"), good("forged-1").into(), 403, 4030, "SdkAppid: missing"),

@@ -1,3 +1,4 @@
+use super::plan::MAX_NESTING;
 use super::*;
 
 fn leak(plan: Plan) -> &'static Plan {

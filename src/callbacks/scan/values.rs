@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{deeper, Key, State, Val, Want};
+use super::plan::{deeper, Key, State, Val, Want};
 
 /// Where a value sits, formatted only when an error names it.
 #[derive(Clone, Copy)]

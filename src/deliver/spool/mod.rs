@@ -37,6 +37,7 @@
 //! (`spool_records_lost_total`), and no seq is ever handed out twice.
 
 pub(crate) mod cleaner;
+mod commit_window;
 mod dir;
 pub(crate) mod drain;
 pub(crate) mod error;

@@ -1,13 +1,17 @@
 //! spool mode, write side: the request hands its record to one writer thread and waits; the
 //! writer takes every append waiting at that moment, writes them with one `write` and one
-//! fdatasync (group commit), and only then answers them all. No timer: a lone request is
-//! synced at once, a crowd shares one sync. The records of a durable batch then go to the
-//! drain in memory ([`Durable`]), so a drain that keeps up never reads them back from disk.
+//! fdatasync (group commit), and only then answers them all. A lone request is synced at once;
+//! when others are already waiting, the batch waits about one sync's duration for more
+//! ([`CommitWindow`], at most 1 ms), so that one sync covers a crowd. Nothing is ever answered
+//! before its sync. The records of a durable batch then go to the drain in memory
+//! ([`Durable`]), so a drain that keeps up never reads them back from disk.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::commit_window::CommitWindow;
 use super::stats::SpoolStats;
 use super::store::Store;
 use crate::record::Record;
@@ -84,14 +88,12 @@ impl SpoolWriter {
 fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, on_commit: impl Fn(Durable)) {
     let stats = store.stats();
     let mut failing = false;
+    let mut window = CommitWindow::default();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(a) => batch.push(a),
-                Err(_) => break,
-            }
-        }
+        take_waiting(&mut rx, &mut batch);
+        let wait = window.wait_for(batch.len());
+        gather(&mut rx, &mut batch, wait);
         if stats.bytes() >= max_bytes {
             for a in batch {
                 let _ = a.done.send(Err(Refusal::SpoolFull));
@@ -99,7 +101,9 @@ fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, 
             continue;
         }
         let (records, waiters): (Vec<Record>, Vec<_>) = batch.into_iter().map(|a| (a.record, a.done)).unzip();
+        let started = Instant::now();
         let result = store.append_batch(&records);
+        window.synced(started.elapsed());
         // Log a failing disk once per change of state, not once per request.
         if result.is_err() != failing {
             failing = result.is_err();
@@ -129,4 +133,28 @@ fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, 
         }
     }
     tracing::debug!("spool writer stopped");
+}
+
+/// Adds every append waiting now, up to a full batch.
+fn take_waiting(rx: &mut mpsc::Receiver<Append>, batch: &mut Vec<Append>) {
+    while batch.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(a) => batch.push(a),
+            Err(_) => return,
+        }
+    }
+}
+
+/// Waits up to `window` for more appends (in short naps, so a full batch goes at once).
+fn gather(rx: &mut mpsc::Receiver<Append>, batch: &mut Vec<Append>, window: Duration) {
+    const NAP: Duration = Duration::from_micros(50);
+    let deadline = Instant::now() + window;
+    while batch.len() < MAX_BATCH {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(NAP));
+        take_waiting(rx, batch);
+    }
 }

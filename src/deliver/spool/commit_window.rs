@@ -1,0 +1,62 @@
+//! How long a group commit waits for company before its fdatasync.
+//!
+//! The writer syncs as soon as it has appends, so under load one sync covers only what arrived
+//! during the previous one, and each sync costs tens of µs of CPU on top of its wait. When
+//! others are already waiting (the spool is busy), a short wait gathers as many again: about
+//! one sync's duration, since that is how long the last batch took to gather, and never more
+//! than [`MAX_WINDOW`]. A lone append (an idle spool) is synced at once. Like PostgreSQL's
+//! `commit_delay` with `commit_siblings`, or Kafka's `linger.ms`; unlike a timer, nothing is
+//! answered before its sync.
+
+use std::time::Duration;
+
+/// The latency a request may pay for company.
+pub const MAX_WINDOW: Duration = Duration::from_micros(1000);
+/// Appends already waiting that show the spool is busy: with fewer, no wait.
+pub const SIBLINGS: usize = 2;
+
+/// The recent duration of a sync (write + fdatasync), smoothed.
+#[derive(Debug, Default)]
+pub struct CommitWindow {
+    sync: Duration,
+}
+
+impl CommitWindow {
+    /// How long a batch of `waiting` appends may wait for more before its sync.
+    pub fn wait_for(&self, waiting: usize) -> Duration {
+        if waiting < SIBLINGS {
+            return Duration::ZERO;
+        }
+        self.sync.min(MAX_WINDOW)
+    }
+
+    /// A sync took `took`: an exponential average, so one slow sync does not set the window.
+    pub fn synced(&mut self, took: Duration) {
+        self.sync = if self.sync.is_zero() {
+            took
+        } else {
+            (self.sync * 7 + took) / 8
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lone_append_never_waits_and_a_crowd_waits_about_one_sync() {
+        let mut w = CommitWindow::default();
+        assert_eq!(w.wait_for(1), Duration::ZERO);
+        assert_eq!(w.wait_for(5), Duration::ZERO, "no sync measured yet");
+        w.synced(Duration::from_micros(160));
+        assert_eq!(w.wait_for(1), Duration::ZERO);
+        assert_eq!(w.wait_for(SIBLINGS), Duration::from_micros(160));
+        w.synced(Duration::from_micros(800));
+        assert_eq!(w.wait_for(9), Duration::from_micros(240));
+        for _ in 0..100 {
+            w.synced(Duration::from_millis(50)); // a disk in trouble
+        }
+        assert_eq!(w.wait_for(9), MAX_WINDOW);
+    }
+}

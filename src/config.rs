@@ -128,6 +128,12 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_SPOOL_SEGMENT_BYTES", default_value = "64MiB", value_parser = parse_bytes)]
     pub spool_segment_bytes: u64,
 
+    /// Longest a group commit waits for more appends before its fdatasync, once others are
+    /// already waiting (about one sync's duration, capped here); 0 syncs at once. A lone
+    /// append never waits, and nothing is answered before its sync.
+    #[arg(long, env = "BRIDGE_SPOOL_COMMIT_WINDOW", default_value = "1ms", value_parser = humantime::parse_duration)]
+    pub spool_commit_window: std::time::Duration,
+
     /// Keep delivered spool segments for `spool replay`: for a time (`6h`, `2days`) or up to
     /// a size (`10GiB`). Counted apart from --spool-max-bytes, so a full retention never
     /// refuses a callback; given up first when appends fail (a full disk). Default: a segment
@@ -241,6 +247,10 @@ impl Config {
         line("spool-dir", q(&self.spool_dir.display().to_string()));
         line("spool-max-bytes", self.spool_max_bytes.to_string());
         line("spool-segment-bytes", self.spool_segment_bytes.to_string());
+        line(
+            "spool-commit-window",
+            q(&humantime::format_duration(self.spool_commit_window).to_string()),
+        );
         if let Some(retain) = self.spool_retain {
             line("spool-retain", q(&retain.to_string()));
         }

@@ -79,11 +79,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
     let (delivery, drain) = match config.delivery {
         DeliveryMode::Spool => {
+            let settings = deliver::spool::SpoolSettings {
+                max_bytes: config.spool_max_bytes,
+                segment_bytes: config.spool_segment_bytes,
+                retention: retention(config.spool_retain),
+                commit_window: config.spool_commit_window,
+            };
             let spool = deliver::spool::start(
                 &config.spool_dir,
-                config.spool_max_bytes,
-                config.spool_segment_bytes,
-                retention(config.spool_retain),
+                &settings,
                 publisher.clone(),
                 topics.clone(),
                 health.clone(),

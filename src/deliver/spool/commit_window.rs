@@ -4,30 +4,45 @@
 //! during the previous one, and each sync costs tens of µs of CPU on top of its wait. When
 //! others are already waiting (the spool is busy), a short wait gathers as many again: about
 //! one sync's duration, since that is how long the last batch took to gather, and never more
-//! than [`MAX_WINDOW`]. A lone append (an idle spool) is synced at once. Like PostgreSQL's
+//! than `--spool-commit-window` (default [`MAX_WINDOW`]). A lone append (an idle spool) is synced at once. Like PostgreSQL's
 //! `commit_delay` with `commit_siblings`, or Kafka's `linger.ms`; unlike a timer, nothing is
 //! answered before its sync.
 
 use std::time::Duration;
 
-/// The latency a request may pay for company.
+/// The latency a request may pay for company, by default.
 pub const MAX_WINDOW: Duration = Duration::from_micros(1000);
 /// Appends already waiting that show the spool is busy: with fewer, no wait.
 pub const SIBLINGS: usize = 2;
 
 /// The recent duration of a sync (write + fdatasync), smoothed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CommitWindow {
     sync: Duration,
+    max: Duration,
+}
+
+impl Default for CommitWindow {
+    fn default() -> Self {
+        CommitWindow::new(MAX_WINDOW)
+    }
 }
 
 impl CommitWindow {
+    /// At most `max` (`--spool-commit-window`; zero: never wait).
+    pub fn new(max: Duration) -> Self {
+        CommitWindow {
+            sync: Duration::ZERO,
+            max,
+        }
+    }
+
     /// How long a batch of `waiting` appends may wait for more before its sync.
     pub fn wait_for(&self, waiting: usize) -> Duration {
         if waiting < SIBLINGS {
             return Duration::ZERO;
         }
-        self.sync.min(MAX_WINDOW)
+        self.sync.min(self.max)
     }
 
     /// A sync took `took`: an exponential average, so one slow sync does not set the window.
@@ -58,5 +73,8 @@ mod tests {
             w.synced(Duration::from_millis(50)); // a disk in trouble
         }
         assert_eq!(w.wait_for(9), MAX_WINDOW);
+        let mut off = CommitWindow::new(Duration::ZERO);
+        off.synced(Duration::from_micros(160));
+        assert_eq!(off.wait_for(9), Duration::ZERO);
     }
 }

@@ -79,16 +79,26 @@ pub struct SpoolMode {
 /// Opens (and recovers) the spool, then starts the drain and the writer threads. Everything
 /// past the watermark is delivered while new callbacks are accepted. `problems` hears of
 /// delivery problems (the DLQ refusing records) and says which topics are missing.
+/// How the spool is sized and paced (from the bridge's flags).
+#[derive(Debug, Clone)]
+pub struct SpoolSettings {
+    pub max_bytes: u64,
+    pub segment_bytes: u64,
+    pub retention: Retention,
+    /// The longest a busy group commit waits for company ([`commit_window`]).
+    pub commit_window: std::time::Duration,
+}
+
+/// Opens (and recovers) the spool, then starts the drain and the writer threads. Everything
+/// past the watermark is delivered while new callbacks are accepted.
 pub fn start(
     dir: &Path,
-    max_bytes: u64,
-    segment_bytes: u64,
-    retention: Retention,
+    settings: &SpoolSettings,
     publisher: Publisher,
     topics: Topics,
     problems: Arc<dyn DeliveryProblems>,
 ) -> Result<SpoolMode, SpoolError> {
-    let (store, recovery) = Store::open_retaining(dir, segment_bytes, retention)?;
+    let (store, recovery) = Store::open_retaining(dir, settings.segment_bytes, settings.retention)?;
     tracing::info!(
         dir = %dir.display(),
         pending = recovery.pending,
@@ -114,7 +124,8 @@ pub fn start(
         problems,
     };
     let drain = Drain::start(parts).map_err(spawn_err)?;
-    let writer = SpoolWriter::start(store, max_bytes, drain.waker()).map_err(spawn_err)?;
+    let window = commit_window::CommitWindow::new(settings.commit_window);
+    let writer = SpoolWriter::start(store, settings.max_bytes, window, drain.waker()).map_err(spawn_err)?;
     Ok(SpoolMode { writer, drain })
 }
 

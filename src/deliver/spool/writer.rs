@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::commit_window::CommitWindow;
+pub use super::commit_window::CommitWindow;
 use super::stats::SpoolStats;
 use super::store::Store;
 use crate::record::Record;
@@ -51,13 +51,14 @@ impl SpoolWriter {
     pub fn start(
         store: Store,
         max_bytes: u64,
+        window: CommitWindow,
         on_commit: impl Fn(Durable) + Send + 'static,
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = store.stats();
         std::thread::Builder::new()
             .name("spool-writer".into())
-            .spawn(move || write_loop(store, rx, max_bytes, on_commit))?;
+            .spawn(move || write_loop(store, rx, max_bytes, window, on_commit))?;
         Ok(SpoolWriter { tx, stats, max_bytes })
     }
 
@@ -85,10 +86,15 @@ impl SpoolWriter {
     }
 }
 
-fn write_loop(mut store: Store, mut rx: mpsc::Receiver<Append>, max_bytes: u64, on_commit: impl Fn(Durable)) {
+fn write_loop(
+    mut store: Store,
+    mut rx: mpsc::Receiver<Append>,
+    max_bytes: u64,
+    mut window: CommitWindow,
+    on_commit: impl Fn(Durable),
+) {
     let stats = store.stats();
     let mut failing = false;
-    let mut window = CommitWindow::default();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         take_waiting(&mut rx, &mut batch);

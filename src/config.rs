@@ -129,9 +129,11 @@ pub struct Config {
     pub spool_segment_bytes: u64,
 
     /// Longest a group commit waits for more appends before its fdatasync, once others are
-    /// already waiting (about one sync's duration, capped here); 0 syncs at once. A lone
-    /// append never waits, and nothing is answered before its sync.
-    #[arg(long, env = "BRIDGE_SPOOL_COMMIT_WINDOW", default_value = "1ms", value_parser = humantime::parse_duration)]
+    /// already waiting (about one sync's duration, capped here). 0 (the default) syncs at
+    /// once: on a disk whose fdatasync takes ~0.15 ms the wait cost more than it saved
+    /// (BENCHMARKS.md); a disk whose syncs take milliseconds may gain. A lone append never
+    /// waits, and nothing is answered before its sync.
+    #[arg(long, env = "BRIDGE_SPOOL_COMMIT_WINDOW", default_value = "0s", value_parser = humantime::parse_duration)]
     pub spool_commit_window: std::time::Duration,
 
     /// Keep delivered spool segments for `spool replay`: for a time (`6h`, `2days`) or up to

@@ -7,10 +7,15 @@
 //! than `--spool-commit-window` (default [`MAX_WINDOW`]). A lone append (an idle spool) is synced at once. Like PostgreSQL's
 //! `commit_delay` with `commit_siblings`, or Kafka's `linger.ms`; unlike a timer, nothing is
 //! answered before its sync.
+//!
+//! Off by default (`--spool-commit-window 0s`): measured on the development VM, whose
+//! fdatasync takes ~0.15 ms, a 1 ms cap cost a quarter of spool mode's requests per second.
+//! Under a closed-loop load every waiting request is a client not sending its next one, and
+//! each nap costs the writer a wake-up (BENCHMARKS.md, session 5).
 
 use std::time::Duration;
 
-/// The latency a request may pay for company, by default.
+/// A cap that keeps the wait under a millisecond of latency (what `Default` uses).
 pub const MAX_WINDOW: Duration = Duration::from_micros(1000);
 /// Appends already waiting that show the spool is busy: with fewer, no wait.
 pub const SIBLINGS: usize = 2;

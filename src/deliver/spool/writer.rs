@@ -1,9 +1,9 @@
 //! spool mode, write side: the request hands its record to one writer thread and waits; the
 //! writer takes every append waiting at that moment, writes them with one `write` and one
-//! fdatasync (group commit), and only then answers them all. A lone request is synced at once;
-//! when others are already waiting, the batch waits about one sync's duration for more
-//! ([`CommitWindow`], at most 1 ms), so that one sync covers a crowd. Nothing is ever answered
-//! before its sync. The records of a durable batch then go to the drain in memory
+//! fdatasync (group commit), and only then answers them all. A lone request is synced at once
+//! and a crowd shares one sync. With `--spool-commit-window` (off by default) a batch that
+//! others are already waiting in waits about one sync's duration for more ([`CommitWindow`]).
+//! Nothing is ever answered before its sync. The records of a durable batch then go to the drain in memory
 //! ([`Durable`]), so a drain that keeps up never reads them back from disk.
 
 use std::sync::Arc;

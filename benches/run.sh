@@ -5,9 +5,11 @@
 #                           hyper, + librdkafka, + fdatasync; no bridge code), then the bridge
 #                           in memory, spool and kafka mode (peak throughput, then latency at
 #                           half of that peak), counting what reached Kafka after every bridge
-#                           run; ~5 minutes
+#                           run; then the two peers (benches/peers/: the "just write it" services
+#                           a team would build instead, Python aiohttp + confluent-kafka and Node
+#                           fastify + kafkajs) under the same load, counted the same way; ~6 minutes
 #   benches/run.sh smoke    the same with 1-2 second phases plus a short flat-memory run
-#                           (~30 s in all); what CI runs so the harness never rots
+#                           (about a minute in all); what CI runs so the harness never rots
 #                           (BENCH_PROFILE=dev there: reuses the debug build of `cargo test`)
 #   benches/run.sh flat     flat memory: spool mode at a fixed rate with the broker frozen
 #                           (SIGSTOP) for 5 minutes, RSS sampled every second; ~7 minutes
@@ -15,11 +17,13 @@
 #
 # Results and how to read them: BENCHMARKS.md. Figures are never pass/fail. The exit status is
 # non-zero only when a server failed to start, the load generator produced no result, or an
-# acknowledged (200) event is missing on Kafka.
+# acknowledged (200) event of the bridge is missing on Kafka. The peers' events are counted and
+# their losses reported in the same table, but never change the exit status: they stand for
+# ordinary code, and the bridge's contract is not theirs.
 #
 # Placement on a 2-core machine (override with SERVER_CPU / LOAD_CPU / BROKER_CPU): the server
 # under test (baseline or bridge, with all its threads: tokio, librdkafka, spool) alone on CPU 0;
-# the load generator (wrk) and the broker (tansu) share CPU 1. The broker is not what is
+# the load generator (wrk) and the broker (tansu) share CPU 1. A peer is placed as the bridge is. The broker is not what is
 # measured; it only has to keep up, and in kafka mode its latency is part of the answer time.
 #
 # The last DRAIN_MS of every load phase sends nothing, so every request sent is answered
@@ -28,7 +32,8 @@
 # machine disturbs the figures less; the report prints the load average and busy processes.
 #
 # Tunables (env): PEAK_SECS, RATE_SECS, DRAIN_MS, CONNS (64), THREADS (2), ROOMS (5000),
-# TARGETS ("baseline ceiling-memory memory ceiling-spool spool kafka"; the ratios need baseline), FLAT_RATE (1000),
+# TARGETS ("baseline ceiling-memory memory ceiling-spool spool kafka peer-python peer-node"; the ratios
+# need baseline, the peer ratios memory or spool and a peer), FLAT_RATE (1000),
 # FLAT_OUTAGE_SECS (300), FSYNC_SAMPLES (1000), SERVER_CPU, LOAD_CPU,
 # BROKER_CPU, KAFKA_THREADS_CPU (see place_kafka_threads), NICE, SCHED=fifo, KEEP_WORK=1 (keep the temp dir and logs), BENCH_PROFILE (release | dev).
 set -euo pipefail
@@ -96,6 +101,18 @@ die() { echo "FATAL: $*" >&2; exit 1; }
 for tool in wrk tansu taskset python3 curl; do
   command -v "$tool" >/dev/null || die "$tool not found (wrk: apt-get install -y wrk; tansu: scripts/install-tansu.sh)"
 done
+TARGETS=${TARGETS:-baseline ceiling-memory memory ceiling-spool spool kafka peer-python peer-node}
+PEERS=$ROOT/benches/peers
+# A peer asked for and not installed is a failure, never a skip.
+if [[ $DO_MAIN == 1 && " $TARGETS " == *" peer-python "* ]]; then
+  python3 -c 'import aiohttp, confluent_kafka' 2>/dev/null \
+    || die "peer-python needs aiohttp and confluent-kafka (scripts/install-deps.sh)"
+fi
+if [[ $DO_MAIN == 1 && " $TARGETS " == *" peer-node "* ]]; then
+  command -v node >/dev/null || die "peer-node needs node (scripts/install-deps.sh)"
+  [[ -d $PEERS/node/node_modules/fastify && -d $PEERS/node/node_modules/kafkajs ]] \
+    || die "peer-node needs its modules (scripts/install-deps.sh: npm ci --prefix benches/peers/node)"
+fi
 [[ $(nproc) -ge 2 ]] || { SERVER_CPU=0; LOAD_CPU=0; BROKER_CPU=0; }
 
 echo "== building ($PROFILE profile)"
@@ -220,7 +237,7 @@ start_server() { # name, then the command (@PORT@: the callback port, @ADMIN@: t
   local ready=0
   for _ in $(seq 300); do   # 30 s: the bridge waits for broker metadata
     alive "$SERVER_PID" || break
-    if yardstick "$name"; then port_open "$HTTP_PORT" && { ready=1; break; }
+    if yardstick "$name" || peer "$name"; then port_open "$HTTP_PORT" && { ready=1; break; }
     else curl -fs "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null 2>&1 && { ready=1; break; }; fi
     sleep 0.1
   done
@@ -306,11 +323,26 @@ yardstick_cmd() { # name
   esac
 }
 
+# The peers (benches/peers/): what a team would write instead of the bridge, doing memory mode's
+# job (SdkAppid, JSON, a small event to the family's topic keyed by room or group, OK at once).
+# No admin port: ready when the callback port accepts, which each opens after its producer is
+# connected. Their events carry the member accounts, so count_events counts them as the bridge's.
+peer() { [[ $1 == peer-* ]]; }
+peer_cmd() { # name
+  local common=(--port @PORT@ --brokers "127.0.0.1:$KAFKA_PORT" --prefix tencent. --sdk-app-id "$APP_ID")
+  case $1 in
+    peer-python) echo python3 "$PEERS/python/peer.py" "${common[@]}" ;;
+    peer-node)   echo env KAFKAJS_NO_PARTITIONER_WARNING=1 node "$PEERS/node/peer.js" "${common[@]}" ;;
+    *) die "unknown target $1" ;;
+  esac
+}
+
 bench_target() { # name
   local name=$1 marker="$RUN_ID-$1" p r half
   [[ $name == baseline ]] || start_tansu
   # shellcheck disable=SC2046
   if yardstick "$name"; then start_server "$name" $(yardstick_cmd "$name")
+  elif peer "$name"; then start_server "$name" $(peer_cmd "$name")
   else start_server "$name" $(bridge_cmd "$name"); fi
   stamp "$name (pid $SERVER_PID, port $HTTP_PORT${KAFKA_PORT:+, broker $KAFKA_PORT})"
   place_kafka_threads "$name"
@@ -387,7 +419,7 @@ flat_run() {
 machine_note
 measure_fsync
 if [[ $DO_MAIN == 1 ]]; then
-  for target in ${TARGETS:-baseline ceiling-memory memory ceiling-spool spool kafka}; do bench_target "$target"; done
+  for target in $TARGETS; do bench_target "$target"; done
   print_tables
 fi
 if [[ $DO_FLAT == 1 ]]; then
@@ -400,5 +432,5 @@ if [[ $DO_FLAT == 1 ]]; then
 fi
 echo
 echo "loadavg at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other busy processes: $(other_load))"
-if [[ $FAILED != 0 ]]; then echo "FAILED: an acknowledged event is missing on Kafka"; exit 1; fi
-echo "ok: every acknowledged event reached Kafka"
+if [[ $FAILED != 0 ]]; then echo "FAILED: an acknowledged event of the bridge is missing on Kafka"; exit 1; fi
+echo "ok: every acknowledged event of the bridge reached Kafka$([[ $PEER_MISSING == 0 ]] || echo " (a peer lost some of its own: see the table; reported only)")"

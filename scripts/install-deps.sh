@@ -2,7 +2,9 @@
 # Installs what the tests need beyond the Rust toolchain, each only if missing: the tansu broker,
 # wrk (the benchmark smoke run), systemd-analyze (verifies deploy/systemd's unit), Debian's
 # prometheus package (promtool and prometheus: tests/monitoring.rs checks and runs the alert
-# rules) and Python's confluent-kafka (the Python consumer example).
+# rules), Python's confluent-kafka (the Python consumer example) and the benchmark peers'
+# dependencies (benches/peers/: aiohttp + confluent-kafka; node >= 20 with fastify + kafkajs from
+# the committed package-lock.json).
 # Fails loudly: a missing tool is a failed run, never a skipped test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,4 +27,18 @@ fi
 if ! python3 -c 'import confluent_kafka' 2>/dev/null; then
   echo "installing confluent-kafka for python3..." >&2
   python3 -m pip install --quiet --disable-pip-version-check -r examples/python/requirements.txt
+fi
+if ! python3 -c 'import aiohttp, confluent_kafka' 2>/dev/null; then
+  echo "installing the Python peer's dependencies (aiohttp, confluent-kafka)..." >&2
+  python3 -m pip install --quiet --disable-pip-version-check -r benches/peers/python/requirements.txt
+fi
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "installing node and npm (the Node peer)..." >&2
+  apt_install nodejs; command -v npm >/dev/null 2>&1 || apt_install npm
+fi
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+[ "$node_major" -ge 20 ] || { echo "the Node peer (fastify 5) needs node >= 20, found $(node --version)" >&2; exit 1; }
+if [ ! -d benches/peers/node/node_modules ]; then
+  echo "installing the Node peer's modules (npm ci)..." >&2
+  npm ci --prefix benches/peers/node --no-audit --no-fund --loglevel=error >/dev/null
 fi

@@ -14,123 +14,16 @@ use rdkafka::producer::{
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
-use crate::config::DeliveryMode;
 use crate::kafka_log::KafkaLog;
 use crate::record::Record;
 
-/// librdkafka settings the bridge starts from; every one can be overridden with
-/// `--kafka-property`.
-pub const DEFAULTS: &[(&str, &str)] = &[
-    ("enable.idempotence", "true"),
-    ("acks", "all"),
-    ("compression.type", "lz4"),
-    // The Java client's partitioner: a room lands on the same partition as in other teams'
-    // Java / Kafka Streams producers.
-    ("partitioner", "murmur2_random"),
-    // Kafka mode: every answer waits this long for company. Other modes: see LINGER_UNWAITED.
-    ("linger.ms", "5"),
-    ("message.timeout.ms", "30000"),
-    // Bounds memory: beyond these the bridge answers 503 instead of growing. 16 MiB keeps a
-    // memory-mode bridge whose broker lags under 64 MiB RSS (at 64 MiB it reached 100 MiB in
-    // benches/run.sh), and is still about half a second of peak intake on one core.
-    ("queue.buffering.max.messages", "100000"),
-    ("queue.buffering.max.kbytes", "16384"),
-    ("client.id", "tencent-kafka-bridge"),
-];
+mod errors;
+mod settings;
 
-/// `linger.ms` where no answer waits for the broker (memory and spool mode). librdkafka spends
-/// roughly 50-80 µs of CPU per produce request whatever it carries, and sends one per
-/// partition per linger: 20 ms instead of 5 took its threads from 6-10 to 3-4 µs a request at
-/// 15-25 k req/s (BENCHMARKS.md). Consumers see events up to 20 ms later.
-pub const LINGER_UNWAITED: &str = "20";
-
-/// The user's properties, behind the defaults that depend on the delivery mode (the user's
-/// win: later entries override earlier ones), except in spool mode's `message.timeout.ms`.
-///
-/// Spool mode never lets librdkafka give up on a record (`message.timeout.ms=0`, no limit):
-/// after a timeout the idempotent producer bumps its epoch and goes on sending the records
-/// queued behind the expired one, which could reach the topic before the drain hears of the
-/// timeout and re-sends it — one room out of order. Without timeouts librdkafka retries in
-/// order until the broker is back, the drain's window bounds what it holds, and the spool
-/// keeps every record until its delivery is confirmed. A user's value is overridden (and
-/// [`overridden_in_spool_mode`] says so at start).
-pub fn properties_for(mode: DeliveryMode, user: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out = Vec::with_capacity(user.len() + 2);
-    if mode != DeliveryMode::Kafka {
-        out.push(("linger.ms".to_owned(), LINGER_UNWAITED.to_owned()));
-    }
-    out.extend_from_slice(user);
-    if mode == DeliveryMode::Spool {
-        out.push((SPOOL_TIMEOUT.0.to_owned(), SPOOL_TIMEOUT.1.to_owned()));
-    }
-    out
-}
-
-const SPOOL_TIMEOUT: (&str, &str) = ("message.timeout.ms", "0");
-
-/// The user's timeout properties that spool mode overrides, to warn about at start.
-pub fn overridden_in_spool_mode(user: &[(String, String)]) -> Vec<String> {
-    user.iter()
-        .filter(|(k, v)| matches!(k.as_str(), "message.timeout.ms" | "delivery.timeout.ms") && v != "0")
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect()
-}
-
-/// Broker errors that no retry will fix: the record must go to the DLQ instead of blocking the
-/// records behind it.
-pub fn is_permanent(e: &KafkaError) -> bool {
-    use RDKafkaErrorCode::*;
-    matches!(
-        e.rdkafka_error_code(),
-        Some(
-            InvalidRecord
-                | MessageSizeTooLarge
-                | InvalidMessageSize
-                | InvalidMessage
-                | TopicAuthorizationFailed
-                | ClusterAuthorizationFailed
-                | PolicyViolation
-                | InvalidTopic
-                // librdkafka's own verdict once metadata says the topic does not exist (the
-                // broker's UNKNOWN_TOPIC_OR_PARTITION alone can be a passing leader move).
-                | UnknownTopic
-        )
-    )
-}
-
-/// librdkafka's own "unknown topic" verdict (see [`is_permanent`]).
-pub fn is_unknown_topic(e: &KafkaError) -> bool {
-    e.rdkafka_error_code() == Some(RDKafkaErrorCode::UnknownTopic)
-}
-
-/// The record is too large for the producer or the broker.
-pub fn is_size(e: &KafkaError) -> bool {
-    matches!(
-        e.rdkafka_error_code(),
-        Some(RDKafkaErrorCode::MessageSizeTooLarge | RDKafkaErrorCode::InvalidMessageSize)
-    )
-}
-
-/// The bridge's producer settings, then `overrides` (see [`properties_for`]).
-pub fn client_config(brokers: &str, overrides: &[(String, String)]) -> ClientConfig {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", brokers);
-    for (k, v) in DEFAULTS {
-        cfg.set(*k, *v);
-    }
-    for (k, v) in overrides {
-        cfg.set(k, v);
-    }
-    cfg
-}
-
-/// Lets librdkafka judge the properties without connecting: an unknown property, a bad value
-/// or a feature this build lacks is an error here.
-pub fn check_properties(brokers: &str, overrides: &[(String, String)]) -> Result<(), KafkaError> {
-    client_config(brokers, overrides)
-        .create::<rdkafka::producer::BaseProducer>()
-        .map(drop)
-}
+pub use errors::{is_permanent, is_size, is_unknown_topic, needs_new_producer};
+pub use settings::{
+    check_properties, client_config, overridden_in_spool_mode, properties_for, DEFAULTS, LINGER_UNWAITED,
+};
 
 /// What to do with a record's delivery report.
 pub enum Ack {
@@ -219,17 +112,6 @@ impl ProducerContext for Reports {
             Ack::Forget => {}
         }
     }
-}
-
-/// Errors after which this producer instance never delivers again: the broker fences its
-/// producer id and epoch (e.g. after an epoch bump whose answer an outage cut off), or
-/// librdkafka raised a fatal error. Only a new producer (a new producer id) gets through.
-pub fn needs_new_producer(e: &KafkaError) -> bool {
-    use RDKafkaErrorCode::*;
-    matches!(
-        e.rdkafka_error_code(),
-        Some(ProducerFenced | InvalidProducerEpoch | OutOfOrderSequenceNumber | Fenced | Fatal)
-    )
 }
 
 type Shared = ThreadedProducer<Reports>;
@@ -385,6 +267,7 @@ impl Publisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::DeliveryMode;
 
     /// Counts nothing.
     struct Quiet;

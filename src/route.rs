@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine;
 use serde::ser::{SerializeMap, Serializer};
@@ -57,13 +56,8 @@ fn ce_source(sdk_app_id: &str) -> Vec<u8> {
     format!("tencent-cloud://sdkappid/{sdk_app_id}").into_bytes()
 }
 
-/// 9999-12-31T23:59:59.999Z, the last instant RFC 3339 (and humantime, whose Display fails
-/// past it) can write. `EventTime` is the sender's to choose, so later ones are clamped.
-const MAX_RFC3339_MS: i64 = 253_402_300_799_999;
-
 fn rfc3339(ms: i64) -> Vec<u8> {
-    let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms.min(MAX_RFC3339_MS)).unwrap_or(0));
-    humantime::format_rfc3339_millis(t).to_string().into_bytes()
+    crate::clock::rfc3339_ms(ms).into_bytes()
 }
 
 fn headers(id: &str, source: Vec<u8>, ce_type: String, time_ms: i64, subject: &str) -> Vec<Header> {

@@ -191,17 +191,20 @@ async fn callback_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<B
     );
     match result {
         Ok(()) => answer(StatusCode::OK, answer_body(None)),
-        Err(refusal) => {
-            if app.refusal_log.admit() {
-                log_refusal(&refusal, ok_query);
-            }
-            let mut resp = refuse(&refusal);
-            if refusal == Refusal::MethodNotAllowed {
-                resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
-            }
-            resp
-        }
+        Err(refusal) => refused(app, &refusal, ok_query),
     }
+}
+
+/// A refusal's answer (with `Allow: POST` for a wrong method), logged within the rate limit.
+fn refused(app: &Ingress, refusal: &Refusal, query: Option<&CallbackQuery<'_>>) -> Response<Full<Bytes>> {
+    if app.refusal_log.admit() {
+        log_refusal(refusal, query);
+    }
+    let mut resp = refuse(refusal);
+    if *refusal == Refusal::MethodNotAllowed {
+        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
+    }
+    resp
 }
 
 /// One line per refused callback (up to [`refusal_log::PER_SECOND`] a second). Never the
@@ -250,16 +253,7 @@ async fn trtc_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes
             }
             answer(StatusCode::OK, br#"{"code":0}"#.to_vec())
         }
-        Err(refusal) => {
-            if app.refusal_log.admit() {
-                log_refusal(&refusal, None);
-            }
-            let mut resp = refuse(&refusal);
-            if refusal == Refusal::MethodNotAllowed {
-                resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
-            }
-            resp
-        }
+        Err(refusal) => refused(app, &refusal, None),
     }
 }
 

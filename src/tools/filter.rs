@@ -85,14 +85,11 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 
 /// `2026-11-29T15:04:05.123Z`, or `-` for no time.
 pub fn time(ms: i64) -> String {
-    u64::try_from(ms)
-        .ok()
-        .filter(|&ms| ms > 0)
-        .map(|ms| {
-            humantime::format_rfc3339_millis(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
-                .to_string()
-        })
-        .unwrap_or_else(|| "-".into())
+    if ms > 0 {
+        crate::clock::rfc3339_ms(ms)
+    } else {
+        "-".into()
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 mod error;
 pub(crate) mod filter;
+mod produce;
 pub(crate) mod redrive;
 mod redrive_state;
 pub(crate) mod replay;

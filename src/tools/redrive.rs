@@ -19,11 +19,12 @@ use rdkafka::ClientConfig;
 
 use super::error::ToolError;
 use super::filter::parse_time;
+use super::produce::send_when_room;
 use super::redrive_state::{Done, Progress};
 use crate::config::{DeliveryMode, UnknownCommands};
 use crate::decode::Decoder;
 use crate::metrics::Metrics;
-use crate::publish::{self, Ack, Publisher, SendError};
+use crate::publish::{self, Publisher};
 use crate::record::Record;
 use crate::route::{Topics, BROKER_REFUSED_CODE};
 
@@ -122,7 +123,10 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
                 *tally.redriven.entry(record.topic.to_string()).or_default() += 1;
             }
             Verdict::Redrive(record) => {
-                send(&publisher, &record, (partition, offset), &tx);
+                let tx = tx.clone();
+                send_when_room(&publisher, &record, move |r| {
+                    let _ = tx.send(((partition, offset), r));
+                });
                 sent += 1;
                 *tally.redriven.entry(record.topic.to_string()).or_default() += 1;
             }
@@ -255,25 +259,6 @@ fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8]) -> Verdict {
             refusal.status_and_code().1,
             crate::refusal::clip(&refusal.to_string())
         )),
-    }
-}
-
-type Report = ((i32, i64), Result<(), String>);
-
-fn send(publisher: &Publisher, record: &Record, at: (i32, i64), tx: &std::sync::mpsc::Sender<Report>) {
-    loop {
-        let reply = tx.clone();
-        let ack = Ack::Call(Box::new(move |r| {
-            let _ = reply.send((at, r.map_err(|e| e.to_string())));
-        }));
-        match publisher.send(record, ack) {
-            Ok(()) => return,
-            Err(SendError::QueueFull) => std::thread::sleep(Duration::from_millis(5)),
-            Err(SendError::Kafka(e)) => {
-                let _ = tx.send((at, Err(e.to_string())));
-                return;
-            }
-        }
     }
 }
 

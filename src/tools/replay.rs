@@ -13,11 +13,11 @@ use clap::Args;
 
 use super::error::ToolError;
 use super::filter::{event_id, Filter};
+use super::produce::send_when_room;
 use crate::config::DeliveryMode;
 use crate::deliver::spool::SpoolView;
 use crate::metrics::Metrics;
-use crate::publish::{self, Ack, Publisher, SendError};
-use crate::record::Record;
+use crate::publish::{self, Publisher};
 use crate::route::Topics;
 
 /// The header that tells a replayed record from the original (RFC 3339, when it was replayed).
@@ -86,7 +86,14 @@ pub fn run(args: &ReplayArgs) -> Result<bool, ToolError> {
         while outstanding >= IN_FLIGHT {
             outstanding -= settle(&rx, &mut plan, &mut failures, &mut progress);
         }
-        send(&publisher, &again, seq, &tx);
+        let (topic, id, tx) = (
+            again.topic.to_string(),
+            event_id(&again).unwrap_or_default(),
+            tx.clone(),
+        );
+        send_when_room(&publisher, &again, move |r| {
+            let _ = tx.send((seq, topic.clone(), id.clone(), r));
+        });
         outstanding += 1;
         true
     })?;
@@ -108,26 +115,6 @@ pub fn run(args: &ReplayArgs) -> Result<bool, ToolError> {
 }
 
 type Report = (u64, String, String, Result<(), String>);
-
-/// Enqueues one record, waiting while the producer's queue is full.
-fn send(publisher: &Publisher, record: &Record, seq: u64, tx: &mpsc::Sender<Report>) {
-    let (topic, id) = (record.topic.to_string(), event_id(record).unwrap_or_default());
-    loop {
-        let reply = tx.clone();
-        let (t, i) = (topic.clone(), id.clone());
-        let ack = Ack::Call(Box::new(move |r| {
-            let _ = reply.send((seq, t, i, r.map_err(|e| e.to_string())));
-        }));
-        match publisher.send(record, ack) {
-            Ok(()) => return,
-            Err(SendError::QueueFull) => std::thread::sleep(Duration::from_millis(5)),
-            Err(SendError::Kafka(e)) => {
-                let _ = tx.send((seq, topic, id, Err(e.to_string())));
-                return;
-            }
-        }
-    }
-}
 
 /// Takes one delivery report (waiting for it); returns 1.
 fn settle(

@@ -49,6 +49,20 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>, SpoolError> {
     Ok(out)
 }
 
+/// Side files of damaged bytes and segments moved aside (`*.log.<something>`), with their
+/// sizes: counted in the spool's size, so that repeated damage cannot quietly fill the volume.
+pub fn set_aside_files(dir: &Path) -> Result<Vec<(PathBuf, u64)>, SpoolError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let entry = entry.map_err(io_err("list", dir))?;
+        if entry.file_name().to_str().is_some_and(|n| n.contains(".log.")) {
+            out.push((entry.path(), entry.metadata().map_or(0, |m| m.len())));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
 pub fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
     File::open(dir)
         .and_then(|d| d.sync_all())

@@ -87,7 +87,7 @@ impl SpoolView {
             dir: dir_path.to_path_buf(),
             watermark,
             segments,
-            set_aside: set_aside_files(dir_path)?,
+            set_aside: dir::set_aside_files(dir_path)?,
         })
     }
 
@@ -128,16 +128,4 @@ impl SpoolView {
             .iter()
             .flat_map(|v| v.damage.iter().map(move |d| (v, d)))
     }
-}
-
-fn set_aside_files(dir_path: &Path) -> Result<Vec<(PathBuf, u64)>, SpoolError> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir_path).map_err(io_err("list", dir_path))? {
-        let entry = entry.map_err(io_err("list", dir_path))?;
-        if entry.file_name().to_str().is_some_and(|n| n.contains(".log.")) {
-            out.push((entry.path(), entry.metadata().map_or(0, |m| m.len())));
-        }
-    }
-    out.sort();
-    Ok(out)
 }

@@ -9,7 +9,7 @@
 //! real frames: the search is linear in the bytes searched (`Search::hashed` counts the work,
 //! for the tests that hold it to that).
 
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -176,24 +176,11 @@ pub fn report(seg: &SegmentFile, damage: &Damage, kept: &Path) {
     );
 }
 
-/// Side files and quarantined segments (`*.log.<something>`): counted in the spool's size, so
-/// that repeated damage cannot quietly fill the volume.
-pub fn set_aside_bytes(dir_path: &Path) -> Result<u64, SpoolError> {
-    let mut total = 0;
-    for entry in fs::read_dir(dir_path).map_err(io_err("list", dir_path))? {
-        let entry = entry.map_err(io_err("list", dir_path))?;
-        let name = entry.file_name();
-        if name.to_str().is_some_and(|n| n.contains(".log.")) {
-            total += entry.metadata().map_or(0, |m| m.len());
-        }
-    }
-    Ok(total)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::deliver::spool::testutil::rec;
+    use std::fs;
 
     fn file_with(bytes: &[u8]) -> (tempfile::TempDir, File) {
         let dir = tempfile::tempdir().unwrap();

@@ -18,7 +18,6 @@ use super::error::{io_err, SpoolError};
 use super::log;
 use super::reader::Reader;
 use super::recover;
-use super::salvage;
 use super::stats::SpoolStats;
 use crate::record::Record;
 
@@ -86,7 +85,7 @@ impl Store {
         let rec = recover::recover(dir, watermark, retention.is_on())?;
         let stats = Arc::new(SpoolStats::default());
         stats.add_bytes(rec.segments.iter().map(|(_, len)| len).sum());
-        stats.add_bytes(salvage::set_aside_bytes(dir)?);
+        stats.add_bytes(dir::set_aside_files(dir)?.iter().map(|(_, len)| len).sum());
         stats.add_records_lost(rec.records_lost);
         stats.add_retained_bytes(rec.retained.iter().map(|(_, len)| len).sum());
         stats.set_committed(rec.next_seq);

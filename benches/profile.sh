@@ -64,12 +64,23 @@ BENCH_REQUEST_TIME=$rtime BENCH_SIGN=$sign BENCH_MARKER=profile BENCH_SECS=$LOAD
   -s "$ROOT/benches/load.lua" "http://127.0.0.1:$HTTP_PORT" >"$WORK/wrk.out" 2>&1 &
 WRK=$!
 sleep 3   # let the load reach its steady state before sampling
+# Context switches (voluntary: it slept and was woken) per thread over the sampled window.
+switches() {
+  for task in /proc/"$BRIDGE_PID"/task/*; do
+    printf '%s\t%s\n' "$(cat "$task/comm" 2>/dev/null)" "$(awk '/^voluntary_ctxt_switches/ {print $2}' "$task/status" 2>/dev/null)"
+  done | awk -F'\t' '{n[$1] += $2} END {for (c in n) print c "\t" n[c]}' | sort
+}
+switches >"$WORK/switches.before"
 perf stat -e context-switches,syscalls:sys_enter_fdatasync,syscalls:sys_enter_writev,syscalls:sys_enter_futex,syscalls:sys_enter_sendmsg,syscalls:sys_enter_write -p "$BRIDGE_PID" -o "$WORK/perf.stat" -- sleep "$PERF_SECS" &
 STAT=$!
 perf record -q -e cpu-clock -F "${PERF_FREQ:-2000}" --call-graph "${CALL_GRAPH:-fp}" -p "$BRIDGE_PID" -o "$WORK/perf.data" -- sleep "$PERF_SECS" 2>/dev/null
+switches >"$WORK/switches.after"
 wait "$WRK" || true
 wait "$STAT" || true
 cat "$WORK/perf.stat"
+echo "== wake-ups per second, by thread (voluntary context switches over the ${PERF_SECS} s sampled)"
+join -t$'\t' "$WORK/switches.before" "$WORK/switches.after" \
+  | awk -F'\t' -v s="$PERF_SECS" '{printf "  %-18s %8.0f\n", $1, ($3 - $2) / s}'
 grep -E 'Requests/sec|BENCH_RESULT' "$WORK/wrk.out" | cut -c1-200
 
 report() { perf report -i "$WORK/perf.data" --no-children --stdio "$@" 2>/dev/null | grep -v '^#' | grep -v '^$'; }

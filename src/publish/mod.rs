@@ -31,9 +31,18 @@ pub enum Ack {
     Notify(oneshot::Sender<Result<(), KafkaError>>),
     /// Nobody waits (memory mode); failures are logged.
     Forget,
-    /// Hand the report to a callback (spool mode: advances the watermark or re-sends). Runs
-    /// on librdkafka's polling thread, so it must be quick.
+    /// Hand the report to a callback (the replay and redrive tools). Runs on librdkafka's
+    /// polling thread, so it must be quick.
     Call(Box<dyn FnOnce(Result<(), KafkaError>) + Send + Sync>),
+    /// Report the record's number to a long-lived [`Reported`] (spool mode's drain): no
+    /// callback allocated per record, and the receiver can gather a burst of reports into
+    /// one wake-up.
+    Seq(Arc<dyn Reported>, u64),
+}
+
+/// Takes spool mode's delivery reports on librdkafka's polling thread ([`Ack::Seq`]).
+pub trait Reported: Send + Sync {
+    fn reported(&self, seq: u64, outcome: Result<(), KafkaError>);
 }
 
 impl std::fmt::Debug for Ack {
@@ -42,6 +51,7 @@ impl std::fmt::Debug for Ack {
             Ack::Notify(_) => "Ack::Notify",
             Ack::Forget => "Ack::Forget",
             Ack::Call(_) => "Ack::Call",
+            Ack::Seq(..) => "Ack::Seq",
         })
     }
 }
@@ -109,6 +119,7 @@ impl ProducerContext for Reports {
                 let _ = tx.send(outcome);
             }
             Ack::Call(f) => f(outcome),
+            Ack::Seq(to, seq) => to.reported(seq, outcome),
             Ack::Forget => {}
         }
     }

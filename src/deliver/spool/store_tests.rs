@@ -366,3 +366,46 @@ fn retention_keeps_delivered_segments_apart_from_the_spool_size() {
     assert_eq!(log_files(dir.path()).len(), 1, "only the active segment is left");
     assert_eq!(store.stats().retained_bytes(), 0);
 }
+
+/// Zeros are written a chunk ahead of the data, never past the preallocated size, and the
+/// segment reads exactly as before: data, then zeros.
+#[test]
+fn zeros_go_ahead_of_the_data_within_the_preallocated_size() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let size = 3 * ZERO_AHEAD / 2; // the second chunk is cut at the file's end
+    let (mut store, _) = Store::open(dir.path(), size).unwrap();
+    let mut n = 0;
+    while store.stats().bytes() < 3 * ZERO_AHEAD / 4 {
+        store.append_batch(&recs(n..n + 10)).unwrap();
+        n += 10;
+    }
+    let path = dir.path().join(&log_files(dir.path())[0]);
+    let file = fs::File::open(&path).unwrap();
+    assert_eq!(file.metadata().unwrap().len(), size, "never grown past its preallocation");
+    assert_eq!(super::recover::data_end(&file, 0, size).unwrap(), store.stats().bytes());
+    // Where the filesystem tells written space from merely allocated space (ext4, XFS),
+    // everything up to the end is written now; elsewhere this finds the file's end anyway.
+    // The cached pages go first (all clean after the fdatasync): cached counts as data.
+    // SAFETY: plain syscalls on an open descriptor.
+    let hole = unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+        libc::lseek(file.as_raw_fd(), 0, libc::SEEK_HOLE)
+    };
+    assert_eq!(hole as u64, size);
+    drop(store);
+    let (store, recovery) = Store::open(dir.path(), size).unwrap();
+    assert_eq!((recovery.next_seq, recovery.bytes_cut), (n, 0));
+    assert_eq!(seqs(&read_all(dir.path(), 0, store.stats().committed())), (0..n).collect::<Vec<_>>());
+}
+
+#[test]
+fn the_zero_span_is_one_chunk_when_less_than_half_is_left() {
+    let z = ZERO_AHEAD;
+    assert_eq!(zero_span(100, 0, 10 * z), Some(100..100 + z));
+    assert_eq!(zero_span(100, 100 + z, 10 * z), None, "enough zeros ahead");
+    assert_eq!(zero_span(z, z + z / 2 - 1, 10 * z), Some(z + z / 2 - 1..2 * z + z / 2 - 1));
+    assert_eq!(zero_span(9 * z + 1, 9 * z + 1, 9 * z + 10), Some(9 * z + 1..9 * z + 10), "cut at the end");
+    assert_eq!(zero_span(100, 100, 100), None, "a file cut to its data");
+    assert_eq!(zero_span(200, 100, 100), None, "an append that grew the file");
+}

@@ -95,11 +95,15 @@ fn write_loop(
 ) {
     let stats = store.stats();
     let mut failing = false;
+    // Only for the commit window's timed wait: a runtime on this thread, no thread of its own.
+    let timer = tokio::runtime::Builder::new_current_thread().enable_time().build();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         take_waiting(&mut rx, &mut batch);
         let wait = window.wait_for(batch.len());
-        gather(&mut rx, &mut batch, wait);
+        if let (false, Ok(timer)) = (wait.is_zero(), &timer) {
+            gather(timer, &mut rx, &mut batch, wait);
+        }
         if stats.bytes() >= max_bytes {
             for a in batch {
                 let _ = a.done.send(Err(Refusal::SpoolFull));
@@ -151,16 +155,61 @@ fn take_waiting(rx: &mut mpsc::Receiver<Append>, batch: &mut Vec<Append>) {
     }
 }
 
-/// Waits up to `window` for more appends (in short naps, so a full batch goes at once).
-fn gather(rx: &mut mpsc::Receiver<Append>, batch: &mut Vec<Append>, window: Duration) {
-    const NAP: Duration = Duration::from_micros(50);
-    let deadline = Instant::now() + window;
+/// Waits up to `window` for more appends, woken by each one as it arrives (not by a timer's
+/// naps), so a full batch goes at once.
+fn gather(
+    timer: &tokio::runtime::Runtime,
+    rx: &mut mpsc::Receiver<Append>,
+    batch: &mut Vec<Append>,
+    window: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + window;
     while batch.len() < MAX_BATCH {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
+        // The timeout is made inside `block_on`: a timer needs its runtime when created.
+        match timer.block_on(async { tokio::time::timeout_at(deadline, rx.recv()).await }) {
+            Ok(Some(append)) => {
+                batch.push(append);
+                take_waiting(rx, batch);
+            }
+            Ok(None) | Err(_) => return,
         }
-        std::thread::sleep(left.min(NAP));
-        take_waiting(rx, batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::deliver::spool::testutil::{read_all, rec, seqs};
+
+    /// With a commit window, a crowd of appends is gathered and every one of them is answered
+    /// only once durable; nothing is lost or answered twice.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_window_gathers_a_crowd_and_answers_each_after_its_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+        let committed = Arc::new(Mutex::new(Vec::new()));
+        let c = Arc::clone(&committed);
+        let mut window = CommitWindow::new(Duration::from_millis(20));
+        window.synced(Duration::from_millis(20)); // as if syncs took that long
+        let writer = SpoolWriter::start(store, u64::MAX, window, move |d: Durable| {
+            c.lock().unwrap().push((d.first_seq, d.records.len()))
+        })
+        .unwrap();
+        let appends: Vec<_> = (0..200)
+            .map(|i| {
+                let w = writer.clone();
+                tokio::spawn(async move { w.append(rec(i)).await })
+            })
+            .collect();
+        for a in appends {
+            a.await.unwrap().unwrap();
+        }
+        let committed_now = writer.stats().committed();
+        assert_eq!(committed_now, 200);
+        let batches = committed.lock().unwrap().clone();
+        assert_eq!(batches.iter().map(|b| b.1).sum::<usize>(), 200);
+        assert_eq!(seqs(&read_all(dir.path(), 0, committed_now)), (0..200).collect::<Vec<_>>());
     }
 }

@@ -15,9 +15,11 @@ use std::time::{Duration, Instant};
 
 use rdkafka::error::KafkaError;
 
+mod inbox;
 mod persist;
 mod round;
 
+use self::inbox::{Inbox, Report};
 use self::persist::Persisted;
 use self::round::Round;
 use super::cleaner::Cleaner;
@@ -28,7 +30,7 @@ use super::writer::Durable;
 use crate::clock::now_ms;
 use crate::event::received_at_ms;
 use crate::publish::{
-    is_permanent, is_size, is_unknown_topic, needs_new_producer, Ack, Publisher, SendError,
+    is_permanent, is_size, is_unknown_topic, needs_new_producer, Ack, Publisher, Reported, SendError,
 };
 use crate::record::Record;
 use crate::route::{broker_refused_record_within, Topics};
@@ -50,7 +52,8 @@ const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 enum Msg {
     Committed(Durable),
-    Report(u64, Result<(), KafkaError>),
+    /// Delivery reports are waiting in the [`Inbox`].
+    Reports,
     Stop(Instant),
 }
 
@@ -100,13 +103,13 @@ struct Pending {
     bytes: usize,
     /// Already replaced by its DLQ record after a permanent refusal.
     to_dlq: bool,
-    /// The envelope's `received_at_ms`, read once, for the spool age metric.
-    received_at_ms: i64,
 }
 
 struct State {
     parts: DrainParts,
-    tx: Sender<Msg>,
+    inbox: Arc<Inbox>,
+    /// The inbox's reports being handled (kept to reuse its allocation).
+    reports: Vec<Report>,
     pending: BTreeMap<u64, Pending>,
     pending_bytes: usize,
     outstanding: usize,
@@ -119,14 +122,21 @@ struct State {
     /// How far the watermark is persisted.
     persisted: Persisted,
     stopping: Option<Instant>,
+    /// The oldest pending record's seq and `received_at_ms`, for the spool age metric: read
+    /// from its value only when the oldest changes, not for every record.
+    oldest: Option<(u64, i64)>,
 }
 
 impl State {
     fn new(parts: DrainParts, tx: Sender<Msg>) -> Self {
         let persisted = parts.reader.position();
+        let inbox = Inbox::new(move || {
+            let _ = tx.send(Msg::Reports);
+        });
         State {
             parts,
-            tx,
+            inbox: Arc::new(inbox),
+            reports: Vec::new(),
             pending: BTreeMap::new(),
             pending_bytes: 0,
             outstanding: 0,
@@ -134,6 +144,7 @@ impl State {
             fresh: Vec::new(),
             persisted: Persisted::new(persisted),
             stopping: None,
+            oldest: None,
         }
     }
 
@@ -148,6 +159,7 @@ impl State {
             while let Ok(msg) = rx.try_recv() {
                 self.handle(msg);
             }
+            self.handle_reports();
             self.resend_if_due();
             self.fill_window();
             self.advance_watermark(self.stopping.is_some());
@@ -168,21 +180,28 @@ impl State {
         match msg {
             Msg::Committed(batch) => self.fresh.push(batch),
             Msg::Stop(deadline) => self.stopping = Some(deadline),
-            Msg::Report(seq, result) => {
-                self.outstanding = self.outstanding.saturating_sub(1);
-                match result {
-                    Ok(()) => {
-                        if let Some(done) = self.pending.remove(&seq) {
-                            self.pending_bytes -= done.bytes;
-                            if done.to_dlq {
-                                self.parts.problems.set_delivery_problem(None);
-                            }
+            Msg::Reports => self.handle_reports(),
+        }
+    }
+
+    fn handle_reports(&mut self) {
+        let mut reports = std::mem::take(&mut self.reports);
+        self.inbox.take(&mut reports);
+        for (seq, result) in reports.drain(..) {
+            self.outstanding = self.outstanding.saturating_sub(1);
+            match result {
+                Ok(()) => {
+                    if let Some(done) = self.pending.remove(&seq) {
+                        self.pending_bytes -= done.bytes;
+                        if done.to_dlq {
+                            self.parts.problems.set_delivery_problem(None);
                         }
                     }
-                    Err(e) => self.failed(seq, &e),
                 }
+                Err(e) => self.failed(seq, &e),
             }
         }
+        self.reports = reports;
     }
 
     fn failed(&mut self, seq: u64, error: &KafkaError) {
@@ -318,11 +337,9 @@ impl State {
     fn take(&mut self, seq: u64, record: Record) {
         let bytes = record.value.len();
         self.pending_bytes += bytes;
-        let received_at_ms = received_at_ms(&record.value);
         self.pending.insert(
             seq,
             Pending {
-                received_at_ms,
                 record,
                 bytes,
                 to_dlq: false,
@@ -340,10 +357,7 @@ impl State {
         let Some(entry) = self.pending.get(&seq) else {
             return;
         };
-        let tx = self.tx.clone();
-        let ack = Ack::Call(Box::new(move |result| {
-            let _ = tx.send(Msg::Report(seq, result));
-        }));
+        let ack = Ack::Seq(Arc::clone(&self.inbox) as Arc<dyn Reported>, seq);
         match self.parts.publisher.send(&entry.record, ack) {
             Ok(()) => self.outstanding += 1,
             // The producer's own size check (message.max.bytes) refuses before the broker
@@ -376,9 +390,17 @@ impl State {
     }
 
     /// For the spool age metric: when the oldest record still held was received.
-    fn note_oldest(&self) {
-        let oldest = self.pending.values().next().map_or(0, |p| p.received_at_ms);
-        self.parts.stats.set_oldest_undelivered_ms(oldest);
+    fn note_oldest(&mut self) {
+        let ms = match self.pending.iter().next() {
+            None => 0,
+            Some((&seq, _)) if self.oldest.is_some_and(|(s, _)| s == seq) => self.oldest.map_or(0, |o| o.1),
+            Some((&seq, p)) => {
+                let ms = received_at_ms(&p.record.value);
+                self.oldest = Some((seq, ms));
+                ms
+            }
+        };
+        self.parts.stats.set_oldest_undelivered_ms(ms);
     }
 
     fn log_stop(&self, caught_up: bool) {

@@ -79,7 +79,9 @@ fn write_loop(file: File, mut rx: mpsc::Receiver<Append>, producer: Producer) {
         let ok = file
             .write_all_at(&buf, offset)
             .and_then(|()| match zeros {
-                Some((start, stop)) if start < stop => file.write_all_at(&ZEROS[..(stop - start) as usize], start),
+                Some((start, stop)) if start < stop => {
+                    file.write_all_at(&ZEROS[..(stop - start) as usize], start)
+                }
                 _ => Ok(()),
             })
             .and_then(|()| file.sync_data())

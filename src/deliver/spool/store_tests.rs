@@ -382,8 +382,15 @@ fn zeros_go_ahead_of_the_data_within_the_preallocated_size() {
     }
     let path = dir.path().join(&log_files(dir.path())[0]);
     let file = fs::File::open(&path).unwrap();
-    assert_eq!(file.metadata().unwrap().len(), size, "never grown past its preallocation");
-    assert_eq!(super::recover::data_end(&file, 0, size).unwrap(), store.stats().bytes());
+    assert_eq!(
+        file.metadata().unwrap().len(),
+        size,
+        "never grown past its preallocation"
+    );
+    assert_eq!(
+        super::recover::data_end(&file, 0, size).unwrap(),
+        store.stats().bytes()
+    );
     // Where the filesystem tells written space from merely allocated space (ext4, XFS),
     // everything up to the end is written now; elsewhere this finds the file's end anyway.
     // The cached pages go first (all clean after the fdatasync): cached counts as data.
@@ -396,7 +403,10 @@ fn zeros_go_ahead_of_the_data_within_the_preallocated_size() {
     drop(store);
     let (store, recovery) = Store::open(dir.path(), size).unwrap();
     assert_eq!((recovery.next_seq, recovery.bytes_cut), (n, 0));
-    assert_eq!(seqs(&read_all(dir.path(), 0, store.stats().committed())), (0..n).collect::<Vec<_>>());
+    assert_eq!(
+        seqs(&read_all(dir.path(), 0, store.stats().committed())),
+        (0..n).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -404,8 +414,15 @@ fn the_zero_span_is_one_chunk_when_less_than_half_is_left() {
     let z = ZERO_AHEAD;
     assert_eq!(zero_span(100, 0, 10 * z), Some(100..100 + z));
     assert_eq!(zero_span(100, 100 + z, 10 * z), None, "enough zeros ahead");
-    assert_eq!(zero_span(z, z + z / 2 - 1, 10 * z), Some(z + z / 2 - 1..2 * z + z / 2 - 1));
-    assert_eq!(zero_span(9 * z + 1, 9 * z + 1, 9 * z + 10), Some(9 * z + 1..9 * z + 10), "cut at the end");
+    assert_eq!(
+        zero_span(z, z + z / 2 - 1, 10 * z),
+        Some(z + z / 2 - 1..2 * z + z / 2 - 1)
+    );
+    assert_eq!(
+        zero_span(9 * z + 1, 9 * z + 1, 9 * z + 10),
+        Some(9 * z + 1..9 * z + 10),
+        "cut at the end"
+    );
     assert_eq!(zero_span(100, 100, 100), None, "a file cut to its data");
     assert_eq!(zero_span(200, 100, 100), None, "an append that grew the file");
 }

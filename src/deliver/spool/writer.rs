@@ -96,7 +96,9 @@ fn write_loop(
     let stats = store.stats();
     let mut failing = false;
     // Only for the commit window's timed wait: a runtime on this thread, no thread of its own.
-    let timer = tokio::runtime::Builder::new_current_thread().enable_time().build();
+    let timer = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         take_waiting(&mut rx, &mut batch);
@@ -210,6 +212,9 @@ mod tests {
         assert_eq!(committed_now, 200);
         let batches = committed.lock().unwrap().clone();
         assert_eq!(batches.iter().map(|b| b.1).sum::<usize>(), 200);
-        assert_eq!(seqs(&read_all(dir.path(), 0, committed_now)), (0..200).collect::<Vec<_>>());
+        assert_eq!(
+            seqs(&read_all(dir.path(), 0, committed_now)),
+            (0..200).collect::<Vec<_>>()
+        );
     }
 }

@@ -65,10 +65,17 @@ mod tests {
         assert_eq!(wakes.load(Ordering::Relaxed), 1);
         let mut got = vec![(99, Ok(()))];
         inbox.take(&mut got);
-        assert_eq!(got.iter().map(|r| r.0).collect::<Vec<_>>(), (0..100).collect::<Vec<_>>());
+        assert_eq!(
+            got.iter().map(|r| r.0).collect::<Vec<_>>(),
+            (0..100).collect::<Vec<_>>()
+        );
         inbox.take(&mut got);
         assert!(got.is_empty());
         inbox.reported(100, Err(KafkaError::Canceled));
-        assert_eq!(wakes.load(Ordering::Relaxed), 2, "the next report after a take wakes again");
+        assert_eq!(
+            wakes.load(Ordering::Relaxed),
+            2,
+            "the next report after a take wakes again"
+        );
     }
 }

@@ -16,10 +16,10 @@ record() { # name peak-result rate-result
   ratio=$(awk -v a="$prps" -v b="$BASE_RPS" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}')
   cratio=$(awk -v a="$cap" -v b="$BASE_CAP" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}')
   FIG[$name.rps]=$prps; FIG[$name.ratio]=$ratio; FIG[$name.cratio]=$cratio; FIG[$name.rate_p99]=$(get p99_us "$r")
-  FIG[$name.rss]=$(get hwm_kib "$r")
+  FIG[$name.rss]=$(get hwm_kib "$r"); FIG[$name.peak_p99]=$(get p99_us "$p"); FIG[$name.threads]=$(get threads "$p")
   ROWS_THREADS+=("| $name | $(get threads "$p" | sed 's/,/, /g; s/=/ /g') |")
-  ROWS_PEAK+=("| $name | $(printf '%.0f' "$prps") | $ratio % | $cap | $cratio % | $(ms "$(get p50_us "$p")") / $(ms "$(get p99_us "$p")") / $(ms "$(get p999_us "$p")") | $(errors_of "$p") | $(get cpu "$p") % | $(get wrk_cpu "$p") % | $(mib "$(get rss_max_kib "$p")") / $(mib "$(get hwm_kib "$p")") |")
-  ROWS_RATE+=("| $name | $(get rate "$r") | $(printf '%.0f' "$(get ok_rps "$r")") | $(ms "$(get p50_us "$r")") / $(ms "$(get p99_us "$r")") / $(ms "$(get p999_us "$r")") | $(ms "$(get max_us "$r")") | $(errors_of "$r") | $(get cpu "$r") % | $(mib "$(get rss_max_kib "$r")") |")
+  ROWS_PEAK+=("| $name | $(printf '%.0f' "$prps") | $ratio % | $cap | $cratio % | $(ms "$(get p50_us "$p")") / $(ms "$(get p99_us "$p")") / $(ms "$(get p999_us "$p")") | $(errors_of "$p") | $(get cpu "$p") % | $(get wrk_cpu "$p") % | $(mib "$(get rss_max_kib "$p")") / $(mib "$(get hwm_kib "$p")") | $(get steal "$p") % |")
+  ROWS_RATE+=("| $name | $(get rate "$r") | $(printf '%.0f' "$(get ok_rps "$r")") | $(ms "$(get p50_us "$r")") / $(ms "$(get p99_us "$r")") / $(ms "$(get p999_us "$r")") | $(ms "$(get max_us "$r")") | $(errors_of "$r") | $(get cpu "$r") % | $(mib "$(get rss_max_kib "$r")") | $(get steal "$r") % |")
 }
 
 print_tables() {
@@ -28,14 +28,14 @@ print_tables() {
   echo
   echo "Peak throughput (latency under saturation, so high by design):"
   echo
-  echo "| target | OK req/s | vs baseline | OK req/s per server core | vs baseline | p50 / p99 / p99.9 ms | errors | server CPU | wrk CPU | RSS max / VmHWM MiB |"
-  echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---|"
+  echo "| target | OK req/s | vs baseline | OK req/s per server core | vs baseline | p50 / p99 / p99.9 ms | errors | server CPU | wrk CPU | RSS max / VmHWM MiB | steal |"
+  echo "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---:|"
   printf '%s\n' "${ROWS_PEAK[@]}"
   echo
   echo "Latency at a fixed rate (half of the target's peak; wrk delay() pacing, open loop per thread):"
   echo
-  echo "| target | target req/s | achieved OK req/s | p50 / p99 / p99.9 ms | max ms | errors | server CPU | RSS max MiB |"
-  echo "|---|---:|---:|---|---:|---:|---:|---:|"
+  echo "| target | target req/s | achieved OK req/s | p50 / p99 / p99.9 ms | max ms | errors | server CPU | RSS max MiB | steal |"
+  echo "|---|---:|---:|---|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS_RATE[@]}"
   echo
   echo "CPU per OK request at peak, by server thread (us; /proc/PID/task/*/stat over the sending window;"
@@ -88,6 +88,7 @@ print_targets() {
     echo "| $t RSS <= 64 MiB (VmHWM) | $(mib "$v") MiB | $(verdict_of "$v" 65536 '<=') |"
   done
   peer_targets
+  issue17_targets
   echo "| no acknowledged event of the bridge missing on Kafka | see the table above | $([[ $FAILED == 0 ]] && echo met || echo "**missed**") |"
 }
 
@@ -110,6 +111,29 @@ peer_targets() {
       echo "| $t req/s ÷ best peer's >= ${want}x | best peer ($best) answered no 200 | met |"
     fi
   done
+}
+
+# Issue 17's rows (durable at the speed of memory), when the run measured what they compare.
+issue17_targets() {
+  local x v
+  if ran spool && ran memory; then
+    x=$(awk -v a="${FIG[spool.rps]}" -v b="${FIG[memory.rps]}" 'BEGIN{printf "%.2f", (b > 0 ? a/b : 0)}')
+    echo "| spool req/s ÷ memory req/s >= 0.85 | $x | $(verdict_of "$x" 0.85 '>=') |"
+  fi
+  if ran spool; then
+    v=$(tr ',' '\n' <<<"${FIG[spool.threads]}" | awk -F= '$1 ~ /^spool-(writer|drain)$/ {s += $2} END {printf "%.1f", s}')
+    echo "| spool's own CPU per request (writer + drain) <= 2 µs | $v µs | $(verdict_of "$v" 2 '<=') |"
+    v=${FIG[spool.rate_p99]}
+    echo "| spool p99 at half its peak <= 2.5 ms | $(ms "$v") ms | $(verdict_of "$v" 2500 '<=') |"
+  fi
+  if ran memory && ran ceiling-memory; then
+    x=$(awk -v a="${FIG[memory.rps]}" -v b="${FIG[ceiling-memory.rps]}" 'BEGIN{printf "%.2f", (b > 0 ? a/b : 0)}')
+    echo "| memory req/s ÷ ceiling-memory req/s >= 0.90 | $x | $(verdict_of "$x" 0.90 '>=') |"
+  fi
+  if ran kafka; then
+    v=${FIG[kafka.peak_p99]}
+    echo "| kafka mode p99 at peak <= 20 ms | $(ms "$v") ms | $(verdict_of "$v" 20000 '<=') |"
+  fi
 }
 
 # What the stack reaches with none of the bridge's code, when the run measured it.

@@ -124,6 +124,9 @@ source "$ROOT/benches/lib.sh"
 # shellcheck source=benches/report.sh
 source "$ROOT/benches/report.sh"
 ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null || echo 0; }   # utime+stime
+# Time the hypervisor gave both vCPUs to someone else (steal), in ticks: a phase with steal
+# was measured on a machine that was not all ours.
+steal_ticks() { awk '/^cpu / {print $9}' /proc/stat; }
 # "tid comm ticks" for each thread of PID (librdkafka's rdk:* threads as one, rdkafka's
 # delivery-report poller as dr-poller).
 thread_ticks() {
@@ -281,7 +284,7 @@ run_load() {
       sleep 0.2
     done ) &
   local sampler=$!
-  k0=$(ticks "$SERVER_PID"); t0=$(now); thread_ticks "$SERVER_PID" >"$out.threads0"
+  k0=$(ticks "$SERVER_PID"); t0=$(now); thread_ticks "$SERVER_PID" >"$out.threads0"; local st0; st0=$(steal_ticks)
   local TIMEFORMAT='%U %S'
   { time BENCH_APP_ID=$APP_ID BENCH_REQUEST_TIME=$rtime BENCH_SIGN=$sign BENCH_MARKER=$marker \
       BENCH_PHASE=$phase BENCH_ROOMS=$ROOMS BENCH_RATE=$rate BENCH_THREADS=$THREADS \
@@ -291,7 +294,7 @@ run_load() {
   local wrk_job=$!
   # Server CPU over the sending window only (not the drain).
   sleep "$(awk -v s="$secs" -v d="$DRAIN_MS" 'BEGIN{print s - d/1000}')"
-  k1=$(ticks "$SERVER_PID"); t1=$(now); thread_ticks "$SERVER_PID" >"$out.threads1"
+  k1=$(ticks "$SERVER_PID"); t1=$(now); thread_ticks "$SERVER_PID" >"$out.threads1"; local st1; st1=$(steal_ticks)
   wait "$wrk_job" || true
   local t2; t2=$(now)
   touch "$WORK/stop-sampler"; wait "$sampler" 2>/dev/null || true
@@ -301,7 +304,8 @@ run_load() {
   cpu=$(awk -v a="$k0" -v b="$k1" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" 'BEGIN{printf "%.0f", (b-a)/hz/(t1-t0)*100}')
   wrk_cpu=$(awk -v t0="$t0" -v t1="$t2" -v d="$DRAIN_MS" '{printf "%.0f", ($1+$2)/(t1-t0-d/1000)*100}' "$out.time")
   local threads; threads=$(per_thread_us "$out.threads0" "$out.threads1" "$(get ok "$line")")
-  RES="$line cpu=$cpu wrk_cpu=$wrk_cpu rss_max_kib=$(cat "$rss_file") hwm_kib=$(status_kib "$SERVER_PID" VmHWM) threads=${threads:-none}"
+  local steal; steal=$(awk -v a="$st0" -v b="$st1" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" -v n="$(nproc)" 'BEGIN{printf "%.1f", (b-a)/hz/(t1-t0)/n*100}')
+  RES="$line cpu=$cpu wrk_cpu=$wrk_cpu steal=$steal rss_max_kib=$(cat "$rss_file") hwm_kib=$(status_kib "$SERVER_PID" VmHWM) threads=${threads:-none}"
   alive "$SERVER_PID" || die "$name died during the $phase phase (log: $(tail -3 "$WORK/$name.log"))"
 }
 

@@ -4,14 +4,16 @@
 //! during the previous one, and each sync costs tens of µs of CPU on top of its wait. When
 //! others are already waiting (the spool is busy), a short wait gathers as many again: about
 //! one sync's duration, since that is how long the last batch took to gather, and never more
-//! than `--spool-commit-window` (default [`MAX_WINDOW`]). A lone append (an idle spool) is synced at once. Like PostgreSQL's
-//! `commit_delay` with `commit_siblings`, or Kafka's `linger.ms`; unlike a timer, nothing is
-//! answered before its sync.
+//! than `--spool-commit-window`. A lone append (an idle spool) is synced at once. Like
+//! PostgreSQL's `commit_delay` with `commit_siblings`, or Kafka's `linger.ms`; unlike a timer,
+//! nothing is answered before its sync. The writer waits on the queue itself, so each append
+//! that arrives wakes it and a full batch goes at once.
 //!
 //! Off by default (`--spool-commit-window 0s`): measured on the development VM, whose
-//! fdatasync takes ~0.15 ms, a 1 ms cap cost a quarter of spool mode's requests per second.
-//! Under a closed-loop load every waiting request is a client not sending its next one, and
-//! each nap costs the writer a wake-up (BENCHMARKS.md, session 5).
+//! fdatasync takes ~0.15 ms, a 1 ms cap cost a quarter of spool mode's requests per second
+//! when the writer napped in 50 µs steps (session 5), and half of them when woken by each
+//! append instead (session 6): under a closed-loop load every waiting request is a client not
+//! sending its next one (BENCHMARKS.md).
 
 use std::time::Duration;
 

@@ -13,10 +13,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rdkafka::error::KafkaError;
-
 mod inbox;
 mod persist;
+mod retry;
 mod round;
 
 use self::inbox::{Inbox, Report};
@@ -27,13 +26,10 @@ use super::problems::DeliveryProblems;
 use super::reader::Reader;
 use super::stats::SpoolStats;
 use super::writer::Durable;
-use crate::clock::now_ms;
 use crate::event::received_at_ms;
-use crate::publish::{
-    is_permanent, is_size, is_unknown_topic, needs_new_producer, Ack, Publisher, Reported, SendError,
-};
+use crate::publish::{is_permanent, needs_new_producer, Ack, Publisher, Reported, SendError};
 use crate::record::Record;
-use crate::route::{broker_refused_record_within, Topics};
+use crate::route::Topics;
 
 /// Records read from disk but not yet delivered: the bound on this thread's memory. librdkafka
 /// holds a copy of each, so the window counts about twice in RSS; 10 000 records / 16 MiB let
@@ -48,10 +44,6 @@ const WINDOW_BYTES: usize = 8 << 20;
 /// (seen as +10 MiB RSS while catching up).
 const FRESH_RECORDS: usize = 2_000;
 const FRESH_BYTES: usize = 2 << 20;
-/// The last resort for a DLQ copy the broker refuses for its size.
-const SMALLEST_DLQ_COPY: usize = 4096;
-/// Pause before re-sending failed records, so a broker that refuses everything is not hammered.
-const RETRY_PAUSE: Duration = Duration::from_millis(500);
 
 enum Msg {
     Committed(Durable),
@@ -207,76 +199,6 @@ impl State {
         self.reports = reports;
     }
 
-    fn failed(&mut self, seq: u64, error: &KafkaError) {
-        let Some(entry) = self.pending.get_mut(&seq) else {
-            return;
-        };
-        // "Unknown topic" is final only once the health check also finds the topic missing:
-        // until then it may be a metadata gap, and the record is retried, not moved.
-        let permanent = is_permanent(error)
-            && (!is_unknown_topic(error) || self.parts.problems.topic_missing(&entry.record.topic));
-        if permanent {
-            let max = self.parts.publisher.max_record_bytes();
-            if entry.to_dlq && is_size(error) && entry.record.encoded_len() > SMALLEST_DLQ_COPY {
-                // The broker takes less than the producer allows: a copy that keeps only the
-                // reason and a sliver of the body must get through, or it blocks the spool.
-                tracing::error!(error = %error, "the DLQ refused a record for its size; keeping a smaller copy");
-                let error = error.to_string();
-                entry.record = broker_refused_record_within(
-                    &self.parts.topics,
-                    &entry.record,
-                    &error,
-                    now_ms(),
-                    SMALLEST_DLQ_COPY,
-                );
-            } else if entry.to_dlq {
-                let why = format!("the DLQ refuses records ({error}); they stay in the spool");
-                self.parts.problems.set_delivery_problem(Some(why));
-            } else {
-                tracing::error!(topic = %entry.record.topic, error = %error, "broker refused a record for good; moving it to the DLQ");
-                let error = error.to_string();
-                entry.record =
-                    broker_refused_record_within(&self.parts.topics, &entry.record, &error, now_ms(), max);
-                entry.to_dlq = true;
-            }
-        }
-        let mut retry = self.round.take_retry();
-        retry.renew_producer |= needs_new_producer(error);
-        if !permanent && !retry.purged {
-            // A record timed out: the ones queued behind it could still get through (a broker
-            // back just in time) and overtake it. Fail them all now; they go again in order.
-            retry.purged = true;
-            self.parts.publisher.purge();
-        }
-        retry.seqs.insert(seq);
-        retry.until = Instant::now() + RETRY_PAUSE;
-        self.round = Round::Waiting(retry);
-    }
-
-    /// Re-sends failed records in spool order once every report of the round is back, so one
-    /// room's records go out again in the order they were accepted.
-    fn resend_if_due(&mut self) {
-        let Round::Waiting(retry) = &mut self.round else {
-            return;
-        };
-        if self.outstanding > 0 || Instant::now() < retry.until {
-            return;
-        }
-        if retry.renew_producer {
-            if !renew_producer(&self.parts.publisher) {
-                retry.until = Instant::now() + RETRY_PAUSE;
-                return;
-            }
-            retry.renew_producer = false;
-        }
-        let seqs = std::mem::take(&mut retry.seqs);
-        tracing::info!(records = seqs.len(), "re-sending records whose delivery failed");
-        self.round = Round::Resending;
-        for seq in seqs {
-            self.send(seq);
-        }
-    }
-
     fn fill_window(&mut self) {
         if matches!(self.round, Round::Resending) && self.outstanding == 0 {
             self.round = Round::Sending; // the re-sent round is through
@@ -370,10 +292,7 @@ impl State {
             Err(SendError::Kafka(e)) if is_permanent(&e) || needs_new_producer(&e) => self.failed(seq, &e),
             Err(e) => {
                 tracing::debug!(error = %e, "producer refused to enqueue; will retry");
-                let mut retry = self.round.take_retry();
-                retry.seqs.insert(seq);
-                retry.until = Instant::now() + RETRY_PAUSE;
-                self.round = Round::Waiting(retry);
+                self.retry_later(seq);
             }
         }
     }
@@ -415,23 +334,6 @@ impl State {
                 records = left,
                 "shutdown deadline: undelivered records stay in the spool for the next start"
             );
-        }
-    }
-}
-
-/// Swaps in a new producer. Called only with no report outstanding, so nothing of ours is
-/// left in the old one. Without this a fenced producer fails every re-send for ever (seen
-/// with tansu after an outage cut off an epoch bump).
-fn renew_producer(publisher: &Publisher) -> bool {
-    match publisher.renew() {
-        Ok(old) => {
-            drop(old); // this thread may block; nothing of ours is left in it
-            tracing::warn!("the broker fences this Kafka producer; re-sending through a new one");
-            true
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot create a new Kafka producer; retrying");
-            false
         }
     }
 }

@@ -44,6 +44,11 @@ impl CommitWindow {
         }
     }
 
+    /// Whether a batch may ever wait (`--spool-commit-window` above zero).
+    pub fn is_on(&self) -> bool {
+        !self.max.is_zero()
+    }
+
     /// How long a batch of `waiting` appends may wait for more before its sync.
     pub fn wait_for(&self, waiting: usize) -> Duration {
         if waiting < SIBLINGS {

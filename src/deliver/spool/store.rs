@@ -8,11 +8,12 @@
 //! and recovery cuts the zeros off the last one.
 //!
 //! `fallocate` leaves the space *unwritten* (ext4, XFS): the first write into it changes the
-//! extent map, which that append's fdatasync must then journal. So the writer also writes
-//! real zeros a chunk ([`ZERO_AHEAD`]) past its data whenever it gets near their end: one
-//! append in many pays for the extent change, the others sync their data alone. Measured on
-//! the development VM, a sync into zeroed space took about 30 % less time and CPU than into
-//! merely allocated space (BENCHMARKS.md, session 6). The file reads the same either way.
+//! extent map, which that append's fdatasync must then write too (and journal, where there is
+//! a journal). So the writer also writes real zeros a chunk ([`ZERO_AHEAD`]) past its data
+//! whenever it gets near their end: one append in many pays for the extent change, the others
+//! sync their data alone. On the development VM a write + fdatasync loop took 25-35 % less
+//! time and CPU per sync into zeroed space; in the bridge, with ~40 records a sync, the
+//! difference was within the noise (BENCHMARKS.md, session 6). The file reads the same either way.
 
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;

@@ -96,14 +96,12 @@ fn write_loop(
     let stats = store.stats();
     let mut failing = false;
     // Only for the commit window's timed wait: a runtime on this thread, no thread of its own.
-    let timer = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build();
+    let timer = window.is_on().then(timer).flatten();
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         take_waiting(&mut rx, &mut batch);
         let wait = window.wait_for(batch.len());
-        if let (false, Ok(timer)) = (wait.is_zero(), &timer) {
+        if let Some(timer) = timer.as_ref().filter(|_| !wait.is_zero()) {
             gather(timer, &mut rx, &mut batch, wait);
         }
         if stats.bytes() >= max_bytes {
@@ -145,6 +143,20 @@ fn write_loop(
         }
     }
     tracing::debug!("spool writer stopped");
+}
+
+/// The runtime the commit window waits in; without one (it cannot be built) batches never wait.
+fn timer() -> Option<tokio::runtime::Runtime> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+    {
+        Ok(rt) => Some(rt),
+        Err(e) => {
+            tracing::warn!(error = %e, "spool: cannot start the commit window's timer; syncing at once");
+            None
+        }
+    }
 }
 
 /// Adds every append waiting now, up to a full batch.

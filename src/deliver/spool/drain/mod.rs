@@ -175,7 +175,8 @@ impl State {
         match msg {
             Msg::Committed(batch) => self.fresh.push(batch),
             Msg::Stop(deadline) => self.stopping = Some(deadline),
-            Msg::Reports => self.handle_reports(),
+            // Only a wake-up: every round of the loop takes the inbox's reports.
+            Msg::Reports => {}
         }
     }
 
@@ -315,12 +316,14 @@ impl State {
     fn note_oldest(&mut self) {
         let ms = match self.pending.iter().next() {
             None => 0,
-            Some((&seq, _)) if self.oldest.is_some_and(|(s, _)| s == seq) => self.oldest.map_or(0, |o| o.1),
-            Some((&seq, p)) => {
-                let ms = received_at_ms(&p.record.value);
-                self.oldest = Some((seq, ms));
-                ms
-            }
+            Some((&seq, p)) => match self.oldest {
+                Some((known, ms)) if known == seq => ms,
+                _ => {
+                    let ms = received_at_ms(&p.record.value);
+                    self.oldest = Some((seq, ms));
+                    ms
+                }
+            },
         };
         self.parts.stats.set_oldest_undelivered_ms(ms);
     }

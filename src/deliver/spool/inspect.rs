@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
+use super::fs;
 use super::log::{self, ReadFrame};
 use super::recover::{self, Piece};
 use super::salvage::Damage;
@@ -59,7 +60,7 @@ impl SpoolView {
         let mut segments = Vec::with_capacity(segs.len());
         for (i, seg) in segs.iter().enumerate() {
             let limit = segs.get(i + 1).map(|s| s.base);
-            let scan = match recover::scan(seg, limit) {
+            let scan = match recover::scan(&fs::real(), seg, limit) {
                 Ok(scan) => scan,
                 Err(SpoolError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                     continue

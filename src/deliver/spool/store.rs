@@ -15,14 +15,14 @@
 //! time and CPU per sync into zeroed space; in the bridge, with ~40 records a sync, the
 //! difference was within the noise (BENCHMARKS.md, session 6). The file reads the same either way.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::cleaner::{Cleaner, Retention};
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
+use super::fs::{self, Fs, FsFile, How};
 use super::log;
 use super::reader::Reader;
 use super::recover;
@@ -57,7 +57,7 @@ static ZEROS: [u8; ZERO_AHEAD as usize] = [0; ZERO_AHEAD as usize];
 /// The segment being appended to.
 struct Active {
     seg: SegmentFile,
-    file: File,
+    file: FsFile,
     /// Bytes known durable; the file is cut back here after a failed append.
     len: u64,
     /// The file's size: preallocated, or cut to `len`. Zeros are never written past it.
@@ -67,7 +67,7 @@ struct Active {
 }
 
 impl Active {
-    fn new(seg: SegmentFile, file: File, len: u64, allocated: u64) -> Active {
+    fn new(seg: SegmentFile, file: FsFile, len: u64, allocated: u64) -> Active {
         Active {
             seg,
             file,
@@ -92,6 +92,7 @@ pub struct Store {
     retention: Retention,
     /// Delivered segments found kept for replay at open: base and length.
     retained: Vec<(u64, u64)>,
+    fs: Fs,
 }
 
 impl Store {
@@ -107,10 +108,21 @@ impl Store {
         segment_bytes: u64,
         retention: Retention,
     ) -> Result<(Store, Recovery), SpoolError> {
+        Self::open_with(dir, segment_bytes, retention, fs::real())
+    }
+
+    /// As [`Store::open_retaining`], every file operation going through `fs` (the tests'
+    /// faulty disk).
+    pub(crate) fn open_with(
+        dir: &Path,
+        segment_bytes: u64,
+        retention: Retention,
+        fs: Fs,
+    ) -> Result<(Store, Recovery), SpoolError> {
         create_dir(dir)?;
         let lock = dir::lock(dir)?;
         let watermark = dir::read_watermark(dir, !dir::list_segments(dir)?.is_empty());
-        let rec = recover::recover(dir, watermark, retention.is_on())?;
+        let rec = recover::recover(&fs, dir, watermark, retention.is_on())?;
         let stats = Arc::new(SpoolStats::default());
         stats.add_bytes(rec.segments.iter().map(|(_, len)| len).sum());
         stats.add_bytes(dir::set_aside_files(dir)?.iter().map(|(_, len)| len).sum());
@@ -122,9 +134,9 @@ impl Store {
         let active = match rec.segments.last() {
             // Appending keeps a segment's seqs consecutive only if it ends right before next_seq.
             Some((seg, len)) if rec.tail_next == Some(rec.next_seq) => {
-                open_active(seg.clone(), *len, segment_bytes)?
+                open_active(&fs, seg.clone(), *len, segment_bytes)?
             }
-            _ => create_segment(dir, rec.next_seq, segment_bytes)?,
+            _ => create_segment(&fs, dir, rec.next_seq, segment_bytes)?,
         };
         let recovery = Recovery {
             bytes_cut: rec.bytes_cut,
@@ -148,6 +160,7 @@ impl Store {
             watermark_lock: Arc::new(Mutex::new(())),
             retention,
             retained: rec.retained,
+            fs,
         };
         Ok((store, recovery))
     }
@@ -244,7 +257,7 @@ impl Store {
     /// the last segment can ever end in preallocated zeros), then starts the next one.
     fn roll(&mut self) -> Result<(), SpoolError> {
         self.cut_to_data()?;
-        self.active = create_segment(&self.dir, self.next_seq, self.segment_bytes)?;
+        self.active = create_segment(&self.fs, &self.dir, self.next_seq, self.segment_bytes)?;
         Ok(())
     }
 
@@ -252,8 +265,9 @@ impl Store {
     /// not be cut back at the time) would.
     #[cfg(test)]
     pub(crate) fn simulate_failed_write(&mut self, garbage: &[u8]) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
         self.dirty = true;
-        self.active.file.write_all_at(garbage, self.active.len)
+        self.active.file.raw().write_all_at(garbage, self.active.len)
     }
 
     /// Where the next frame will start: the active segment's base seq and its length. Right
@@ -289,7 +303,9 @@ impl Store {
 
     /// A reader starting at `from_seq`.
     pub fn reader(&self, from_seq: u64) -> Reader {
-        Reader::new(&self.dir, from_seq).with_stats(Arc::clone(&self.stats))
+        Reader::new(&self.dir, from_seq)
+            .with_stats(Arc::clone(&self.stats))
+            .with_fs(Arc::clone(&self.fs))
     }
 }
 
@@ -307,16 +323,13 @@ fn create_dir(dir: &Path) -> Result<(), SpoolError> {
 }
 
 /// Reopens the last segment (recovery cut it to its data) and preallocates its rest again.
-fn open_active(seg: SegmentFile, len: u64, size: u64) -> Result<Active, SpoolError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&seg.path)
-        .map_err(io_err("open", &seg.path))?;
+fn open_active(fs: &Fs, seg: SegmentFile, len: u64, size: u64) -> Result<Active, SpoolError> {
+    let file = FsFile::open(fs, &seg.path, How::Write).map_err(io_err("open", &seg.path))?;
     if size > len {
-        preallocate(&file, size);
+        preallocate(file.raw(), size);
         file.sync_all().map_err(io_err("fsync", &seg.path))?;
     }
-    let allocated = file.metadata().map_err(io_err("stat", &seg.path))?.len();
+    let allocated = file.len().map_err(io_err("stat", &seg.path))?;
     Ok(Active::new(seg, file, len, allocated))
 }
 
@@ -324,15 +337,9 @@ fn open_active(seg: SegmentFile, len: u64, size: u64) -> Result<Active, SpoolErr
 /// goes in. A file left by an earlier attempt whose fsync failed is reused if it holds no
 /// data yet (only zeros), so a roll can be retried; one with data is refused rather than
 /// written over.
-fn create_segment(dir: &Path, base: u64, size: u64) -> Result<Active, SpoolError> {
+fn create_segment(fs: &Fs, dir: &Path, base: u64, size: u64) -> Result<Active, SpoolError> {
     let path = dir::segment_path(dir, base);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io_err("create", &path))?;
+    let file = FsFile::open(fs, &path, How::Create).map_err(io_err("create", &path))?;
     if holds_data(&file).map_err(io_err("read", &path))? {
         let source = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "segment already holds data");
         return Err(SpoolError::Io {
@@ -341,10 +348,10 @@ fn create_segment(dir: &Path, base: u64, size: u64) -> Result<Active, SpoolError
             source,
         });
     }
-    preallocate(&file, size);
+    preallocate(file.raw(), size);
     file.sync_all().map_err(io_err("fsync", &path))?;
     dir::sync_dir(dir)?;
-    let allocated = file.metadata().map_err(io_err("stat", &path))?.len();
+    let allocated = file.len().map_err(io_err("stat", &path))?;
     Ok(Active::new(SegmentFile { base, path }, file, 0, allocated))
 }
 
@@ -360,8 +367,8 @@ fn zero_span(end: u64, zeroed: u64, allocated: u64) -> Option<std::ops::Range<u6
 }
 
 /// Whether any byte of the file is not zero.
-fn holds_data(file: &File) -> std::io::Result<bool> {
-    Ok(super::recover::data_end(file, 0, file.metadata()?.len())? > 0)
+fn holds_data(file: &FsFile) -> std::io::Result<bool> {
+    Ok(super::recover::data_end(file, 0, file.len()?)? > 0)
 }
 
 /// Reserves `size` bytes (the file's size becomes `size`). Best effort: where the filesystem

@@ -2,6 +2,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 
 use super::*;
+use crate::deliver::spool::fs::faults::FaultyFs;
 use crate::deliver::spool::testutil::{log_files, names, read_all, rec, recs, seqs};
 
 #[test]
@@ -15,8 +16,8 @@ fn append_reopen_and_read_everything_back() {
     assert_eq!(store.append_batch(&[]).unwrap(), 6);
     let bytes = store.stats().bytes();
     // The segment is preallocated: its data, then zeros.
-    let file = fs::File::open(path.join(&log_files(&path)[0])).unwrap();
-    let len = file.metadata().unwrap().len();
+    let file = ro(&path.join(&log_files(&path)[0]));
+    let len = file.len().unwrap();
     assert!(len >= bytes);
     assert_eq!(super::recover::data_end(&file, 0, len).unwrap(), bytes);
     drop(store);
@@ -62,8 +63,8 @@ fn torn_tail_is_cut_and_appends_continue() {
     let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(recovery.bytes_cut, damaged - good);
     assert_eq!((recovery.records_lost, recovery.set_aside.len()), (0, 1));
-    let file = fs::File::open(&seg).unwrap();
-    let data = super::recover::data_end(&file, 0, file.metadata().unwrap().len()).unwrap();
+    let file = ro(&seg);
+    let data = super::recover::data_end(&file, 0, file.len().unwrap()).unwrap();
     assert_eq!((recovery.next_seq, data), (3, good));
     assert_eq!(store.append_batch(&[rec(99)]).unwrap(), 3);
     let all = read_all(dir.path(), 0, store.stats().committed());
@@ -238,13 +239,13 @@ fn a_failed_append_is_cut_back_before_the_next_one() {
     assert_eq!((recovery.bytes_cut, recovery.next_seq), (0, 2));
 }
 
+/// A write the disk refuses (ENOSPC, through the seam) appends nothing and uses no seq.
 #[test]
 fn a_write_error_leaves_the_seq_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
-    // A read-only handle makes write fail like a full disk would.
-    let path = store.active.seg.path.clone();
-    store.active.file = OpenOptions::new().read(true).open(&path).unwrap();
+    let disk = FaultyFs::default();
+    let (mut store, _) = Store::open_with(dir.path(), 1 << 20, Retention::default(), disk.fs()).unwrap();
+    disk.no_space(Some(""));
     assert!(matches!(
         store.append_batch(&[rec(0)]),
         Err(SpoolError::Io { op: "write", .. })
@@ -253,7 +254,7 @@ fn a_write_error_leaves_the_seq_unchanged() {
         (store.next_seq(), store.stats().committed(), store.stats().bytes()),
         (0, 0, 0)
     );
-    store.active.file = OpenOptions::new().append(true).open(&path).unwrap();
+    disk.no_space(None);
     assert_eq!(store.append_batch(&[rec(1)]).unwrap(), 0);
     assert_eq!(read_all(dir.path(), 0, 1)[0].1, rec(1));
 }
@@ -381,12 +382,8 @@ fn zeros_go_ahead_of_the_data_within_the_preallocated_size() {
         n += 10;
     }
     let path = dir.path().join(&log_files(dir.path())[0]);
-    let file = fs::File::open(&path).unwrap();
-    assert_eq!(
-        file.metadata().unwrap().len(),
-        size,
-        "never grown past its preallocation"
-    );
+    let file = ro(&path);
+    assert_eq!(file.len().unwrap(), size, "never grown past its preallocation");
     assert_eq!(
         super::recover::data_end(&file, 0, size).unwrap(),
         store.stats().bytes()
@@ -396,8 +393,8 @@ fn zeros_go_ahead_of_the_data_within_the_preallocated_size() {
     // The cached pages go first (all clean after the fdatasync): cached counts as data.
     // SAFETY: plain syscalls on an open descriptor.
     let hole = unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
-        libc::lseek(file.as_raw_fd(), 0, libc::SEEK_HOLE)
+        libc::posix_fadvise(file.raw().as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+        libc::lseek(file.raw().as_raw_fd(), 0, libc::SEEK_HOLE)
     };
     assert_eq!(hole as u64, size);
     drop(store);
@@ -425,4 +422,13 @@ fn the_zero_span_is_one_chunk_when_less_than_half_is_left() {
     );
     assert_eq!(zero_span(100, 100, 100), None, "a file cut to its data");
     assert_eq!(zero_span(200, 100, 100), None, "an append that grew the file");
+}
+
+fn ro(path: &std::path::Path) -> crate::deliver::spool::fs::FsFile {
+    crate::deliver::spool::fs::FsFile::open(
+        &crate::deliver::spool::fs::real(),
+        path,
+        crate::deliver::spool::fs::How::Read,
+    )
+    .unwrap()
 }

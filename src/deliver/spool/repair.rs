@@ -213,3 +213,7 @@ fn cut(fs: &Fs, seg: &SegmentFile, len: u64) -> Result<(), SpoolError> {
     file.set_len(len).map_err(io_err("truncate", &seg.path))?;
     file.sync_all().map_err(io_err("fsync", &seg.path))
 }
+
+#[cfg(test)]
+#[path = "repair_tests.rs"]
+mod tests;

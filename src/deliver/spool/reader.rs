@@ -199,7 +199,9 @@ impl Reader {
             };
             let error = match frame {
                 ReadFrame::Record { seq, record, len } if seq == at.next => {
-                    self.failures = (0, 0);
+                    if self.failures.0 <= seq {
+                        self.failures = (0, 0);
+                    }
                     return Ok(Step::Got(seq, record, len));
                 }
                 ReadFrame::Record { .. } => FrameError::BadPayload,
@@ -345,3 +347,7 @@ impl Reader {
 #[cfg(test)]
 #[path = "reader_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "reader_damage_tests.rs"]
+mod damage_tests;

@@ -94,3 +94,50 @@ fn a_crash_at_each_step_of_a_repair_loses_nothing() {
     }
     assert!(crashed_at >= 6, "the repair makes several changes: {crashed_at}");
 }
+
+/// Damage and a torn tail on a full disk (ENOSPC for every new byte): the start does not fail
+/// (no crash loop); the torn tail is cut, the damaged segment is left whole and the drain steps
+/// over the damage, every intact record is delivered, and the loss is counted once.
+#[test]
+fn damage_on_a_full_disk_does_not_stop_the_start() {
+    let (dir, seg, _) = damaged_spool(60, 20);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes.extend_from_slice(&[0xab; 37]); // a torn tail
+    fs::write(&seg, &bytes).unwrap();
+    let disk = FaultyFs::default();
+    disk.no_space(Some(""));
+    let (store, recovery) = Store::open_with(dir.path(), 1 << 20, Retention::default(), disk.fs()).unwrap();
+    assert_eq!((recovery.next_seq, recovery.bytes_cut), (60, 37));
+    let stats = store.stats();
+    let mut reader = store.reader(0);
+    let mut got = Vec::new();
+    for _ in 0..20 {
+        got.extend(reader.next_batch(60, 50, 1 << 20).unwrap());
+    }
+    let want: Vec<u64> = (0..60).filter(|&s| s != 20).collect();
+    assert_eq!(seqs(&got), want);
+    assert_eq!(stats.records_lost(), 1);
+    drop((reader, store));
+    // With room again, the next start splits the segment as usual.
+    assert_whole(dir.path(), 60, 20);
+}
+
+/// A torn tail alone on a full disk: cut without its side copy.
+#[test]
+fn a_torn_tail_on_a_full_disk_is_cut_without_a_side_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&(0..5).map(rec).collect::<Vec<_>>()).unwrap();
+    let data = store.stats().bytes() as usize;
+    drop(store);
+    let seg = segment_path(dir.path(), 0);
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes.truncate(data);
+    bytes.extend_from_slice(&[0x5a; 100]);
+    fs::write(&seg, &bytes).unwrap();
+    let disk = FaultyFs::default();
+    disk.no_space(Some(""));
+    let (_store, recovery) = Store::open_with(dir.path(), 1 << 20, Retention::default(), disk.fs()).unwrap();
+    assert_eq!((recovery.next_seq, recovery.bytes_cut, recovery.records_lost), (5, 100, 0));
+    assert!(recovery.set_aside.is_empty());
+}

@@ -19,7 +19,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::cleaner::{Cleaner, Retention};
+use super::cleaner::{self, Cleaner, RetainedSet, Retention};
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
 use super::fs::{self, Fs, FsFile, How};
@@ -90,8 +90,8 @@ pub struct Store {
     stats: Arc<SpoolStats>,
     watermark_lock: Arc<Mutex<()>>,
     retention: Retention,
-    /// Delivered segments found kept for replay at open: base and length.
-    retained: Vec<(u64, u64)>,
+    /// Delivered segments kept for replay, shared with the cleaners.
+    retained: RetainedSet,
     fs: Fs,
 }
 
@@ -138,6 +138,7 @@ impl Store {
             }
             _ => create_segment(&fs, dir, rec.next_seq, segment_bytes)?,
         };
+        stats.set_active_bytes(active.len);
         let recovery = Recovery {
             bytes_cut: rec.bytes_cut,
             set_aside: rec.set_aside,
@@ -159,7 +160,7 @@ impl Store {
             stats,
             watermark_lock: Arc::new(Mutex::new(())),
             retention,
-            retained: rec.retained,
+            retained: Arc::new(Mutex::new(rec.retained.iter().copied().collect())),
             fs,
         };
         Ok((store, recovery))
@@ -176,17 +177,38 @@ impl Store {
         for (seq, record) in (first..).zip(records) {
             log::encode(seq, record, &mut self.buf)?;
         }
-        self.repair()?;
-        if self.active.len >= self.segment_bytes && self.active.len > 0 {
-            self.roll()?;
-        }
-        if let Err(e) = self.write_buf() {
+        let result = match self.try_append() {
+            // A full disk gives up the segments kept for replay before it refuses a callback.
+            Err(e) if is_no_space(&e) && self.give_up_retained() => self.try_append(),
+            result => result,
+        };
+        if let Err(e) = result {
             self.roll_if_full_and_delivered(&e);
             return Err(e);
         }
         self.next_seq = first + records.len() as u64;
         self.stats.set_committed(self.next_seq);
         Ok(first)
+    }
+
+    /// Cuts back a failed append, rolls a full segment, writes the batch.
+    fn try_append(&mut self) -> Result<(), SpoolError> {
+        self.repair()?;
+        if self.active.len >= self.segment_bytes && self.active.len > 0 {
+            self.roll()?;
+        }
+        self.write_buf()
+    }
+
+    /// Whether any retained segment was given up (so a retry may find room).
+    fn give_up_retained(&mut self) -> bool {
+        match cleaner::give_up_retained(&self.fs, &self.dir, &self.retained, &self.stats) {
+            Ok(freed) => freed,
+            Err(e) => {
+                tracing::error!(error = %e, "spool: cannot give up the retained segments");
+                false
+            }
+        }
     }
 
     /// One write (two when zeros go ahead) and one fdatasync; on failure cuts the file back
@@ -214,6 +236,7 @@ impl Store {
         self.active.len = end;
         self.active.zeroed = zeros.map_or(self.active.zeroed, |span| span.end).max(end);
         self.stats.add_bytes(self.buf.len() as u64);
+        self.stats.set_active_bytes(end);
         Ok(())
     }
 
@@ -222,9 +245,7 @@ impl Store {
     /// data already frees its preallocated rest. Without this, a disk the spool filled would
     /// stay full after Kafka took everything.
     fn roll_if_full_and_delivered(&mut self, error: &SpoolError) {
-        let full =
-            matches!(error, SpoolError::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC));
-        if full && self.active.len > 0 && self.stats.delivered() >= self.next_seq {
+        if is_no_space(error) && self.active.len > 0 && self.stats.delivered() >= self.next_seq {
             if let Err(e) = self.roll() {
                 tracing::debug!(error = %e, "spool: cannot start a new segment on a full disk yet");
             }
@@ -258,7 +279,24 @@ impl Store {
     fn roll(&mut self) -> Result<(), SpoolError> {
         self.cut_to_data()?;
         self.active = create_segment(&self.fs, &self.dir, self.next_seq, self.segment_bytes)?;
+        self.stats.set_active_bytes(0);
         Ok(())
+    }
+
+    /// Starts a new segment when everything in this one is delivered, so that the cleaner can
+    /// delete it: called when the spool is at its size limit.
+    /// Returns whether it did.
+    pub fn roll_if_delivered(&mut self) -> bool {
+        if self.active.len == 0 || self.stats.delivered() < self.next_seq {
+            return false;
+        }
+        match self.roll() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "spool: cannot start a new segment");
+                false
+            }
+        }
     }
 
     /// Leaves `garbage` after the durable end, as a write that failed half-way (and could
@@ -297,7 +335,8 @@ impl Store {
             Arc::clone(&self.watermark_lock),
             Arc::clone(&self.lock),
             self.retention,
-            &self.retained,
+            Arc::clone(&self.retained),
+            Arc::clone(&self.fs),
         )
     }
 
@@ -307,6 +346,10 @@ impl Store {
             .with_stats(Arc::clone(&self.stats))
             .with_fs(Arc::clone(&self.fs))
     }
+}
+
+fn is_no_space(e: &SpoolError) -> bool {
+    matches!(e, SpoolError::Io { source, .. } if fs::is_no_space(source))
 }
 
 /// Creates the spool directory durably: without a parent fsync, a power cut could lose the

@@ -56,7 +56,7 @@ pub(crate) mod writer;
 pub use cleaner::{Cleaner, Retention};
 pub use drain::Drain;
 pub use error::SpoolError;
-pub use inspect::{SegmentView, SpoolView};
+pub use inspect::{SegmentView, SpoolView, Walk};
 pub use log::{EncodeError, FrameError, MAX_RECORD_LEN};
 pub use problems::DeliveryProblems;
 pub use reader::Reader;

@@ -187,7 +187,11 @@ fn a_frame_in_flight_is_named(dir: &Path) {
     assert!(text(&verify).contains("not a whole record"), "{}", text(&verify));
     let records = tool(&["spool", "inspect", "--spool-dir", d, "--records"]);
     let stderr = String::from_utf8_lossy(&records.stderr);
-    assert!(records.status.success() && stderr.contains("not a whole record yet"), "{}", text(&records));
+    assert!(
+        records.status.success() && stderr.contains("not a whole record yet"),
+        "{}",
+        text(&records)
+    );
     // Restore the newest segment as it was (only zeros after its data).
     bytes.truncate(end);
     std::fs::write(newest, &bytes).unwrap();

@@ -108,7 +108,10 @@ fn not_listed(view: &SpoolView, walk: &Walk) {
         );
     }
     for (path, from, to) in &walk.changed {
-        eprintln!("note: {} changed while it was read: seqs {from}..{to} not listed", path.display());
+        eprintln!(
+            "note: {} changed while it was read: seqs {from}..{to} not listed",
+            path.display()
+        );
     }
     for (path, records) in &walk.gone {
         eprintln!(

@@ -176,8 +176,11 @@ pub(crate) fn give_up_retained(
         return Ok(false);
     }
     let bytes: u64 = retained.values().sum();
-    tracing::warn!(segments = retained.len(), bytes,
-        "spool: the disk is full: giving up the delivered segments kept for replay (--spool-retain)");
+    tracing::warn!(
+        segments = retained.len(),
+        bytes,
+        "spool: the disk is full: giving up the delivered segments kept for replay (--spool-retain)"
+    );
     while let Some((base, len)) = retained.pop_first() {
         remove(fs, &dir::segment_path(dir_path, base), len)?;
         stats.sub_retained_bytes(len);

@@ -26,10 +26,18 @@ async fn a_fully_delivered_spool_is_not_full() {
     let stats = Arc::clone(writer.stats());
     assert!(stats.bytes() >= max);
     cleaner.advance(stats.committed()).unwrap();
-    assert!(!writer.is_full(), "everything is delivered: {} bytes", stats.bytes());
+    assert!(
+        !writer.is_full(),
+        "everything is delivered: {} bytes",
+        stats.bytes()
+    );
     writer.append(rec(n)).await.unwrap();
     cleaner.advance(stats.committed()).unwrap();
-    assert!(stats.bytes() < max, "the delivered segment went: {} bytes", stats.bytes());
+    assert!(
+        stats.bytes() < max,
+        "the delivered segment went: {} bytes",
+        stats.bytes()
+    );
     assert_eq!(log_files(dir.path()).len(), 1);
 }
 
@@ -70,7 +78,10 @@ fn a_clock_stepped_back_does_not_expire_retention() {
     }
     let future = SystemTime::now() + Duration::from_secs(86_400);
     for name in log_files(dir.path()) {
-        let file = std::fs::File::options().write(true).open(dir.path().join(name)).unwrap();
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(name))
+            .unwrap();
         file.set_modified(future).unwrap();
     }
     store.cleaner().advance(8).unwrap();

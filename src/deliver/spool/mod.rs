@@ -49,6 +49,7 @@ pub(crate) mod reader;
 mod recover;
 mod repair;
 mod salvage;
+mod scanned;
 pub(crate) mod stats;
 pub(crate) mod store;
 pub(crate) mod writer;

@@ -17,8 +17,8 @@ use std::path::Path;
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
 use super::fs::{self, Fs, FsFile, How};
-use super::recover::{Piece, Recovered, Scan};
 use super::salvage;
+use super::scanned::{Piece, Recovered, Scan};
 
 /// Applies a scan: keeps damaged bytes aside, splits the segment at them, cuts what is past
 /// its data. Returns whether the directory changed.

@@ -83,7 +83,12 @@ fn a_crash_at_each_step_of_a_repair_loses_nothing() {
         let cut_done = fs::metadata(&seg).unwrap().len() == starts[49] as u64;
         let (store, second) = Store::open(dir.path(), 1 << 20).unwrap();
         let lost = if cut_done { 0 } else { 1 };
-        assert_eq!(second.records_lost, lost, "crash after {k} changes: {:?}", names(dir.path()));
+        assert_eq!(
+            second.records_lost,
+            lost,
+            "crash after {k} changes: {:?}",
+            names(dir.path())
+        );
         drop(store);
         assert_whole(dir.path(), 99, 49);
         assert!(
@@ -138,6 +143,9 @@ fn a_torn_tail_on_a_full_disk_is_cut_without_a_side_copy() {
     let disk = FaultyFs::default();
     disk.no_space(Some(""));
     let (_store, recovery) = Store::open_with(dir.path(), 1 << 20, Retention::default(), disk.fs()).unwrap();
-    assert_eq!((recovery.next_seq, recovery.bytes_cut, recovery.records_lost), (5, 100, 0));
+    assert_eq!(
+        (recovery.next_seq, recovery.bytes_cut, recovery.records_lost),
+        (5, 100, 0)
+    );
     assert!(recovery.set_aside.is_empty());
 }

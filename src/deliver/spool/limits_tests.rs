@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 use crate::deliver::spool::fs::faults::FaultyFs;
-use crate::deliver::spool::testutil::{log_files, rec, recs};
+use crate::deliver::spool::testutil::{log_files, read_all, rec, recs, seqs};
 use crate::deliver::spool::Retention;
 
 /// A small spool, filled past its limit and then fully delivered, takes appends again: the
@@ -87,4 +87,76 @@ fn a_clock_stepped_back_does_not_expire_retention() {
     store.cleaner().advance(8).unwrap();
     assert_eq!(log_files(dir.path()).len(), 4, "retained, not expired");
     assert!(store.stats().retained_bytes() > 0);
+}
+
+/// `--spool-retain`: delivered segments stay for replay, counted apart from the spool's size,
+/// until the retention is exceeded (oldest first), across a restart too.
+#[test]
+fn retention_keeps_delivered_segments_apart_from_the_spool_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let keep_all = Retention {
+        max_bytes: Some(1 << 30),
+        ..Retention::default()
+    };
+    let (mut store, _) = Store::open_retaining(dir.path(), 1, keep_all).unwrap();
+    for i in 0..4 {
+        store.append_batch(&recs(i * 2..i * 2 + 2)).unwrap();
+    }
+    let mut cleaner = store.cleaner();
+    cleaner.advance(8).unwrap();
+    let stats = store.stats();
+    assert_eq!(log_files(dir.path()).len(), 4, "nothing deleted");
+    let live = std::fs::metadata(dir.path().join(&log_files(dir.path())[3]))
+        .unwrap()
+        .len();
+    assert_eq!(
+        stats.bytes(),
+        live,
+        "retained segments are not in the spool's size"
+    );
+    let retained = stats.retained_bytes();
+    assert!(retained > 0);
+    assert_eq!(seqs(&read_all(dir.path(), 0, 8)), (0..8).collect::<Vec<_>>());
+    drop((store, cleaner));
+
+    // Reopened with room for the two newest: the oldest goes first.
+    let size = |i: usize| {
+        std::fs::metadata(dir.path().join(&log_files(dir.path())[i]))
+            .unwrap()
+            .len()
+    };
+    let two = Retention {
+        max_bytes: Some(size(1) + size(2)),
+        ..Retention::default()
+    };
+    let (store, recovery) = Store::open_retaining(dir.path(), 1, two).unwrap();
+    assert_eq!(
+        (recovery.watermark, store.stats().retained_bytes()),
+        (8, retained)
+    );
+    store.cleaner().advance(8).unwrap();
+    assert_eq!(
+        log_files(dir.path()).len(),
+        3,
+        "the oldest retained segment deleted"
+    );
+    drop(store);
+
+    // By age: a segment last written long ago goes.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    for name in log_files(dir.path()) {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(dir.path().join(name))
+            .unwrap();
+        file.set_modified(old).unwrap();
+    }
+    let hour = Retention {
+        max_age: Some(std::time::Duration::from_secs(3600)),
+        ..Retention::default()
+    };
+    let (store, _) = Store::open_retaining(dir.path(), 1, hour).unwrap();
+    store.cleaner().advance(8).unwrap();
+    assert_eq!(log_files(dir.path()).len(), 1, "only the active segment is left");
+    assert_eq!(store.stats().retained_bytes(), 0);
 }

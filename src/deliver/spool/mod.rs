@@ -36,6 +36,7 @@
 //! tail (a write cut short by a crash) and is cut. Records lost to damage are counted
 //! (`spool_records_lost_total`), and no seq is ever handed out twice.
 
+mod active;
 pub(crate) mod cleaner;
 mod commit_window;
 mod dir;

@@ -25,6 +25,9 @@
 //! - `*.log.damaged-<offset>` — damaged bytes cut out of a segment (at that byte offset), and
 //!   `*.log.corrupt` — a segment that could not be read at all: kept for an operator, and
 //!   counted in the spool's size until removed.
+//! - `.tmp-<name>` — a copy being made by recovery (a split, a side file): synced and renamed
+//!   to `<name>` only once whole, so a file under a final name is never a short copy; a start
+//!   removes the ones an interrupted start left (their source is still intact).
 //!
 //! # Damage (at [`Store::open`], and when the drain meets it while running)
 //!

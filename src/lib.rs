@@ -181,8 +181,10 @@ impl deliver::spool::DeliveryProblems for Health {
 
 /// Readiness reads the spool's counters.
 impl health::SpoolGauge for SpoolStats {
+    /// What counts against `--spool-max-bytes` (a fully delivered writer's segment does not),
+    /// as the writer counts it: otherwise readiness would say "full" when appends are taken.
     fn bytes(&self) -> u64 {
-        SpoolStats::bytes(self)
+        SpoolStats::counted_bytes(self)
     }
 
     fn records(&self) -> u64 {

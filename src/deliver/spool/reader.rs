@@ -15,6 +15,7 @@
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
@@ -24,6 +25,11 @@ use super::recover::{data_end, READ_TRIES};
 use super::salvage::{self, Damage, Search};
 use super::stats::SpoolStats;
 use crate::record::Record;
+
+/// A read error must last this long (and [`READ_TRIES`] reads) before the bytes are declared
+/// unreadable: the drain retries every 100 ms or sooner, and a disk that is only busy or
+/// briefly away (a network volume failing over) must not cost records.
+pub const SECTOR_GRACE: Duration = Duration::from_secs(2);
 
 /// Where the reader is inside one segment.
 struct Position {
@@ -55,9 +61,11 @@ pub struct Reader {
     /// Where damage found while running is counted.
     stats: Arc<SpoolStats>,
     fs: Fs,
-    /// Reads of the frame with this seq that failed with EIO in a row: after [`READ_TRIES`]
-    /// its bytes are declared unreadable and stepped over like any damage.
-    failures: (u64, u32),
+    /// Reads of the frame with this seq that failed with EIO in a row, since when: after
+    /// [`READ_TRIES`] of them over at least `grace`, its bytes are declared unreadable and
+    /// stepped over like any damage.
+    failures: (u64, u32, Instant),
+    grace: Duration,
 }
 
 enum Step {
@@ -75,8 +83,16 @@ impl Reader {
             buf: Vec::new(),
             stats: Arc::default(),
             fs: fs::real(),
-            failures: (0, 0),
+            failures: (0, 0, Instant::now()),
+            grace: SECTOR_GRACE,
         }
+    }
+
+    /// How long a read error must last before a sector is declared bad (tests shorten it).
+    #[cfg(test)]
+    pub(crate) fn with_grace(mut self, grace: Duration) -> Reader {
+        self.grace = grace;
+        self
     }
 
     /// Reads through `fs` (a test's faulty disk).
@@ -185,14 +201,17 @@ impl Reader {
             let frame = match log::read_frame(&mut at.file, &mut self.buf) {
                 Ok(frame) => frame,
                 Err(e) if fs::is_unreadable(&e) => {
-                    let (seq, tries) = &mut self.failures;
-                    *tries = if *seq == at.next { *tries + 1 } else { 1 };
-                    *seq = at.next;
-                    if *tries < READ_TRIES {
+                    let (seq, tries, since) = &mut self.failures;
+                    if *seq == at.next && *tries > 0 {
+                        *tries += 1;
+                    } else {
+                        (*seq, *tries, *since) = (at.next, 1, Instant::now());
+                    }
+                    if *tries < READ_TRIES || since.elapsed() < self.grace {
                         return Err(io_err("read", &at.seg.path)(e));
                     }
                     tracing::warn!(segment = %at.seg.path.display(), offset = at.offset, seq = at.next, error = %e,
-                        "spool: a record the disk cannot read, {READ_TRIES} tries: handled as damage");
+                        "spool: a record the disk cannot read, {READ_TRIES} tries or more over {SECTOR_GRACE:?}: handled as damage");
                     ReadFrame::Broken(FrameError::Unreadable)
                 }
                 Err(e) => return Err(io_err("read", &at.seg.path)(e)),
@@ -200,7 +219,7 @@ impl Reader {
             let error = match frame {
                 ReadFrame::Record { seq, record, len } if seq == at.next => {
                     if self.failures.0 <= seq {
-                        self.failures = (0, 0);
+                        self.failures.1 = 0;
                     }
                     return Ok(Step::Got(seq, record, len));
                 }

@@ -4,6 +4,7 @@
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::*;
 use crate::deliver::spool::fs::faults::FaultyFs;
@@ -42,7 +43,11 @@ fn drain(reader: &mut Reader, committed: u64, want: usize, rounds: usize) -> (Ve
     for _ in 0..rounds {
         match reader.next_batch(committed, 7, 1 << 20) {
             Ok(batch) => got.extend(batch),
-            Err(_) => errors += 1,
+            Err(_) => {
+                errors += 1;
+                // The drain's pace between retries (a real drain waits up to 100 ms).
+                std::thread::sleep(Duration::from_millis(20));
+            }
         }
         if got.len() >= want {
             break;
@@ -119,8 +124,8 @@ fn on_sector(dir: &Path, sector: u64) -> Vec<u64> {
 }
 
 /// One unreadable sector: the records before and after it are delivered; the ones on it are
-/// counted lost and their bytes (the readable ones) kept aside; it is retried only
-/// `READ_TRIES` times.
+/// counted lost and their bytes (the readable ones) kept aside; it is retried `READ_TRIES`
+/// times over the grace, not forever.
 #[test]
 fn an_unreadable_sector_costs_only_the_records_on_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -133,19 +138,24 @@ fn an_unreadable_sector_costs_only_the_records_on_it() {
     assert!(lost.len() >= 2, "{lost:?}");
     disk.bad_read("00000000000000000000.log", 8192..8192 + 4096, u32::MAX);
     let stats = store.stats();
-    let mut reader = store.reader(0);
+    let mut reader = store.reader(0).with_grace(Duration::from_millis(300));
+    let started = Instant::now();
     let (got, errors) = drain(&mut reader, 600, 600 - lost.len(), 200);
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "declared bad only after the grace"
+    );
     let want: Vec<u64> = (0..600).filter(|s| !lost.contains(s)).collect();
     assert_eq!(seqs(&got), want);
     assert!(got.iter().all(|(s, r)| *r == rec(*s)));
     assert_eq!(stats.records_lost(), lost.len() as u64);
     assert!(
-        errors < READ_TRIES as usize,
+        errors >= READ_TRIES as usize - 1 && errors < 100,
         "retried, then declared bad: {errors}"
     );
     assert!(names(dir.path()).iter().any(|n| n.contains(".log.damaged-")));
-    // Not retried forever: the reads, the search and the side copy each meet it a few times.
-    assert!(disk.eio_count() < 30, "{} failed reads", disk.eio_count());
+    // Not retried forever: a few reads per retry over the grace, then the search and the copy.
+    assert!(disk.eio_count() < 200, "{} failed reads", disk.eio_count());
 }
 
 /// A read error that passes (fewer failures than `READ_TRIES`) costs nothing.

@@ -192,3 +192,25 @@ fn an_unreadable_sector_at_start_costs_only_the_records_on_it() {
     let want: Vec<u64> = (0..300).filter(|s| !lost.contains(s)).collect();
     assert_eq!(seqs(&got), want);
 }
+
+/// A disk that reads nothing at start is not a bad sector: the segment is not cut on its word
+/// (it is moved aside whole, every byte kept, as an unreadable segment always was).
+#[test]
+fn a_disk_that_reads_nothing_at_start_cuts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    store.append_batch(&recs(0..50)).unwrap();
+    let data = store.stats().bytes();
+    drop(store);
+    let disk = FaultyFs::default();
+    disk.bad_read("00000000000000000000.log", 0..u64::MAX, u32::MAX);
+    let (_store, recovery) = Store::open_with(dir.path(), 1 << 20, Retention::default(), disk.fs()).unwrap();
+    assert_eq!(recovery.set_aside.len(), 1);
+    let kept = std::fs::read(&recovery.set_aside[0]).unwrap();
+    assert!(
+        kept.len() as u64 >= data,
+        "nothing cut: {} of {data} bytes",
+        kept.len()
+    );
+    assert!(recovery.next_seq >= 50, "its seqs are not reused");
+}

@@ -82,6 +82,11 @@ pub fn scan(fs: &Fs, seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, Spoo
         }
         let mut search = Search::new(expected, limit.unwrap_or(u64::MAX));
         let Some(found) = search.next_frame(&file, at + 1, end).map_err(read)? else {
+            if error == FrameError::Unreadable && out.pieces.is_empty() {
+                // Not one record read: a disk that cannot read at all, not a bad sector. The
+                // segment is not cut on its word (it is set aside whole, as before).
+                return Err(read(io::Error::from_raw_os_error(libc::EIO)));
+            }
             out.tail = Some(Damage {
                 offset: at,
                 len: end.saturating_sub(at),
@@ -128,6 +133,8 @@ fn read_frame_retrying(reader: &mut SegReader, buf: &mut Vec<u8>, at: u64) -> io
             Err(e) if sfs::is_unreadable(&e) => {
                 tries += 1;
                 reader.seek(SeekFrom::Start(at))?;
+                // A moment for a disk that is only busy; the start cannot wait longer per sector.
+                std::thread::sleep(std::time::Duration::from_millis(50));
                 if tries >= READ_TRIES {
                     tracing::warn!(segment = %reader.get_ref().file().path().display(), offset = at, error = %e,
                         "spool: bytes the disk cannot read, {READ_TRIES} tries: handled as damage");

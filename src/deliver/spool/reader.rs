@@ -8,9 +8,11 @@
 //! the last consumed offset, so no stale read-ahead outlives a cut-back either.
 //!
 //! A read error leaves the position where it was: the records before it in the batch are
-//! handed out, the failed one is read again on the next call, and nothing is skipped. A
-//! damaged frame below `committed` (the disk changed under us) is handled as at start: the
-//! next intact frame is found, the bad bytes are kept in a side file, and reading goes on.
+//! handed out, the failed one is read again on the next call, and nothing is skipped — until
+//! EIO on the same record has lasted [`READ_TRIES`] reads and [`SECTOR_GRACE`]: then its bytes
+//! are a bad sector, handled as damage. A damaged frame below `committed` (the disk changed
+//! under us; a length running past the end of the file too) is handled as at start: the next
+//! intact frame is found, the bad bytes are kept in a side file, and reading goes on.
 
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};

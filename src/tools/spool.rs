@@ -193,6 +193,13 @@ fn summary_text(view: &SpoolView, oldest: Option<(u64, i64)>, out: &mut impl Wri
                 t.len, t.offset
             )?;
         }
+        for u in &s.unsettled {
+            writeln!(
+                out,
+                "    {} bytes at byte {} changed while read: a write in progress, not damage",
+                u.len, u.offset
+            )?;
+        }
     }
     for (path, bytes) in &view.set_aside {
         writeln!(out, "  set aside: {} ({bytes} bytes)", path.display())?;

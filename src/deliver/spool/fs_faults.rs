@@ -69,6 +69,14 @@ impl FaultyFs {
         self.rules().changes_left = Some(n);
         self
     }
+    /// The disk works again after a "crash" (a failed write that could not be cut back yet).
+    pub fn heal(&self) -> &Self {
+        let mut r = self.rules();
+        r.crashed = false;
+        r.changes_left = None;
+        drop(r);
+        self
+    }
     pub fn crashed(&self) -> bool {
         self.rules().crashed
     }

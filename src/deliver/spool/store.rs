@@ -274,15 +274,6 @@ impl Store {
         }
     }
 
-    /// Leaves `garbage` after the durable end, as a write that failed half-way (and could
-    /// not be cut back at the time) would.
-    #[cfg(test)]
-    pub(crate) fn simulate_failed_write(&mut self, garbage: &[u8]) -> std::io::Result<()> {
-        use std::os::unix::fs::FileExt;
-        self.dirty = true;
-        self.active.file.raw().write_all_at(garbage, self.active.len)
-    }
-
     /// Where the next frame will start: the active segment's base seq and its length. Right
     /// after an append this is the end of the batch just written.
     pub fn end(&self) -> (u64, u64) {

@@ -228,10 +228,14 @@ fn open_deletes_segments_below_the_watermark() {
 #[test]
 fn a_failed_append_is_cut_back_before_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    let disk = FaultyFs::default();
+    let (mut store, _) = Store::open_with(dir.path(), 1 << 20, Retention::default(), disk.fs()).unwrap();
     store.append_batch(&[rec(0)]).unwrap();
-    // Simulate a write that failed half-way and could not be cut back at the time.
-    store.simulate_failed_write(&[0xee; 13]).unwrap();
+    // A write that fails half-way, and the cut back that fails with it.
+    disk.crash_after(0);
+    assert!(store.append_batch(&[rec(1)]).is_err());
+    assert!(store.dirty, "not cut back yet");
+    disk.heal();
     assert_eq!(store.append_batch(&[rec(1)]).unwrap(), 1);
     assert_eq!(seqs(&read_all(dir.path(), 0, 2)), [0, 1]);
     drop(store);

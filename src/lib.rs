@@ -181,8 +181,10 @@ impl deliver::spool::DeliveryProblems for Health {
 
 /// Readiness reads the spool's counters.
 impl health::SpoolGauge for SpoolStats {
+    /// What counts against `--spool-max-bytes` (a fully delivered writer's segment does not),
+    /// as the writer counts it: otherwise readiness would say "full" when appends are taken.
     fn bytes(&self) -> u64 {
-        SpoolStats::bytes(self)
+        SpoolStats::counted_bytes(self)
     }
 
     fn records(&self) -> u64 {
@@ -228,7 +230,8 @@ fn readings(
     move || Readings {
         queue_depth: publisher.in_flight(),
         spool: spool.as_deref().map(|stats| SpoolReadings {
-            bytes: stats.bytes(),
+            // As the limit counts it (the alert compares it with spool_max_bytes).
+            bytes: stats.counted_bytes(),
             records: stats.pending(),
             oldest_undelivered_ms: stats.oldest_undelivered_ms(),
             records_lost: stats.records_lost(),

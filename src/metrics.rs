@@ -184,7 +184,7 @@ impl Metrics {
         );
         r.register(
             "spool_bytes",
-            "Size of the spool's segment files",
+            "Size of the spool's segment files and set-aside bytes, as counted against --spool-max-bytes (a fully delivered segment being written is not)",
             self.spool_bytes.clone(),
         );
         r.register(

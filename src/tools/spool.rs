@@ -10,7 +10,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::error::ToolError;
 use super::filter::Filter;
 use super::replay;
-use crate::deliver::spool::SpoolView;
+use crate::deliver::spool::{SpoolView, Walk};
 use crate::event::received_at_ms;
 use crate::record::Record;
 
@@ -80,7 +80,7 @@ fn inspect(args: &InspectArgs) -> Result<(), ToolError> {
     }?;
     if args.records {
         let mut failed = None;
-        view.for_each_record(|seq, record, len| {
+        let walk = view.walk_records(|seq, record, len| {
             if !args.filter.matches(record) {
                 return true;
             }
@@ -91,8 +91,34 @@ fn inspect(args: &InspectArgs) -> Result<(), ToolError> {
         if let Some(e) = failed {
             return Err(e.into());
         }
+        not_listed(&view, &walk);
     }
     Ok(())
+}
+
+/// Says on stderr (stdout may be parsed) what `--records` could not list: nothing is skipped
+/// without a word.
+fn not_listed(view: &SpoolView, walk: &Walk) {
+    for (s, t) in view.in_flight() {
+        eprintln!(
+            "note: {} bytes at byte {} of {} are not a whole record yet (a write in progress, or a torn tail): not listed",
+            t.len,
+            t.offset,
+            s.seg.path.display()
+        );
+    }
+    for (path, from, to) in &walk.changed {
+        eprintln!(
+            "note: {} changed while it was read: seqs {from}..{to} not listed",
+            path.display()
+        );
+    }
+    for (path, records) in &walk.gone {
+        eprintln!(
+            "note: {} was deleted while it was read (delivered meanwhile): {records} records not listed",
+            path.display()
+        );
+    }
 }
 
 /// The first record at or past the watermark: (seq, received_at_ms).
@@ -165,6 +191,13 @@ fn summary_text(view: &SpoolView, oldest: Option<(u64, i64)>, out: &mut impl Wri
                 out,
                 "    {} bytes at byte {} past the last record: a write in progress, or a torn tail",
                 t.len, t.offset
+            )?;
+        }
+        for u in &s.unsettled {
+            writeln!(
+                out,
+                "    {} bytes at byte {} changed while read: a write in progress, not damage",
+                u.len, u.offset
             )?;
         }
     }
@@ -242,8 +275,8 @@ fn verify(args: &DirArg) -> Result<bool, ToolError> {
             d.resume
         );
     }
-    for s in view.segments.iter().filter(|s| s.tail.is_some()) {
-        println!("note: {} ends in bytes that are not a whole record: a write in progress, or a torn tail (cut at the next start)", s.seg.path.display());
+    for (s, t) in view.in_flight() {
+        println!("note: {} has {} bytes at byte {} that are not a whole record: a write in progress, or a torn tail (cut at the next start)", s.seg.path.display(), t.len, t.offset);
     }
     for (path, bytes) in &view.set_aside {
         println!(

@@ -40,7 +40,12 @@ use std::time::{Duration, SystemTime};
 
 use super::dir;
 use super::error::{io_err, SpoolError};
+use super::fs::Fs;
 use super::stats::SpoolStats;
+
+/// Delivered segments kept for replay, by base: their lengths. Shared by the cleaners and the
+/// writer, which gives them all up when an append meets a full disk.
+pub(crate) type RetainedSet = Arc<Mutex<BTreeMap<u64, u64>>>;
 
 pub struct Cleaner {
     dir: PathBuf,
@@ -48,8 +53,8 @@ pub struct Cleaner {
     /// Serializes watermark writes between cleaners (they share `watermark.tmp`).
     watermark_lock: Arc<Mutex<()>>,
     retention: Retention,
-    /// Delivered segments kept for replay, by base: their lengths.
-    retained: BTreeMap<u64, u64>,
+    retained: RetainedSet,
+    fs: Fs,
     /// Keeps the directory lock alive while the publisher still works, even if the `Store`
     /// is dropped first.
     _lock: Arc<File>,
@@ -62,14 +67,16 @@ impl Cleaner {
         watermark_lock: Arc<Mutex<()>>,
         lock: Arc<File>,
         retention: Retention,
-        retained: &[(u64, u64)],
+        retained: RetainedSet,
+        fs: Fs,
     ) -> Self {
         Cleaner {
             dir,
             stats,
             watermark_lock,
             retention,
-            retained: retained.iter().copied().collect(),
+            retained,
+            fs,
             _lock: lock,
         }
     }
@@ -104,7 +111,7 @@ impl Cleaner {
                 break;
             }
             let path = &pair[0].path;
-            if self.retained.contains_key(&pair[0].base) {
+            if lock(&self.retained).contains_key(&pair[0].base) {
                 continue;
             }
             // NotFound: another cleaner got there first (and counted the bytes).
@@ -115,11 +122,11 @@ impl Cleaner {
             };
             self.stats.sub_bytes(len);
             if self.retention.is_on() {
-                self.retained.insert(pair[0].base, len);
+                lock(&self.retained).insert(pair[0].base, len);
                 self.stats.add_retained_bytes(len);
                 continue;
             }
-            deleted |= remove(path, len)?;
+            deleted |= remove(&self.fs, path, len)?;
         }
         deleted |= self.expire()?;
         if deleted {
@@ -132,17 +139,18 @@ impl Cleaner {
     /// fail, since the disk needs the space more than a replay does.
     fn expire(&mut self) -> Result<bool, SpoolError> {
         let disk_trouble = self.stats.write_problem().is_some();
-        let mut total: u64 = self.retained.values().sum();
+        let mut retained = lock(&self.retained);
+        let mut total: u64 = retained.values().sum();
         let mut deleted = false;
-        while let Some((&base, &len)) = self.retained.iter().next() {
+        while let Some((&base, &len)) = retained.iter().next() {
             let path = dir::segment_path(&self.dir, base);
             let too_old = self.retention.max_age.is_some_and(|age| older_than(&path, age));
             let too_much = self.retention.max_bytes.is_some_and(|max| total > max);
             if !(disk_trouble || too_old || too_much) {
                 break;
             }
-            remove(&path, len)?;
-            self.retained.remove(&base);
+            remove(&self.fs, &path, len)?;
+            retained.remove(&base);
             self.stats.sub_retained_bytes(len);
             total -= len;
             deleted = true;
@@ -151,8 +159,38 @@ impl Cleaner {
     }
 }
 
-fn remove(path: &std::path::Path, len: u64) -> Result<bool, SpoolError> {
-    match std::fs::remove_file(path) {
+fn lock(set: &RetainedSet) -> std::sync::MutexGuard<'_, BTreeMap<u64, u64>> {
+    set.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Deletes every retained segment (a full disk needs the space more than a replay does).
+/// Returns whether any went.
+pub(crate) fn give_up_retained(
+    fs: &Fs,
+    dir_path: &std::path::Path,
+    set: &RetainedSet,
+    stats: &SpoolStats,
+) -> Result<bool, SpoolError> {
+    let mut retained = lock(set);
+    if retained.is_empty() {
+        return Ok(false);
+    }
+    let bytes: u64 = retained.values().sum();
+    tracing::warn!(
+        segments = retained.len(),
+        bytes,
+        "spool: the disk is full: giving up the delivered segments kept for replay (--spool-retain)"
+    );
+    while let Some((base, len)) = retained.pop_first() {
+        remove(fs, &dir::segment_path(dir_path, base), len)?;
+        stats.sub_retained_bytes(len);
+    }
+    dir::sync_dir(dir_path)?;
+    Ok(true)
+}
+
+fn remove(fs: &Fs, path: &std::path::Path, len: u64) -> Result<bool, SpoolError> {
+    match fs.remove(path) {
         Ok(()) => {
             tracing::debug!(segment = %path.display(), bytes = len, "spool: deleted a delivered segment");
             Ok(true)
@@ -163,10 +201,13 @@ fn remove(path: &std::path::Path, len: u64) -> Result<bool, SpoolError> {
 }
 
 /// Whether the file was last written longer than `age` ago (a file that cannot be read is).
+/// A clock stepped back puts the time of writing in the future: that is no age at all, so
+/// retention is not expired at once (it is bounded by its size and by a full disk anyway).
 fn older_than(path: &std::path::Path, age: Duration) -> bool {
-    std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .map_or(true, |elapsed| elapsed > age)
+    let Ok(written) = std::fs::metadata(path).and_then(|m| m.modified()) else {
+        return true;
+    };
+    SystemTime::now()
+        .duration_since(written)
+        .is_ok_and(|elapsed| elapsed > age)
 }

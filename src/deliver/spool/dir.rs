@@ -12,6 +12,8 @@ const LOCK: &str = "LOCK";
 const WATERMARK: &str = "watermark";
 const WATERMARK_TMP: &str = "watermark.tmp";
 const SEGMENT_EXT: &str = ".log";
+/// Prefix of a copy being written: never listed as a segment or a side file, never trusted.
+const TEMP_PREFIX: &str = ".tmp-";
 
 /// A segment file: `<base_seq:020>.log`, holding consecutive seqs starting at `base`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +48,31 @@ pub fn list_segments(dir: &Path) -> Result<Vec<SegmentFile>, SpoolError> {
         }
     }
     out.sort_by_key(|s| s.base);
+    Ok(out)
+}
+
+/// Where a copy destined for `target` is written until it is whole and synced.
+pub fn temp_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    target.with_file_name(format!("{TEMP_PREFIX}{name}"))
+}
+
+/// Copies an interrupted recovery left half-written: the data they were copied from is still
+/// in place (nothing is cut before its copy is renamed whole), so they are only removed.
+pub fn leftover_temps(dir: &Path) -> Result<Vec<PathBuf>, SpoolError> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io_err("list", dir))? {
+        let entry = entry.map_err(io_err("list", dir))?;
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(TEMP_PREFIX))
+        {
+            out.push(entry.path());
+        }
+    }
     Ok(out)
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
+use super::fs;
 use super::log::{self, ReadFrame};
 use super::recover::{self, Piece};
 use super::salvage::Damage;
@@ -26,6 +27,9 @@ pub struct SegmentView {
     /// nothing intact after it is reported as `tail` instead.
     pub damage: Vec<Damage>,
     pub tail: Option<Damage>,
+    /// In the newest segment, bytes that did not read as records but changed between two
+    /// reads: a write in progress, not damage.
+    pub unsettled: Vec<Damage>,
 }
 
 impl SegmentView {
@@ -38,6 +42,59 @@ impl SegmentView {
     pub fn seqs(&self) -> Option<(u64, u64)> {
         Some((self.pieces.first()?.first, self.pieces.last()?.next))
     }
+}
+
+/// Reads of the newest segment, at most, to tell a write in progress from damage.
+const LIVE_SCANS: usize = 5;
+
+/// Scans the newest segment, which a running bridge may be writing: damage is only damage if
+/// a second read finds it at the same place (a frame being written reads as damage for the
+/// moment it takes, then as a record). Damage that moved is returned apart, as unsettled.
+/// A scan that fails (the segment cut under it by a roll) is tried again too.
+fn scan_live(seg: &SegmentFile) -> Result<(recover::Scan, Vec<Damage>), SpoolError> {
+    let fs = fs::real();
+    // The last read, its damage split into what the read before it also found, and the rest.
+    let mut prev: Option<(recover::Scan, Vec<Damage>)> = None;
+    let mut last_err = None;
+    for _ in 0..LIVE_SCANS {
+        let mut scan = match recover::scan(&fs, seg, None) {
+            Ok(scan) => scan,
+            Err(SpoolError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+                return Err(io_err("open", &seg.path)(source))
+            }
+            Err(e) => {
+                last_err = Some(e);
+                continue;
+            }
+        };
+        let all = std::mem::take(&mut scan.damage);
+        let (settled, unsettled): (Vec<_>, Vec<_>) = all.iter().cloned().partition(|d| {
+            prev.as_ref()
+                .is_some_and(|(p, _)| p.damage.iter().any(|q| q.offset == d.offset))
+        });
+        if unsettled.is_empty() {
+            scan.damage = settled;
+            return Ok((scan, unsettled));
+        }
+        scan.damage = all;
+        prev = Some((scan, unsettled));
+    }
+    let Some((mut last, unsettled)) = prev else {
+        return Err(last_err.unwrap_or_else(|| io_err("read", &seg.path)(std::io::Error::other("changing"))));
+    };
+    // Out of reads: what the last two agree on is damage, the rest was still moving.
+    last.damage.retain(|d| !unsettled.contains(d));
+    Ok((last, unsettled))
+}
+
+/// What [`SpoolView::walk_records`] read, and what it could not.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub records: u64,
+    /// Segments deleted since the scan, with the records the scan saw in them.
+    pub gone: Vec<(PathBuf, u64)>,
+    /// Records that no longer read as scanned: the segment, and the seqs `from..to` not read.
+    pub changed: Vec<(PathBuf, u64, u64)>,
 }
 
 /// The whole directory.
@@ -59,7 +116,11 @@ impl SpoolView {
         let mut segments = Vec::with_capacity(segs.len());
         for (i, seg) in segs.iter().enumerate() {
             let limit = segs.get(i + 1).map(|s| s.base);
-            let scan = match recover::scan(seg, limit) {
+            let scanned = match limit {
+                Some(_) => recover::scan(&fs::real(), seg, limit).map(|s| (s, Vec::new())),
+                None => scan_live(seg),
+            };
+            let (scan, unsettled) = match scanned {
                 Ok(scan) => scan,
                 Err(SpoolError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
                     continue
@@ -81,6 +142,7 @@ impl SpoolView {
                 pieces: scan.pieces,
                 damage,
                 tail,
+                unsettled,
             });
         }
         Ok(SpoolView {
@@ -92,13 +154,24 @@ impl SpoolView {
     }
 
     /// Every intact record in spool order, with its seq and frame size; `f` returns false to
-    /// stop early.
-    pub fn for_each_record(&self, mut f: impl FnMut(u64, &Record, usize) -> bool) -> Result<(), SpoolError> {
+    /// stop early. See [`Self::walk_records`] for what could not be read.
+    pub fn for_each_record(&self, f: impl FnMut(u64, &Record, usize) -> bool) -> Result<(), SpoolError> {
+        self.walk_records(f).map(|_| ())
+    }
+
+    /// As [`Self::for_each_record`], and says what it could not read: records that changed
+    /// since the scan (a segment cut or repaired under it) or whose segment was deleted (the
+    /// bridge delivered it meanwhile).
+    pub fn walk_records(&self, mut f: impl FnMut(u64, &Record, usize) -> bool) -> Result<Walk, SpoolError> {
+        let mut walk = Walk::default();
         let mut buf = Vec::new();
         for view in &self.segments {
             let file = match File::open(&view.seg.path) {
                 Ok(file) => file,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // delivered meanwhile
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    walk.gone.push((view.seg.path.clone(), view.records()));
+                    continue;
+                }
                 Err(e) => return Err(io_err("open", &view.seg.path)(e)),
             };
             let mut reader = BufReader::with_capacity(256 * 1024, file);
@@ -106,19 +179,30 @@ impl SpoolView {
                 reader
                     .seek(SeekFrom::Start(piece.offset))
                     .map_err(io_err("seek", &view.seg.path))?;
-                for _ in piece.first..piece.next {
+                for want in piece.first..piece.next {
                     let frame =
                         log::read_frame(&mut reader, &mut buf).map_err(io_err("read", &view.seg.path))?;
                     let ReadFrame::Record { seq, record, len } = frame else {
-                        break; // changed since it was scanned
+                        walk.changed.push((view.seg.path.clone(), want, piece.next));
+                        break;
                     };
+                    walk.records += 1;
                     if !f(seq, &record, len) {
-                        return Ok(());
+                        return Ok(walk);
                     }
                 }
             }
         }
-        Ok(())
+        Ok(walk)
+    }
+
+    /// Bytes at the end of the newest segment that are not (yet) a whole record: a write in
+    /// progress on a live spool, or a torn tail that the next start cuts.
+    pub fn in_flight(&self) -> Vec<(&SegmentView, &Damage)> {
+        self.segments
+            .iter()
+            .flat_map(|v| v.unsettled.iter().chain(&v.tail).map(move |t| (v, t)))
+            .collect()
     }
 
     /// Damage an operator must look at: anything but a tail in the newest segment, which a
@@ -129,3 +213,7 @@ impl SpoolView {
             .flat_map(|v| v.damage.iter().map(move |d| (v, d)))
     }
 }
+
+#[cfg(test)]
+#[path = "inspect_tests.rs"]
+mod tests;

@@ -38,6 +38,9 @@ pub enum FrameError {
     /// The checksum matches but the payload is not a record (a bug, or a format change).
     #[error("malformed frame payload")]
     BadPayload,
+    /// The disk cannot read the frame's bytes (EIO: a bad sector), however often asked.
+    #[error("unreadable bytes (I/O error)")]
+    Unreadable,
 }
 
 /// A record that cannot be framed: one of its fields outgrows its length field.

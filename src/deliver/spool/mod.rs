@@ -25,6 +25,9 @@
 //! - `*.log.damaged-<offset>` — damaged bytes cut out of a segment (at that byte offset), and
 //!   `*.log.corrupt` — a segment that could not be read at all: kept for an operator, and
 //!   counted in the spool's size until removed.
+//! - `.tmp-<name>` — a copy being made by recovery (a split, a side file): synced and renamed
+//!   to `<name>` only once whole, so a file under a final name is never a short copy; a start
+//!   removes the ones an interrupted start left (their source is still intact).
 //!
 //! # Damage (at [`Store::open`], and when the drain meets it while running)
 //!
@@ -36,17 +39,21 @@
 //! tail (a write cut short by a crash) and is cut. Records lost to damage are counted
 //! (`spool_records_lost_total`), and no seq is ever handed out twice.
 
+mod active;
 pub(crate) mod cleaner;
 mod commit_window;
 mod dir;
 pub(crate) mod drain;
 pub(crate) mod error;
+pub(crate) mod fs;
 pub(crate) mod inspect;
 pub mod log;
 mod problems;
 pub(crate) mod reader;
 mod recover;
+mod repair;
 mod salvage;
+mod scanned;
 pub(crate) mod stats;
 pub(crate) mod store;
 pub(crate) mod writer;
@@ -54,7 +61,7 @@ pub(crate) mod writer;
 pub use cleaner::{Cleaner, Retention};
 pub use drain::Drain;
 pub use error::SpoolError;
-pub use inspect::{SegmentView, SpoolView};
+pub use inspect::{SegmentView, SpoolView, Walk};
 pub use log::{EncodeError, FrameError, MAX_RECORD_LEN};
 pub use problems::DeliveryProblems;
 pub use reader::Reader;

@@ -8,27 +8,35 @@
 //! the last consumed offset, so no stale read-ahead outlives a cut-back either.
 //!
 //! A read error leaves the position where it was: the records before it in the batch are
-//! handed out, the failed one is read again on the next call, and nothing is skipped. A
-//! damaged frame below `committed` (the disk changed under us) is handled as at start: the
-//! next intact frame is found, the bad bytes are kept in a side file, and reading goes on.
+//! handed out, the failed one is read again on the next call, and nothing is skipped — until
+//! EIO on the same record has lasted [`READ_TRIES`] reads and [`SECTOR_GRACE`]: then its bytes
+//! are a bad sector, handled as damage. A damaged frame below `committed` (the disk changed
+//! under us; a length running past the end of the file too) is handled as at start: the next
+//! intact frame is found, the bad bytes are kept in a side file, and reading goes on.
 
-use std::fs::File;
 use std::io::{self, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
+use super::fs::{self, Fs, FsFile, FsReader, How};
 use super::log::{self, FrameError, ReadFrame};
-use super::recover::data_end;
+use super::recover::{data_end, READ_TRIES};
 use super::salvage::{self, Damage, Search};
 use super::stats::SpoolStats;
 use crate::record::Record;
 
+/// A read error must last this long (and [`READ_TRIES`] reads) before the bytes are declared
+/// unreadable: the drain retries every 100 ms or sooner, and a disk that is only busy or
+/// briefly away (a network volume failing over) must not cost records.
+pub const SECTOR_GRACE: Duration = Duration::from_secs(2);
+
 /// Where the reader is inside one segment.
 struct Position {
     seg: SegmentFile,
-    file: BufReader<File>,
+    file: BufReader<FsReader>,
     /// Offset of the next unconsumed frame.
     offset: u64,
     /// Seq of the frame at `offset`.
@@ -36,10 +44,10 @@ struct Position {
 }
 
 impl Position {
-    fn new(seg: SegmentFile, file: File, offset: u64, next: u64) -> Position {
+    fn new(seg: SegmentFile, file: FsFile, offset: u64, next: u64) -> Position {
         Position {
             seg,
-            file: BufReader::with_capacity(64 * 1024, file),
+            file: BufReader::with_capacity(64 * 1024, FsReader::new(Arc::new(file), offset)),
             offset,
             next,
         }
@@ -54,6 +62,12 @@ pub struct Reader {
     buf: Vec<u8>,
     /// Where damage found while running is counted.
     stats: Arc<SpoolStats>,
+    fs: Fs,
+    /// Reads of the frame with this seq that failed with EIO in a row, since when: after
+    /// [`READ_TRIES`] of them over at least `grace`, its bytes are declared unreadable and
+    /// stepped over like any damage.
+    failures: (u64, u32, Instant),
+    grace: Duration,
 }
 
 enum Step {
@@ -70,7 +84,23 @@ impl Reader {
             at: None,
             buf: Vec::new(),
             stats: Arc::default(),
+            fs: fs::real(),
+            failures: (0, 0, Instant::now()),
+            grace: SECTOR_GRACE,
         }
+    }
+
+    /// How long a read error must last before a sector is declared bad (tests shorten it).
+    #[cfg(test)]
+    pub(crate) fn with_grace(mut self, grace: Duration) -> Reader {
+        self.grace = grace;
+        self
+    }
+
+    /// Reads through `fs` (a test's faulty disk).
+    pub fn with_fs(mut self, fs: Fs) -> Reader {
+        self.fs = fs;
+        self
     }
 
     /// Counts damage found while reading (records lost, bytes set aside) in `stats`.
@@ -110,7 +140,7 @@ impl Reader {
             return;
         }
         let path = dir::segment_path(&self.dir, segment);
-        self.at = File::open(&path)
+        self.at = FsFile::open(&self.fs, &path, How::Read)
             .ok()
             .map(|file| Position::new(SegmentFile { base: segment, path }, file, offset, seq));
     }
@@ -170,19 +200,43 @@ impl Reader {
             if at.next >= committed {
                 return Ok(Step::Stop);
             }
-            let frame = log::read_frame(&mut at.file, &mut self.buf).map_err(io_err("read", &at.seg.path))?;
+            let frame = match log::read_frame(&mut at.file, &mut self.buf) {
+                Ok(frame) => frame,
+                Err(e) if fs::is_unreadable(&e) => {
+                    let (seq, tries, since) = &mut self.failures;
+                    if *seq == at.next && *tries > 0 {
+                        *tries += 1;
+                    } else {
+                        (*seq, *tries, *since) = (at.next, 1, Instant::now());
+                    }
+                    if *tries < READ_TRIES || since.elapsed() < self.grace {
+                        return Err(io_err("read", &at.seg.path)(e));
+                    }
+                    tracing::warn!(segment = %at.seg.path.display(), offset = at.offset, seq = at.next, error = %e,
+                        "spool: a record the disk cannot read, {READ_TRIES} tries or more over {SECTOR_GRACE:?}: handled as damage");
+                    ReadFrame::Broken(FrameError::Unreadable)
+                }
+                Err(e) => return Err(io_err("read", &at.seg.path)(e)),
+            };
             let error = match frame {
                 ReadFrame::Record { seq, record, len } if seq == at.next => {
-                    return Ok(Step::Got(seq, record, len))
+                    if self.failures.0 <= seq {
+                        self.failures.1 = 0;
+                    }
+                    return Ok(Step::Got(seq, record, len));
                 }
                 ReadFrame::Record { .. } => FrameError::BadPayload,
-                // The durable record `next` is not here, so it is in a newer segment.
-                ReadFrame::End | ReadFrame::Broken(FrameError::Incomplete) => {
+                // The file ends at a frame boundary: the durable record `next` is in a newer
+                // segment (this one was finished and cut to its data).
+                ReadFrame::End => {
                     if self.next_segment()? {
                         continue;
                     }
                     return Ok(Step::Stop);
                 }
+                // A frame that runs past the end of the file is damage, as at start: `next`
+                // is durable, and a durable frame is always whole (a damaged length field
+                // reads like this).
                 ReadFrame::Broken(e) => e,
             };
             if !self.salvage(committed, error)? {
@@ -203,12 +257,13 @@ impl Reader {
     /// the writer made durable: a later append gives a resume point).
     fn salvage(&mut self, committed: u64, error: FrameError) -> Result<bool, SpoolError> {
         let newer = self.newer_segment()?;
+        let newer_reads = error != FrameError::Unreadable || newer.map_or(true, |b| self.reads(b));
         let Some(at) = self.at.as_mut() else {
             return Ok(false);
         };
-        let file = at.file.get_ref();
+        let file = at.file.get_ref().file();
         let path = at.seg.path.clone();
-        let len = file.metadata().map_err(io_err("stat", &path))?.len();
+        let len = file.len().map_err(io_err("stat", &path))?;
         let end = data_end(file, at.offset, len).map_err(io_err("read", &path))?;
         let max_seq = newer.unwrap_or(committed.saturating_sub(1));
         let mut search = Search::new(at.next, max_seq);
@@ -217,6 +272,9 @@ impl Reader {
             .map_err(io_err("read", &path))?;
         let resume = match (found, newer) {
             (Some(found), _) => found,
+            // Nothing readable found may mean the whole disk is failing, not one sector: the
+            // rest of the segment is only given up if the newer segment reads.
+            (None, Some(_)) if !newer_reads => return Ok(false),
             (None, Some(base)) => salvage::Found {
                 offset: end,
                 seq: base,
@@ -230,8 +288,8 @@ impl Reader {
             first: at.next,
             resume: resume.seq,
         };
-        let kept = salvage::keep(file, &at.seg, &damage)?;
-        salvage::report(&at.seg, &damage, &kept);
+        let kept = salvage::keep(&self.fs, file, &at.seg, &damage)?;
+        salvage::report(&at.seg, &damage, kept.as_deref());
         self.stats.add_records_lost(damage.records_lost());
         self.stats.add_bytes(damage.len);
         if Some(resume.seq) == newer {
@@ -250,6 +308,13 @@ impl Reader {
         let current = self.at.as_ref().map_or(0, |at| at.seg.base);
         let segs = dir::list_segments(&self.dir)?;
         Ok(segs.iter().map(|s| s.base).find(|&b| b > current))
+    }
+
+    /// Whether the first bytes of the segment based at `base` can be read.
+    fn reads(&self, base: u64) -> bool {
+        let path = dir::segment_path(&self.dir, base);
+        let mut head = [0u8; log::HEADER_LEN];
+        FsFile::open(&self.fs, &path, How::Read).is_ok_and(|f| f.read_exact_at(&mut head, 0).is_ok())
     }
 
     fn consume(&mut self, len: usize) {
@@ -286,7 +351,7 @@ impl Reader {
     /// Opens the first candidate that still exists (the cleaner may delete old ones).
     fn open_first(&mut self, candidates: impl Iterator<Item = SegmentFile>) -> Result<bool, SpoolError> {
         for seg in candidates {
-            match File::open(&seg.path) {
+            match FsFile::open(&self.fs, &seg.path, How::Read) {
                 Ok(file) => {
                     let next = seg.base;
                     self.at = Some(Position::new(seg, file, 0, next));
@@ -303,3 +368,7 @@ impl Reader {
 #[cfg(test)]
 #[path = "reader_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "reader_damage_tests.rs"]
+mod damage_tests;

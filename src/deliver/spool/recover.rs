@@ -14,47 +14,32 @@
 //! Every repair writes its copies durably before it cuts or deletes anything, and doing the
 //! same repair twice gives the same files: a crash during recovery is repaired by the next one.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs;
 use std::io::{self, BufReader, Seek, SeekFrom};
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
+use super::fs::{self as sfs, Fs, FsFile, FsReader, How, SECTOR};
 use super::log::{self, FrameError, ReadFrame};
-use super::salvage::{self, Damage, Search, MIN_FRAME_LEN};
+use super::repair::repair;
+use super::salvage::{Damage, Search, MIN_FRAME_LEN};
+pub use super::scanned::{Piece, Recovered, Scan};
 
-/// A run of whole frames with consecutive seqs, inside one segment file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Piece {
-    pub offset: u64,
-    pub len: u64,
-    pub first: u64,
-    /// The seq after its last record.
-    pub next: u64,
-}
+/// Reads of one frame that fail with EIO are tried this many times before its bytes are
+/// declared unreadable (a bad sector): a passing error (a busy or remote disk) gets a second
+/// and third chance, a dead sector costs three reads, not a stuck start.
+pub const READ_TRIES: u32 = 3;
 
-/// What a full read of one segment found.
-#[derive(Debug, Default)]
-pub struct Scan {
-    pub pieces: Vec<Piece>,
-    /// Damage between pieces, and at the end (`tail`): oldest first.
-    pub damage: Vec<Damage>,
-    /// Where the kept data ends: the last piece's end (bytes after it are cut).
-    pub keep_end: u64,
-    pub file_len: u64,
-    /// Damaged bytes at the very end: torn (last segment) or lost (older ones).
-    pub tail: Option<Damage>,
-    /// The seq after the last record found (`base` when none).
-    pub next: u64,
-}
+type SegReader = BufReader<FsReader>;
 
 /// Reads a segment frame by frame, resuming after damage at the next intact frame. `limit` is
 /// the next segment's base: seqs at or past it belong there.
-pub fn scan(seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
-    let file = File::open(&seg.path).map_err(io_err("open", &seg.path))?;
-    let file_len = file.metadata().map_err(io_err("stat", &seg.path))?.len();
-    let mut reader = BufReader::with_capacity(256 * 1024, &file);
+pub fn scan(fs: &Fs, seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
+    let file = Arc::new(FsFile::open(fs, &seg.path, How::Read).map_err(io_err("open", &seg.path))?);
+    let file_len = file.len().map_err(io_err("stat", &seg.path))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, FsReader::new(Arc::clone(&file), 0));
     let mut buf = Vec::new();
     let mut out = Scan {
         file_len,
@@ -70,10 +55,13 @@ pub fn scan(seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
     let read = |e| io_err("read", &seg.path)(e);
     loop {
         let at = piece.offset + piece.len;
-        let error = match log::read_frame(&mut reader, &mut buf).map_err(read)? {
+        let error = match read_frame_retrying(&mut reader, &mut buf, at).map_err(read)? {
             ReadFrame::End => break,
-            // The rest was copied into the next segment by an interrupted split: cut, not lost.
-            ReadFrame::Record { seq, .. } if Some(seq) == limit && seq == piece.next => break,
+            // The rest was copied into the next segment by an interrupted split.
+            ReadFrame::Record { seq, .. } if Some(seq) == limit && seq == piece.next => {
+                out.copied = Some(run_at(&mut reader, &mut buf, at, seq).map_err(read)?);
+                break;
+            }
             ReadFrame::Record { seq, len, .. } if seq == piece.next && limit.map_or(true, |l| seq < l) => {
                 piece.len += len as u64;
                 piece.next += 1;
@@ -94,6 +82,11 @@ pub fn scan(seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
         }
         let mut search = Search::new(expected, limit.unwrap_or(u64::MAX));
         let Some(found) = search.next_frame(&file, at + 1, end).map_err(read)? else {
+            if error == FrameError::Unreadable && out.pieces.is_empty() {
+                // Not one record read: a disk that cannot read at all, not a bad sector. The
+                // segment is not cut on its word (it is set aside whole, as before).
+                return Err(read(io::Error::from_raw_os_error(libc::EIO)));
+            }
             out.tail = Some(Damage {
                 offset: at,
                 len: end.saturating_sub(at),
@@ -111,6 +104,7 @@ pub fn scan(seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
             resume: found.seq,
         });
         if Some(found.seq) == limit {
+            out.copied = Some(run_at(&mut reader, &mut buf, found.offset, found.seq).map_err(read)?);
             break;
         }
         piece = Piece {
@@ -129,58 +123,111 @@ pub fn scan(seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
     Ok(out)
 }
 
+/// The frame at `at`; a frame the disk cannot read is retried ([`READ_TRIES`]) and then
+/// reported as damage ([`FrameError::Unreadable`]) rather than failing the whole segment.
+fn read_frame_retrying(reader: &mut SegReader, buf: &mut Vec<u8>, at: u64) -> io::Result<ReadFrame> {
+    let mut tries = 0;
+    loop {
+        match log::read_frame(reader, buf) {
+            Ok(frame) => return Ok(frame),
+            Err(e) if sfs::is_unreadable(&e) => {
+                tries += 1;
+                reader.seek(SeekFrom::Start(at))?;
+                // A moment for a disk that is only busy; the start cannot wait longer per sector.
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                if tries >= READ_TRIES {
+                    tracing::warn!(segment = %reader.get_ref().file().path().display(), offset = at, error = %e,
+                        "spool: bytes the disk cannot read, {READ_TRIES} tries: handled as damage");
+                    return Ok(ReadFrame::Broken(FrameError::Unreadable));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The run of consecutive, whole frames starting at `offset` with seq `first`.
+fn run_at(reader: &mut SegReader, buf: &mut Vec<u8>, offset: u64, first: u64) -> io::Result<Piece> {
+    reader.seek(SeekFrom::Start(offset))?;
+    let mut piece = Piece {
+        offset,
+        len: 0,
+        first,
+        next: first,
+    };
+    while let Ok(ReadFrame::Record { seq, len, .. }) = log::read_frame(reader, buf) {
+        if seq != piece.next {
+            break;
+        }
+        piece.len += len as u64;
+        piece.next += 1;
+    }
+    Ok(piece)
+}
+
 /// The end of the data in `from..file_len`: just past its last non-zero byte, or `from` when
 /// every byte is zero. Zeros at the end of a segment are preallocated space never written
-/// (or a write that never reached the disk: unacknowledged either way).
-pub fn data_end(file: &File, from: u64, file_len: u64) -> io::Result<u64> {
+/// (or a write that never reached the disk: unacknowledged either way). A sector the disk
+/// cannot read counts as data: it may have held records.
+pub fn data_end(file: &FsFile, from: u64, file_len: u64) -> io::Result<u64> {
     const CHUNK: u64 = 1024 * 1024;
     let mut chunk = Vec::new();
     let mut end = file_len;
     while end > from {
         let start = end.saturating_sub(CHUNK).max(from);
         chunk.resize((end - start) as usize, 0);
-        file.read_exact_at(&mut chunk, start)?;
-        if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
-            return Ok(start + i as u64 + 1);
+        match file.read_exact_at(&mut chunk, start) {
+            Ok(()) => {
+                if let Some(i) = chunk.iter().rposition(|&b| b != 0) {
+                    return Ok(start + i as u64 + 1);
+                }
+            }
+            Err(e) if sfs::is_unreadable(&e) => {
+                if let Some(found) = data_end_by_sector(file, start, end)? {
+                    return Ok(found);
+                }
+            }
+            Err(e) => return Err(e),
         }
         end = start;
     }
     Ok(from)
 }
 
-/// The state of the directory after recovery.
-#[derive(Debug, Default)]
-pub struct Recovered {
-    /// Live segments, oldest first, with their (possibly cut) lengths.
-    pub segments: Vec<(SegmentFile, u64)>,
-    /// The seq after every record ever seen or possibly written, so no seq is reused.
-    pub next_seq: u64,
-    /// The seq the last live segment expects next, if there is one.
-    pub tail_next: Option<u64>,
-    /// Bytes of torn tail cut from the last segment (kept in a side file).
-    pub bytes_cut: u64,
-    /// Side files with damaged bytes, and segments moved aside whole.
-    pub set_aside: Vec<PathBuf>,
-    /// Records known lost to damage.
-    pub records_lost: u64,
-    pub deleted: usize,
-    /// Delivered segments kept for replay (`--spool-retain`): base and length.
-    pub retained: Vec<(u64, u64)>,
+/// [`data_end`] within `start..end`, a sector at a time, after a larger read failed.
+fn data_end_by_sector(file: &FsFile, start: u64, mut end: u64) -> io::Result<Option<u64>> {
+    let mut sector = Vec::new();
+    while end > start {
+        let from = ((end - 1) / SECTOR * SECTOR).max(start);
+        sector.resize((end - from) as usize, 0);
+        match file.read_exact_at(&mut sector, from) {
+            Ok(()) => {
+                if let Some(i) = sector.iter().rposition(|&b| b != 0) {
+                    return Ok(Some(from + i as u64 + 1));
+                }
+            }
+            Err(e) if sfs::is_unreadable(&e) => return Ok(Some(end)),
+            Err(e) => return Err(e),
+        }
+        end = from;
+    }
+    Ok(None)
 }
 
 /// Runs recovery over `dir` given the persisted watermark. Delivered segments are deleted, or
 /// with `retain` kept (unread) for the cleaner to expire.
-pub fn recover(dir_path: &Path, watermark: u64, retain: bool) -> Result<Recovered, SpoolError> {
+pub fn recover(fs: &Fs, dir_path: &Path, watermark: u64, retain: bool) -> Result<Recovered, SpoolError> {
     let mut out = Recovered {
         next_seq: watermark,
         ..Recovered::default()
     };
+    let mut changed = remove_temps(fs, dir_path)?;
     let segs = delete_delivered(dir::list_segments(dir_path)?, watermark, retain, &mut out)?;
-    let mut changed = out.deleted > 0;
+    changed |= out.deleted > 0;
     for (i, seg) in segs.iter().enumerate() {
         let limit = segs.get(i + 1).map(|s| s.base);
         out.next_seq = out.next_seq.max(seg.base);
-        let scan = match scan_retrying(seg, limit) {
+        let scan = match scan_retrying(fs, seg, limit) {
             Ok(scan) => scan,
             Err(e) if is_process_error(&e) => return Err(e),
             Err(e) => {
@@ -190,7 +237,7 @@ pub fn recover(dir_path: &Path, watermark: u64, retain: bool) -> Result<Recovere
             }
         };
         out.next_seq = out.next_seq.max(scan.next);
-        changed |= repair(seg, &scan, limit.is_none(), &mut out)?;
+        changed |= repair(fs, seg, &scan, limit.is_none(), &mut out)?;
     }
     if changed {
         dir::sync_dir(dir_path)?;
@@ -200,14 +247,25 @@ pub fn recover(dir_path: &Path, watermark: u64, retain: bool) -> Result<Recovere
 
 /// A read error may be passing (a network volume, a busy disk): one more try before the
 /// segment is given up as unreadable.
-fn scan_retrying(seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
-    scan(seg, limit).or_else(|e| {
+fn scan_retrying(fs: &Fs, seg: &SegmentFile, limit: Option<u64>) -> Result<Scan, SpoolError> {
+    scan(fs, seg, limit).or_else(|e| {
         if is_process_error(&e) {
             Err(e)
         } else {
-            scan(seg, limit)
+            scan(fs, seg, limit)
         }
     })
+}
+
+/// Removes the half-written copies of an interrupted recovery (their source is still whole:
+/// nothing is cut before its copy is renamed into place). Returns whether there were any.
+fn remove_temps(fs: &Fs, dir_path: &Path) -> Result<bool, SpoolError> {
+    let temps = dir::leftover_temps(dir_path)?;
+    for tmp in &temps {
+        tracing::warn!(file = %tmp.display(), "spool: removed a copy an interrupted recovery left half-written; redoing it");
+        fs.remove(tmp).map_err(io_err("delete", tmp))?;
+    }
+    Ok(!temps.is_empty())
 }
 
 /// Errors that say nothing about the segment (out of file descriptors or memory): the start
@@ -220,93 +278,6 @@ fn is_process_error(e: &SpoolError) -> bool {
         source.raw_os_error(),
         Some(libc::EMFILE | libc::ENFILE | libc::ENOMEM | libc::EINTR)
     )
-}
-
-/// Applies a scan: keeps damaged bytes aside, splits the segment at them, cuts what is past
-/// its data. Returns whether the directory changed.
-fn repair(seg: &SegmentFile, scan: &Scan, last: bool, out: &mut Recovered) -> Result<bool, SpoolError> {
-    let whole = scan.damage.is_empty() && scan.tail.is_none() && scan.pieces.len() <= 1;
-    let starts_at_zero = scan.pieces.first().map_or(true, |p| p.offset == 0);
-    if whole && starts_at_zero {
-        // The common case: at most zeros (or an interrupted split's copy) past the data.
-        let len = scan.keep_end;
-        if len < scan.file_len {
-            cut(seg, len)?;
-        }
-        keep_segment(seg.clone(), len, scan, out);
-        return Ok(false);
-    }
-    let file = File::open(&seg.path).map_err(io_err("open", &seg.path))?;
-    for damage in scan.damage.iter().chain(&scan.tail) {
-        let kept = salvage::keep(&file, seg, damage)?;
-        if last && Some(damage) == scan.tail.as_ref() {
-            out.bytes_cut += damage.len;
-            tracing::warn!(segment = %seg.path.display(), offset = damage.offset, bytes_cut = damage.len,
-                error = %damage.error, kept_in = %kept.display(),
-                "spool: cut a torn tail: a write cut short by a crash (never acknowledged), or damage to the last records");
-        } else {
-            salvage::report(seg, damage, &kept);
-        }
-        out.records_lost += damage.records_lost();
-        out.set_aside.push(kept);
-    }
-    let mut pieces = scan.pieces.iter();
-    let first = if starts_at_zero { pieces.next() } else { None };
-    let later: Vec<_> = pieces
-        .map(|p| copy_piece(&file, seg, p))
-        .collect::<Result<_, _>>()?;
-    if let Some(parent) = seg.path.parent() {
-        dir::sync_dir(parent)?;
-    }
-    match first {
-        Some(p) => {
-            cut(seg, p.len)?;
-            keep_segment(seg.clone(), p.len, scan, out);
-        }
-        None if later.is_empty() && last => {
-            cut(seg, 0)?; // nothing intact: the writer starts over in it
-            keep_segment(seg.clone(), 0, scan, out);
-        }
-        None => fs::remove_file(&seg.path).map_err(io_err("delete", &seg.path))?,
-    }
-    for (piece_seg, p) in later {
-        out.tail_next = Some(p.next);
-        out.segments.push((piece_seg, p.len));
-    }
-    Ok(true)
-}
-
-fn keep_segment(seg: SegmentFile, len: u64, scan: &Scan, out: &mut Recovered) {
-    let next = scan
-        .pieces
-        .first()
-        .filter(|p| p.offset == 0)
-        .map_or(seg.base, |p| p.next);
-    out.tail_next = Some(next);
-    out.segments.push((seg, len));
-}
-
-/// Writes one piece as a segment of its own (overwriting the same copy from an interrupted
-/// recovery), durably.
-fn copy_piece(file: &File, seg: &SegmentFile, p: &Piece) -> Result<(SegmentFile, Piece), SpoolError> {
-    let dir_path = seg.path.parent().unwrap_or(Path::new("."));
-    let target = SegmentFile {
-        base: p.first,
-        path: dir::segment_path(dir_path, p.first),
-    };
-    salvage::copy_range(file, &seg.path, p.offset, p.len, &target.path)?;
-    tracing::warn!(from = %seg.path.display(), to = %target.path.display(), records = p.next - p.first,
-        "spool: intact records after damage moved into a segment of their own");
-    Ok((target, *p))
-}
-
-fn cut(seg: &SegmentFile, len: u64) -> Result<(), SpoolError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&seg.path)
-        .map_err(io_err("open", &seg.path))?;
-    file.set_len(len).map_err(io_err("truncate", &seg.path))?;
-    file.sync_all().map_err(io_err("fsync", &seg.path))
 }
 
 /// A segment that cannot be read: moved aside whole. Its seqs are never reused: the next

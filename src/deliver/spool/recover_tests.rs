@@ -1,4 +1,5 @@
 use super::*;
+use crate::deliver::spool::fs::{self as sfs, FsFile, How};
 use crate::deliver::spool::testutil::{log_files, read_all, rec, recs, seqs};
 use crate::deliver::spool::Store;
 use std::fs;
@@ -91,7 +92,7 @@ fn data_end_finds_the_last_non_zero_byte() {
     bytes[5] = 1;
     bytes[(1 << 20) + 7] = 2;
     fs::write(&path, &bytes).unwrap();
-    let file = File::open(&path).unwrap();
+    let file = FsFile::open(&sfs::real(), &path, How::Read).unwrap();
     let len = bytes.len() as u64;
     assert_eq!(data_end(&file, 0, len).unwrap(), (1 << 20) + 8);
     assert_eq!(data_end(&file, (1 << 20) + 8, len).unwrap(), (1 << 20) + 8);

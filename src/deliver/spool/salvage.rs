@@ -9,13 +9,11 @@
 //! real frames: the search is linear in the bytes searched (`Search::hashed` counts the work,
 //! for the tests that hold it to that).
 
-use std::fs::File;
-use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::dir::{self, SegmentFile};
 use super::error::{io_err, SpoolError};
+use super::fs::{self, Fs, FsFile, How};
 use super::log::{self, FrameError, HEADER_LEN, MIN_PAYLOAD_LEN};
 
 /// The smallest frame on disk: a damaged span of `n` bytes held at most `n / MIN_FRAME_LEN`
@@ -39,6 +37,8 @@ pub struct Search {
     pub max_seq: u64,
     /// Bytes run through the CRC so far (the tests check it stays linear).
     pub hashed: u64,
+    /// Bytes that could not be read (unreadable sectors, searched as zeros).
+    pub unreadable: u64,
 }
 
 impl Search {
@@ -47,18 +47,21 @@ impl Search {
             expected,
             max_seq,
             hashed: 0,
+            unreadable: 0,
         }
     }
 
     /// The first offset in `from..end` where an intact frame with a plausible seq starts.
-    pub fn next_frame(&mut self, file: &File, from: u64, end: u64) -> std::io::Result<Option<Found>> {
+    /// Unreadable sectors read as zeros (which never start a frame), and a candidate frame
+    /// that cannot be read whole is not one.
+    pub fn next_frame(&mut self, file: &FsFile, from: u64, end: u64) -> std::io::Result<Option<Found>> {
         let mut chunk = Vec::new();
         let mut off = from;
         let probe = HEADER_LEN + 8; // header and seq
         while off + MIN_FRAME_LEN <= end {
             let n = CHUNK.min(end - off) as usize;
             chunk.resize(n, 0);
-            file.read_exact_at(&mut chunk, off)?;
+            self.unreadable += fs::read_around_holes(file, &mut chunk, off)?;
             for (i, window) in chunk.windows(probe).enumerate() {
                 let at = off + i as u64;
                 if let Some(found) = self.check(file, window, at, from, end)? {
@@ -76,7 +79,7 @@ impl Search {
 
     fn check(
         &mut self,
-        file: &File,
+        file: &FsFile,
         window: &[u8],
         at: u64,
         from: u64,
@@ -101,7 +104,11 @@ impl Search {
             return Ok(None);
         }
         let mut frame = vec![0u8; HEADER_LEN + len];
-        file.read_exact_at(&mut frame, at)?;
+        match file.read_exact_at(&mut frame, at) {
+            Ok(()) => {}
+            Err(e) if fs::is_unreadable(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        }
         self.hashed += len as u64;
         Ok(match log::decode(&frame) {
             Ok((s, _, _)) if s == seq => Some(Found { offset: at, seq }),
@@ -135,35 +142,69 @@ pub fn side_path(seg: &SegmentFile, offset: u64) -> PathBuf {
 }
 
 /// Copies the damaged bytes into their side file, durably, before anything is cut or skipped.
-pub fn keep(file: &File, seg: &SegmentFile, damage: &Damage) -> Result<PathBuf, SpoolError> {
+/// `None` when the disk has no room for it: the records are lost either way, and a full disk
+/// must not stop the spool from starting or reading (the bytes are not kept then, and the log
+/// line says so).
+pub fn keep(
+    fs: &Fs,
+    file: &FsFile,
+    seg: &SegmentFile,
+    damage: &Damage,
+) -> Result<Option<PathBuf>, SpoolError> {
     let target = side_path(seg, damage.offset);
-    copy_range(file, &seg.path, damage.offset, damage.len, &target)?;
+    match copy_range(fs, file, damage.offset, damage.len, &target) {
+        Ok(_) => Ok(Some(target)),
+        Err(SpoolError::Io { source, .. }) if fs::is_no_space(&source) => {
+            tracing::warn!(segment = %seg.path.display(), offset = damage.offset, bytes = damage.len,
+                "spool: no space to keep the damaged bytes in a side file; going on without the copy");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Copies `len` bytes at `offset` of `file` into `target`, a chunk at a time so memory stays
+/// small: written under a temporary name ([`dir::temp_path`]), synced, and only then renamed
+/// into place (and the directory synced), so a file under `target`'s name is always whole — a
+/// crash half-way leaves only a temporary file, which the next start removes. Unreadable
+/// sectors are copied as zeros; returns how many bytes those were.
+pub fn copy_range(fs: &Fs, file: &FsFile, offset: u64, len: u64, target: &Path) -> Result<u64, SpoolError> {
+    let tmp = dir::temp_path(target);
+    let result = write_copy(fs, file, offset, len, &tmp);
+    let holes = match result {
+        Ok(holes) => holes,
+        Err(e) => {
+            let _ = fs.remove(&tmp);
+            return Err(e);
+        }
+    };
+    fs.rename(&tmp, target).map_err(io_err("rename", target))?;
     if let Some(parent) = target.parent() {
         dir::sync_dir(parent)?;
     }
-    Ok(target)
+    Ok(holes)
 }
 
-/// Copies `len` bytes at `offset` of `file` into a new file `target` (replacing one left by an
-/// interrupted recovery), a chunk at a time so memory stays small, and syncs it.
-pub fn copy_range(file: &File, path: &Path, offset: u64, len: u64, target: &Path) -> Result<(), SpoolError> {
-    let mut out = File::create(target).map_err(io_err("create", target))?;
+fn write_copy(fs: &Fs, file: &FsFile, offset: u64, len: u64, tmp: &Path) -> Result<u64, SpoolError> {
+    let out = FsFile::open(fs, tmp, How::Fresh).map_err(io_err("create", tmp))?;
     let mut chunk = Vec::new();
     let mut done = 0;
+    let mut holes = 0;
     while done < len {
         let n = CHUNK.min(len - done) as usize;
         chunk.resize(n, 0);
-        file.read_exact_at(&mut chunk, offset + done)
-            .map_err(io_err("read", path))?;
-        out.write_all(&chunk).map_err(io_err("write", target))?;
+        holes +=
+            fs::read_around_holes(file, &mut chunk, offset + done).map_err(io_err("read", file.path()))?;
+        out.write_all_at(&chunk, done).map_err(io_err("write", tmp))?;
         done += n as u64;
     }
-    out.sync_all().map_err(io_err("fsync", target))
+    out.sync_all().map_err(io_err("fsync", tmp))?;
+    Ok(holes)
 }
 
 /// Logs damage the way an operator needs it: what was lost, between which records, and where
 /// the bytes are now.
-pub fn report(seg: &SegmentFile, damage: &Damage, kept: &Path) {
+pub fn report(seg: &SegmentFile, damage: &Damage, kept: Option<&Path>) {
     tracing::error!(
         segment = %seg.path.display(),
         offset = damage.offset,
@@ -171,7 +212,7 @@ pub fn report(seg: &SegmentFile, damage: &Damage, kept: &Path) {
         error = %damage.error,
         records_lost = damage.records_lost(),
         lost_seqs = %format!("{}..{}", damage.first, damage.resume),
-        kept_in = %kept.display(),
+        kept_in = %kept.map_or("nowhere (no space)".into(), |k| k.display().to_string()),
         "spool: damaged bytes skipped; every intact record before and after them is delivered"
     );
 }
@@ -180,13 +221,12 @@ pub fn report(seg: &SegmentFile, damage: &Damage, kept: &Path) {
 mod tests {
     use super::*;
     use crate::deliver::spool::testutil::rec;
-    use std::fs;
 
-    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, File) {
+    fn file_with(bytes: &[u8]) -> (tempfile::TempDir, FsFile) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        fs::write(&path, bytes).unwrap();
-        let file = File::open(&path).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        let file = FsFile::open(&fs::real(), &path, How::Read).unwrap();
         (dir, file)
     }
 

@@ -17,6 +17,8 @@ pub struct SpoolStats {
     oldest_ms: AtomicI64,
     records_lost: AtomicU64,
     retained_bytes: AtomicU64,
+    /// Data in the writer's segment (part of `bytes`).
+    active_bytes: AtomicU64,
     read_errors: AtomicU64,
     /// The drain cannot read the spool right now (and keeps retrying): why.
     read_problem: Mutex<Option<String>>,
@@ -40,6 +42,18 @@ impl SpoolStats {
     /// Every seq below this is delivered (it may not be persisted yet).
     pub fn delivered(&self) -> u64 {
         self.delivered.load(Ordering::Acquire).max(self.watermark())
+    }
+    /// What counts against `--spool-max-bytes`: [`Self::bytes`], less the writer's segment
+    /// when everything in it is delivered. The cleaner never deletes that segment (the writer
+    /// may be appending to it), so counting it would keep a small, fully delivered spool full
+    /// for good; the writer rolls it away at the next append instead.
+    pub fn counted_bytes(&self) -> u64 {
+        let bytes = self.bytes();
+        if self.delivered() >= self.committed() {
+            bytes.saturating_sub(self.active_bytes.load(Ordering::Acquire))
+        } else {
+            bytes
+        }
     }
     /// Records written but not yet delivered (approximate: gaps count too).
     pub fn pending(&self) -> u64 {
@@ -79,6 +93,9 @@ impl SpoolStats {
         let _ = self
             .bytes
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
+    }
+    pub(crate) fn set_active_bytes(&self, n: u64) {
+        self.active_bytes.store(n, Ordering::Release);
     }
     pub(crate) fn set_committed(&self, seq: u64) {
         self.committed.store(seq, Ordering::Release);

@@ -15,14 +15,17 @@
 //! time and CPU per sync into zeroed space; in the bridge, with ~40 records a sync, the
 //! difference was within the noise (BENCHMARKS.md, session 6). The file reads the same either way.
 
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::cleaner::{Cleaner, Retention};
-use super::dir::{self, SegmentFile};
+#[cfg(test)]
+use super::active::ZERO_AHEAD;
+use super::active::{create_segment, open_active, zero_span, Active, ZEROS};
+use super::cleaner::{self, Cleaner, RetainedSet, Retention};
+use super::dir;
 use super::error::{io_err, SpoolError};
+use super::fs::{self, Fs};
 use super::log;
 use super::reader::Reader;
 use super::recover;
@@ -50,34 +53,6 @@ pub struct Recovery {
     pub pending: u64,
 }
 
-/// How far ahead of its data the active segment is filled with written zeros.
-pub const ZERO_AHEAD: u64 = 256 << 10;
-static ZEROS: [u8; ZERO_AHEAD as usize] = [0; ZERO_AHEAD as usize];
-
-/// The segment being appended to.
-struct Active {
-    seg: SegmentFile,
-    file: File,
-    /// Bytes known durable; the file is cut back here after a failed append.
-    len: u64,
-    /// The file's size: preallocated, or cut to `len`. Zeros are never written past it.
-    allocated: u64,
-    /// Bytes from the start that hold data or written zeros.
-    zeroed: u64,
-}
-
-impl Active {
-    fn new(seg: SegmentFile, file: File, len: u64, allocated: u64) -> Active {
-        Active {
-            seg,
-            file,
-            len,
-            allocated,
-            zeroed: len,
-        }
-    }
-}
-
 pub struct Store {
     dir: PathBuf,
     lock: Arc<File>,
@@ -90,8 +65,9 @@ pub struct Store {
     stats: Arc<SpoolStats>,
     watermark_lock: Arc<Mutex<()>>,
     retention: Retention,
-    /// Delivered segments found kept for replay at open: base and length.
-    retained: Vec<(u64, u64)>,
+    /// Delivered segments kept for replay, shared with the cleaners.
+    retained: RetainedSet,
+    fs: Fs,
 }
 
 impl Store {
@@ -107,10 +83,21 @@ impl Store {
         segment_bytes: u64,
         retention: Retention,
     ) -> Result<(Store, Recovery), SpoolError> {
+        Self::open_with(dir, segment_bytes, retention, fs::real())
+    }
+
+    /// As [`Store::open_retaining`], every file operation going through `fs` (the tests'
+    /// faulty disk).
+    pub(crate) fn open_with(
+        dir: &Path,
+        segment_bytes: u64,
+        retention: Retention,
+        fs: Fs,
+    ) -> Result<(Store, Recovery), SpoolError> {
         create_dir(dir)?;
         let lock = dir::lock(dir)?;
         let watermark = dir::read_watermark(dir, !dir::list_segments(dir)?.is_empty());
-        let rec = recover::recover(dir, watermark, retention.is_on())?;
+        let rec = recover::recover(&fs, dir, watermark, retention.is_on())?;
         let stats = Arc::new(SpoolStats::default());
         stats.add_bytes(rec.segments.iter().map(|(_, len)| len).sum());
         stats.add_bytes(dir::set_aside_files(dir)?.iter().map(|(_, len)| len).sum());
@@ -122,10 +109,11 @@ impl Store {
         let active = match rec.segments.last() {
             // Appending keeps a segment's seqs consecutive only if it ends right before next_seq.
             Some((seg, len)) if rec.tail_next == Some(rec.next_seq) => {
-                open_active(seg.clone(), *len, segment_bytes)?
+                open_active(&fs, seg.clone(), *len, segment_bytes)?
             }
-            _ => create_segment(dir, rec.next_seq, segment_bytes)?,
+            _ => create_segment(&fs, dir, rec.next_seq, segment_bytes)?,
         };
+        stats.set_active_bytes(active.len);
         let recovery = Recovery {
             bytes_cut: rec.bytes_cut,
             set_aside: rec.set_aside,
@@ -147,7 +135,8 @@ impl Store {
             stats,
             watermark_lock: Arc::new(Mutex::new(())),
             retention,
-            retained: rec.retained,
+            retained: Arc::new(Mutex::new(rec.retained.iter().copied().collect())),
+            fs,
         };
         Ok((store, recovery))
     }
@@ -163,17 +152,38 @@ impl Store {
         for (seq, record) in (first..).zip(records) {
             log::encode(seq, record, &mut self.buf)?;
         }
-        self.repair()?;
-        if self.active.len >= self.segment_bytes && self.active.len > 0 {
-            self.roll()?;
-        }
-        if let Err(e) = self.write_buf() {
+        let result = match self.try_append() {
+            // A full disk gives up the segments kept for replay before it refuses a callback.
+            Err(e) if is_no_space(&e) && self.give_up_retained() => self.try_append(),
+            result => result,
+        };
+        if let Err(e) = result {
             self.roll_if_full_and_delivered(&e);
             return Err(e);
         }
         self.next_seq = first + records.len() as u64;
         self.stats.set_committed(self.next_seq);
         Ok(first)
+    }
+
+    /// Cuts back a failed append, rolls a full segment, writes the batch.
+    fn try_append(&mut self) -> Result<(), SpoolError> {
+        self.repair()?;
+        if self.active.len >= self.segment_bytes && self.active.len > 0 {
+            self.roll()?;
+        }
+        self.write_buf()
+    }
+
+    /// Whether any retained segment was given up (so a retry may find room).
+    fn give_up_retained(&mut self) -> bool {
+        match cleaner::give_up_retained(&self.fs, &self.dir, &self.retained, &self.stats) {
+            Ok(freed) => freed,
+            Err(e) => {
+                tracing::error!(error = %e, "spool: cannot give up the retained segments");
+                false
+            }
+        }
     }
 
     /// One write (two when zeros go ahead) and one fdatasync; on failure cuts the file back
@@ -201,6 +211,7 @@ impl Store {
         self.active.len = end;
         self.active.zeroed = zeros.map_or(self.active.zeroed, |span| span.end).max(end);
         self.stats.add_bytes(self.buf.len() as u64);
+        self.stats.set_active_bytes(end);
         Ok(())
     }
 
@@ -209,9 +220,7 @@ impl Store {
     /// data already frees its preallocated rest. Without this, a disk the spool filled would
     /// stay full after Kafka took everything.
     fn roll_if_full_and_delivered(&mut self, error: &SpoolError) {
-        let full =
-            matches!(error, SpoolError::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC));
-        if full && self.active.len > 0 && self.stats.delivered() >= self.next_seq {
+        if is_no_space(error) && self.active.len > 0 && self.stats.delivered() >= self.next_seq {
             if let Err(e) = self.roll() {
                 tracing::debug!(error = %e, "spool: cannot start a new segment on a full disk yet");
             }
@@ -244,16 +253,25 @@ impl Store {
     /// the last segment can ever end in preallocated zeros), then starts the next one.
     fn roll(&mut self) -> Result<(), SpoolError> {
         self.cut_to_data()?;
-        self.active = create_segment(&self.dir, self.next_seq, self.segment_bytes)?;
+        self.active = create_segment(&self.fs, &self.dir, self.next_seq, self.segment_bytes)?;
+        self.stats.set_active_bytes(0);
         Ok(())
     }
 
-    /// Leaves `garbage` after the durable end, as a write that failed half-way (and could
-    /// not be cut back at the time) would.
-    #[cfg(test)]
-    pub(crate) fn simulate_failed_write(&mut self, garbage: &[u8]) -> std::io::Result<()> {
-        self.dirty = true;
-        self.active.file.write_all_at(garbage, self.active.len)
+    /// Starts a new segment when everything in this one is delivered, so that the cleaner can
+    /// delete it: called when the spool is at its size limit.
+    /// Returns whether it did.
+    pub fn roll_if_delivered(&mut self) -> bool {
+        if self.active.len == 0 || self.stats.delivered() < self.next_seq {
+            return false;
+        }
+        match self.roll() {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, "spool: cannot start a new segment");
+                false
+            }
+        }
     }
 
     /// Where the next frame will start: the active segment's base seq and its length. Right
@@ -283,14 +301,21 @@ impl Store {
             Arc::clone(&self.watermark_lock),
             Arc::clone(&self.lock),
             self.retention,
-            &self.retained,
+            Arc::clone(&self.retained),
+            Arc::clone(&self.fs),
         )
     }
 
     /// A reader starting at `from_seq`.
     pub fn reader(&self, from_seq: u64) -> Reader {
-        Reader::new(&self.dir, from_seq).with_stats(Arc::clone(&self.stats))
+        Reader::new(&self.dir, from_seq)
+            .with_stats(Arc::clone(&self.stats))
+            .with_fs(Arc::clone(&self.fs))
     }
+}
+
+fn is_no_space(e: &SpoolError) -> bool {
+    matches!(e, SpoolError::Io { source, .. } if fs::is_no_space(source))
 }
 
 /// Creates the spool directory durably: without a parent fsync, a power cut could lose the
@@ -303,78 +328,6 @@ fn create_dir(dir: &Path) -> Result<(), SpoolError> {
     match dir.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => dir::sync_dir(parent),
         _ => Ok(()),
-    }
-}
-
-/// Reopens the last segment (recovery cut it to its data) and preallocates its rest again.
-fn open_active(seg: SegmentFile, len: u64, size: u64) -> Result<Active, SpoolError> {
-    let file = OpenOptions::new()
-        .write(true)
-        .open(&seg.path)
-        .map_err(io_err("open", &seg.path))?;
-    if size > len {
-        preallocate(&file, size);
-        file.sync_all().map_err(io_err("fsync", &seg.path))?;
-    }
-    let allocated = file.metadata().map_err(io_err("stat", &seg.path))?.len();
-    Ok(Active::new(seg, file, len, allocated))
-}
-
-/// A new, empty segment, preallocated and made durable in the directory before any record
-/// goes in. A file left by an earlier attempt whose fsync failed is reused if it holds no
-/// data yet (only zeros), so a roll can be retried; one with data is refused rather than
-/// written over.
-fn create_segment(dir: &Path, base: u64, size: u64) -> Result<Active, SpoolError> {
-    let path = dir::segment_path(dir, base);
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(&path)
-        .map_err(io_err("create", &path))?;
-    if holds_data(&file).map_err(io_err("read", &path))? {
-        let source = std::io::Error::new(std::io::ErrorKind::AlreadyExists, "segment already holds data");
-        return Err(SpoolError::Io {
-            op: "create",
-            path,
-            source,
-        });
-    }
-    preallocate(&file, size);
-    file.sync_all().map_err(io_err("fsync", &path))?;
-    dir::sync_dir(dir)?;
-    let allocated = file.metadata().map_err(io_err("stat", &path))?.len();
-    Ok(Active::new(SegmentFile { base, path }, file, 0, allocated))
-}
-
-/// The zeros to write after an append ending at `end`: when fewer than half a chunk of
-/// written zeros are left past it, the next chunk (cut at the file's size).
-fn zero_span(end: u64, zeroed: u64, allocated: u64) -> Option<std::ops::Range<u64>> {
-    if zeroed >= allocated || zeroed.saturating_sub(end) >= ZERO_AHEAD / 2 {
-        return None;
-    }
-    let start = zeroed.max(end);
-    let stop = (start + ZERO_AHEAD).min(allocated);
-    (start < stop).then_some(start..stop)
-}
-
-/// Whether any byte of the file is not zero.
-fn holds_data(file: &File) -> std::io::Result<bool> {
-    Ok(super::recover::data_end(file, 0, file.metadata()?.len())? > 0)
-}
-
-/// Reserves `size` bytes (the file's size becomes `size`). Best effort: where the filesystem
-/// cannot (`EOPNOTSUPP`), appends simply grow the file.
-fn preallocate(file: &File, size: u64) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        let len = libc::off_t::try_from(size).unwrap_or(libc::off_t::MAX);
-        // SAFETY: a valid open fd; mode 0 allocates and extends, never touches data.
-        if unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) } != 0 {
-            tracing::debug!(error = %std::io::Error::last_os_error(), "spool: cannot preallocate a segment");
-        }
     }
 }
 

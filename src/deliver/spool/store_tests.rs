@@ -2,6 +2,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 
 use super::*;
+use crate::deliver::spool::fs::faults::FaultyFs;
 use crate::deliver::spool::testutil::{log_files, names, read_all, rec, recs, seqs};
 
 #[test]
@@ -15,8 +16,8 @@ fn append_reopen_and_read_everything_back() {
     assert_eq!(store.append_batch(&[]).unwrap(), 6);
     let bytes = store.stats().bytes();
     // The segment is preallocated: its data, then zeros.
-    let file = fs::File::open(path.join(&log_files(&path)[0])).unwrap();
-    let len = file.metadata().unwrap().len();
+    let file = ro(&path.join(&log_files(&path)[0]));
+    let len = file.len().unwrap();
     assert!(len >= bytes);
     assert_eq!(super::recover::data_end(&file, 0, len).unwrap(), bytes);
     drop(store);
@@ -62,8 +63,8 @@ fn torn_tail_is_cut_and_appends_continue() {
     let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(recovery.bytes_cut, damaged - good);
     assert_eq!((recovery.records_lost, recovery.set_aside.len()), (0, 1));
-    let file = fs::File::open(&seg).unwrap();
-    let data = super::recover::data_end(&file, 0, file.metadata().unwrap().len()).unwrap();
+    let file = ro(&seg);
+    let data = super::recover::data_end(&file, 0, file.len().unwrap()).unwrap();
     assert_eq!((recovery.next_seq, data), (3, good));
     assert_eq!(store.append_batch(&[rec(99)]).unwrap(), 3);
     let all = read_all(dir.path(), 0, store.stats().committed());
@@ -227,10 +228,14 @@ fn open_deletes_segments_below_the_watermark() {
 #[test]
 fn a_failed_append_is_cut_back_before_the_next_one() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
+    let disk = FaultyFs::default();
+    let (mut store, _) = Store::open_with(dir.path(), 1 << 20, Retention::default(), disk.fs()).unwrap();
     store.append_batch(&[rec(0)]).unwrap();
-    // Simulate a write that failed half-way and could not be cut back at the time.
-    store.simulate_failed_write(&[0xee; 13]).unwrap();
+    // A write that fails half-way, and the cut back that fails with it.
+    disk.crash_after(0);
+    assert!(store.append_batch(&[rec(1)]).is_err());
+    assert!(store.dirty, "not cut back yet");
+    disk.heal();
     assert_eq!(store.append_batch(&[rec(1)]).unwrap(), 1);
     assert_eq!(seqs(&read_all(dir.path(), 0, 2)), [0, 1]);
     drop(store);
@@ -238,13 +243,13 @@ fn a_failed_append_is_cut_back_before_the_next_one() {
     assert_eq!((recovery.bytes_cut, recovery.next_seq), (0, 2));
 }
 
+/// A write the disk refuses (ENOSPC, through the seam) appends nothing and uses no seq.
 #[test]
 fn a_write_error_leaves_the_seq_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
-    // A read-only handle makes write fail like a full disk would.
-    let path = store.active.seg.path.clone();
-    store.active.file = OpenOptions::new().read(true).open(&path).unwrap();
+    let disk = FaultyFs::default();
+    let (mut store, _) = Store::open_with(dir.path(), 1 << 20, Retention::default(), disk.fs()).unwrap();
+    disk.no_space(Some(""));
     assert!(matches!(
         store.append_batch(&[rec(0)]),
         Err(SpoolError::Io { op: "write", .. })
@@ -253,7 +258,7 @@ fn a_write_error_leaves_the_seq_unchanged() {
         (store.next_seq(), store.stats().committed(), store.stats().bytes()),
         (0, 0, 0)
     );
-    store.active.file = OpenOptions::new().append(true).open(&path).unwrap();
+    disk.no_space(None);
     assert_eq!(store.append_batch(&[rec(1)]).unwrap(), 0);
     assert_eq!(read_all(dir.path(), 0, 1)[0].1, rec(1));
 }
@@ -294,79 +299,6 @@ fn the_cleaner_deletes_delivered_segments_even_when_the_watermark_cannot_be_writ
     assert_eq!((recovery.watermark, recovery.first_seq), (6, 6));
 }
 
-/// `--spool-retain`: delivered segments stay for replay, counted apart from the spool's size,
-/// until the retention is exceeded (oldest first), across a restart too.
-#[test]
-fn retention_keeps_delivered_segments_apart_from_the_spool_size() {
-    use crate::deliver::spool::Retention;
-    let dir = tempfile::tempdir().unwrap();
-    let keep_all = Retention {
-        max_bytes: Some(1 << 30),
-        ..Retention::default()
-    };
-    let (mut store, _) = Store::open_retaining(dir.path(), 1, keep_all).unwrap();
-    for i in 0..4 {
-        store.append_batch(&recs(i * 2..i * 2 + 2)).unwrap();
-    }
-    let mut cleaner = store.cleaner();
-    cleaner.advance(8).unwrap();
-    let stats = store.stats();
-    assert_eq!(log_files(dir.path()).len(), 4, "nothing deleted");
-    let live = fs::metadata(dir.path().join(&log_files(dir.path())[3]))
-        .unwrap()
-        .len();
-    assert_eq!(
-        stats.bytes(),
-        live,
-        "retained segments are not in the spool's size"
-    );
-    let retained = stats.retained_bytes();
-    assert!(retained > 0);
-    assert_eq!(seqs(&read_all(dir.path(), 0, 8)), (0..8).collect::<Vec<_>>());
-    drop((store, cleaner));
-
-    // Reopened with room for the two newest: the oldest goes first.
-    let size = |i: usize| {
-        fs::metadata(dir.path().join(&log_files(dir.path())[i]))
-            .unwrap()
-            .len()
-    };
-    let two = Retention {
-        max_bytes: Some(size(1) + size(2)),
-        ..Retention::default()
-    };
-    let (store, recovery) = Store::open_retaining(dir.path(), 1, two).unwrap();
-    assert_eq!(
-        (recovery.watermark, store.stats().retained_bytes()),
-        (8, retained)
-    );
-    store.cleaner().advance(8).unwrap();
-    assert_eq!(
-        log_files(dir.path()).len(),
-        3,
-        "the oldest retained segment deleted"
-    );
-    drop(store);
-
-    // By age: a segment last written long ago goes.
-    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-    for name in log_files(dir.path()) {
-        let file = fs::File::options()
-            .write(true)
-            .open(dir.path().join(name))
-            .unwrap();
-        file.set_modified(old).unwrap();
-    }
-    let hour = Retention {
-        max_age: Some(std::time::Duration::from_secs(3600)),
-        ..Retention::default()
-    };
-    let (store, _) = Store::open_retaining(dir.path(), 1, hour).unwrap();
-    store.cleaner().advance(8).unwrap();
-    assert_eq!(log_files(dir.path()).len(), 1, "only the active segment is left");
-    assert_eq!(store.stats().retained_bytes(), 0);
-}
-
 /// Zeros are written a chunk ahead of the data, never past the preallocated size, and the
 /// segment reads exactly as before: data, then zeros.
 #[test]
@@ -381,12 +313,8 @@ fn zeros_go_ahead_of_the_data_within_the_preallocated_size() {
         n += 10;
     }
     let path = dir.path().join(&log_files(dir.path())[0]);
-    let file = fs::File::open(&path).unwrap();
-    assert_eq!(
-        file.metadata().unwrap().len(),
-        size,
-        "never grown past its preallocation"
-    );
+    let file = ro(&path);
+    assert_eq!(file.len().unwrap(), size, "never grown past its preallocation");
     assert_eq!(
         super::recover::data_end(&file, 0, size).unwrap(),
         store.stats().bytes()
@@ -396,8 +324,8 @@ fn zeros_go_ahead_of_the_data_within_the_preallocated_size() {
     // The cached pages go first (all clean after the fdatasync): cached counts as data.
     // SAFETY: plain syscalls on an open descriptor.
     let hole = unsafe {
-        libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
-        libc::lseek(file.as_raw_fd(), 0, libc::SEEK_HOLE)
+        libc::posix_fadvise(file.raw().as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED);
+        libc::lseek(file.raw().as_raw_fd(), 0, libc::SEEK_HOLE)
     };
     assert_eq!(hole as u64, size);
     drop(store);
@@ -425,4 +353,13 @@ fn the_zero_span_is_one_chunk_when_less_than_half_is_left() {
     );
     assert_eq!(zero_span(100, 100, 100), None, "a file cut to its data");
     assert_eq!(zero_span(200, 100, 100), None, "an append that grew the file");
+}
+
+fn ro(path: &std::path::Path) -> crate::deliver::spool::fs::FsFile {
+    crate::deliver::spool::fs::FsFile::open(
+        &crate::deliver::spool::fs::real(),
+        path,
+        crate::deliver::spool::fs::How::Read,
+    )
+    .unwrap()
 }

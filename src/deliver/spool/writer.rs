@@ -78,7 +78,7 @@ impl SpoolWriter {
     /// A soft limit: the spool may pass it by one batch, then refuses until the publisher
     /// has drained enough for delivered segments to be deleted.
     pub fn is_full(&self) -> bool {
-        self.stats.bytes() >= self.max_bytes
+        self.stats.counted_bytes() >= self.max_bytes
     }
 
     pub fn stats(&self) -> &Arc<SpoolStats> {
@@ -94,6 +94,7 @@ fn write_loop(
     on_commit: impl Fn(Durable),
 ) {
     let stats = store.stats();
+    let mut cleaner = store.cleaner();
     let mut failing = false;
     // Only for the commit window's timed wait: a runtime on this thread, no thread of its own.
     let timer = window.is_on().then(timer).flatten();
@@ -104,7 +105,13 @@ fn write_loop(
         if let Some(timer) = timer.as_ref().filter(|_| !wait.is_zero()) {
             gather(timer, &mut rx, &mut batch, wait);
         }
-        if stats.bytes() >= max_bytes {
+        // At the limit with everything delivered: a new segment lets the old one go now.
+        if stats.bytes() >= max_bytes && store.roll_if_delivered() {
+            if let Err(e) = cleaner.advance(stats.delivered()) {
+                tracing::warn!(error = %e, "spool: cannot delete a delivered segment");
+            }
+        }
+        if stats.counted_bytes() >= max_bytes {
             for a in batch {
                 let _ = a.done.send(Err(Refusal::SpoolFull));
             }
@@ -230,3 +237,7 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod limits_tests;

@@ -53,6 +53,11 @@ impl KeySet {
         self.current().len()
     }
 
+    /// Never true once built from a validated configuration: an empty file is not taken in.
+    pub fn is_empty(&self) -> bool {
+        self.current().is_empty()
+    }
+
     /// Takes a new, non-empty set of tokens in; counted as a reload, and the file as healthy.
     pub fn replace(&self, tokens: &[String]) {
         let tokens = as_bytes(tokens);

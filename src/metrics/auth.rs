@@ -99,3 +99,34 @@ impl Collector for AuthSeries {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::{Metrics, Readings};
+    use crate::route::Topics;
+
+    #[test]
+    fn the_token_series_name_apps_positions_and_files_never_a_token() {
+        let ring = Arc::new(Keyring::fixed(
+            &["1400".into(), "1500".into()],
+            Some("s3cret"),
+            Some("k3y"),
+        ));
+        let metrics = Metrics::with_auth(&Topics::new("t."), Some(ring.clone()));
+        ring.app("1400").unwrap().used.record(0);
+        let text = metrics.render(&Readings::default());
+        for line in [
+            "tencent_bridge_auth_tokens{sdk_app_id=\"1400\",scheme=\"sign\"} 1\n",
+            "tencent_bridge_auth_tokens{sdk_app_id=\"1500\",scheme=\"trtc\"} 1\n",
+            "tencent_bridge_auth_signed_total{sdk_app_id=\"1400\",scheme=\"sign\",token=\"first\"} 1\n",
+            "tencent_bridge_auth_signed_total{sdk_app_id=\"1500\",scheme=\"sign\",token=\"first\"} 0\n",
+            // No file here (the flag), yet the families are declared: the alert's series exists.
+            "# TYPE tencent_bridge_auth_token_file_failing gauge\n",
+            "# TYPE tencent_bridge_auth_token_file_reloads counter\n",
+        ] {
+            assert!(text.contains(line), "{line:?} not in:\n{text}");
+        }
+        assert!(!text.contains("s3cret") && !text.contains("k3y"), "{text}");
+    }
+}

@@ -45,11 +45,11 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
 
-    /// Read the auth tokens from this file (a mounted Kubernetes secret): one token a line,
-    /// blank lines and `#` comments ignored; a callback signed with any of them is authentic.
-    /// Re-read every 2 s: to rotate, add the new token on a second line, change it in the
-    /// Tencent console, then remove the old one (docs/operations.md). Serves every app without
-    /// its own --app-token-file. Exclusive with --auth-token.
+    /// Read the auth tokens from this file (a mounted Kubernetes secret): one a line, blank
+    /// lines and `#` comments ignored, any of them signs. Re-read every 2 s: to rotate, add the
+    /// new token on a second line, change it in the Tencent console, remove the old one
+    /// (docs/operations.md). For every app without its own --app-token-file. Exclusive with
+    /// --auth-token.
     #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
 
@@ -65,8 +65,9 @@ pub struct Config {
     pub app_tokens: Vec<AppTokens>,
 
     /// File holding the TRTC callback key (from the TRTC console; a mounted secret; one key a
-    /// line like --auth-token-file, any of them valid, re-read every 2 s). When set, TRTC room and media callbacks are served on --trtc-path,
-    /// signed with HMAC-SHA256 of the body under this key; when unset, that path is not served.
+    /// line like --auth-token-file, any of them valid, re-read every 2 s). When set, TRTC room
+    /// and media callbacks are served on --trtc-path, signed with HMAC-SHA256 of the body
+    /// under this key; when unset, that path is not served.
     #[arg(long, env = "BRIDGE_TRTC_KEY_FILE")]
     pub trtc_key_file: Option<PathBuf>,
 
@@ -309,7 +310,7 @@ impl Config {
             let v = if secret(k) { "<redacted>" } else { v.as_str() };
             out.push_str(&format!("{k:?} = {v:?}\n"));
         }
-        out.push_str(&self.describe_app_token_files());
+        out.push_str(&tokens::describe_files(&self.app_token_files));
         out
     }
 }
@@ -402,20 +403,6 @@ pub use validate::ConfigError;
 #[path = "config_tokens.rs"]
 pub mod tokens;
 pub use tokens::{AppTokens, TokenSource};
-
-impl Config {
-    /// check-config's `[app-token-file]` table: the paths, never the tokens.
-    fn describe_app_token_files(&self) -> String {
-        if self.app_token_files.is_empty() {
-            return String::new();
-        }
-        let mut out = String::from("\n[app-token-file]\n");
-        for (app, path) in &self.app_token_files {
-            out.push_str(&format!("{app:?} = {:?}\n", path.display().to_string()));
-        }
-        out
-    }
-}
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

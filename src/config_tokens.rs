@@ -100,3 +100,15 @@ pub fn describe(apps: &[AppTokens], trtc: Option<(&Path, usize)>) -> String {
     }
     out
 }
+
+/// check-config's `[app-token-file]` table: the paths, never the tokens.
+pub fn describe_files(files: &[(String, PathBuf)]) -> String {
+    if files.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n[app-token-file]\n");
+    for (app, path) in files {
+        out.push_str(&format!("{app:?} = {:?}\n", path.display().to_string()));
+    }
+    out
+}

@@ -213,9 +213,4 @@ impl Config {
             (_, false) => Err(ConfigError::AppWithoutToken(unsigned.join(", "))),
         }
     }
-
-    /// Whether some app runs without signature checks (`--allow-unsigned`).
-    pub fn any_unsigned(&self) -> bool {
-        self.app_tokens.iter().any(|a| a.source == TokenSource::Unsigned)
-    }
 }

@@ -7,130 +7,16 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::bridge::{run_to_exit, Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
 use common::consume::read_until;
-use common::http::{get_text_blocking, post, post_with};
+use common::http::{post, post_with};
 use common::samples::{live, query, trtc, trtc_headers};
+use common::tokens::{metric, reloaded, status, until, Flow, Secret, LIVE};
 
-const LIVE: &str = "Live.CallbackAfterMemberStateChanged";
 const APP_B: &str = "1400000002";
-
-/// A directory laid out as kubelet mounts a secret: `token -> ..data/token`, `..data -> ..vN`.
-/// Each [`Secret::publish`] is kubelet's update: a new `..vN`, then `..data` renamed over.
-struct Secret {
-    dir: tempfile::TempDir,
-    version: u32,
-}
-
-impl Secret {
-    fn new(text: &str) -> Secret {
-        let mut s = Secret {
-            dir: tempfile::tempdir().unwrap(),
-            version: 0,
-        };
-        s.publish(text);
-        std::os::unix::fs::symlink("..data/token", s.path()).unwrap();
-        s
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("token")
-    }
-
-    fn publish(&mut self, text: &str) {
-        self.version += 1;
-        let d = self.dir.path();
-        let version = format!("..v{}", self.version);
-        std::fs::create_dir(d.join(&version)).unwrap();
-        std::fs::write(d.join(&version).join("token"), text).unwrap();
-        std::os::unix::fs::symlink(&version, d.join("..data_tmp")).unwrap();
-        std::fs::rename(d.join("..data_tmp"), d.join("..data")).unwrap();
-    }
-}
-
-/// The value of the first sample of `name` whose labels contain each of `labels`.
-fn metric(bridge: &Bridge, name: &str, labels: &[&str]) -> Option<f64> {
-    let text = get_text_blocking(&bridge.admin_addr(), "/metrics")?;
-    text.lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")))
-        .find(|l| labels.iter().all(|want| l.contains(want)))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-}
-
-/// Polls `check` every 50 ms until it holds; fails after `timeout`.
-async fn until(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !check() {
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Waits until the file at `path` was taken in `n` times in all and is not failing.
-async fn reloaded(bridge: &Bridge, path: &Path, n: f64) {
-    let label = format!("path=\"{}\"", path.display());
-    until(&format!("reload {n} of {label}"), Duration::from_secs(20), || {
-        let reloads = metric(bridge, "tencent_bridge_auth_token_file_reloads_total", &[&label]);
-        let failing = metric(bridge, "tencent_bridge_auth_token_file_failing", &[&label]);
-        reloads == Some(n) && failing == Some(0.0)
-    })
-    .await;
-}
-
-async fn status(bridge: &Bridge, app: &str, token: &str, marker: &str) -> u16 {
-    let q = query("/callback", app, LIVE, Some(token));
-    post(&bridge.addr(), &q, live("rot", "Online", "Enter", marker))
-        .await
-        .status
-}
-
-/// Signed callbacks sent one after another with whatever token `token` holds at the time.
-struct Flow {
-    token: Arc<Mutex<String>>,
-    stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<Vec<(String, String, u16)>>,
-}
-
-impl Flow {
-    fn start(addr: String, token: &str) -> Flow {
-        let token = Arc::new(Mutex::new(token.to_owned()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (t, s) = (token.clone(), stop.clone());
-        let task = tokio::spawn(async move {
-            let mut sent = Vec::new();
-            let mut i = 0;
-            while !s.load(Ordering::Relaxed) && i < 100_000 {
-                i += 1;
-                let token = t.lock().unwrap().clone();
-                let marker = format!("flow-{i}");
-                let q = query("/callback", APP_ID, LIVE, Some(&token));
-                let a = post(&addr, &q, live("rot", "Online", "Enter", &marker)).await;
-                sent.push((marker, token, a.status));
-                tokio::time::sleep(Duration::from_millis(20)).await; // pacing, not a wait
-            }
-            sent
-        });
-        Flow { token, stop, task }
-    }
-
-    fn sign_with(&self, token: &str) {
-        *self.token.lock().unwrap() = token.to_owned();
-    }
-
-    async fn stop(self) -> Vec<(String, String, u16)> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.task.await.unwrap()
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_rotation_old_then_both_then_new_refuses_nothing_signed_with_a_held_token() {

@@ -182,9 +182,20 @@ async fn each_app_has_its_own_tokens_and_a_cross_signed_callback_is_refused() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_broken_token_file_keeps_the_old_tokens_and_says_so() {
     let broker = Broker::start("tencent.");
+    // `token` is a symlink, repointed atomically (a rename) at each state, so that no poll
+    // sees a half-made one: a file, a directory, a file with only a comment, a file again.
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("token");
-    std::fs::write(&path, "old\n").unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("v1"), "old\n").unwrap();
+    std::fs::create_dir(d.join("a-directory")).unwrap();
+    std::fs::write(d.join("v2"), "# new token coming\n").unwrap();
+    std::fs::write(d.join("v3"), "new\n").unwrap();
+    let path = d.join("token");
+    let point_at = |target: &str| {
+        std::os::unix::fs::symlink(target, d.join("token.tmp")).unwrap();
+        std::fs::rename(d.join("token.tmp"), &path).unwrap();
+    };
+    point_at("v1");
     let file = path.to_str().unwrap();
     let bridge = Bridge::start(
         &broker.bootstrap(),
@@ -194,30 +205,26 @@ async fn a_broken_token_file_keeps_the_old_tokens_and_says_so() {
     let failing = |b: &Bridge| metric(b, "tencent_bridge_auth_token_file_failing", &[&label]);
     assert_eq!(failing(&bridge), Some(0.0));
 
-    // Unreadable: the path is now a directory (EISDIR; root reads any mode, so not chmod).
-    std::fs::remove_file(&path).unwrap();
-    std::fs::create_dir(&path).unwrap();
+    // Unreadable: a directory (EISDIR; root reads any mode, so not chmod).
+    point_at("a-directory");
     until("the file failing", Duration::from_secs(20), || {
         failing(&bridge) == Some(1.0)
     })
     .await;
-    // Several polls later the old token still signs, and the failure was logged once.
+    // Polls later (one every 2 s) the old token still signs, and the failure was logged once.
     let since = Instant::now();
     let mut n = 0;
     while since.elapsed() < Duration::from_secs(5) {
         n += 1;
         assert_eq!(status(&bridge, APP_ID, "old", &format!("broken-{n}")).await, 200);
     }
-    assert_eq!(
-        bridge.log().matches("token file cannot be read").count(),
-        1,
-        "{}",
-        bridge.log()
-    );
+    assert_eq!(failing(&bridge), Some(1.0));
+    let log = bridge.log();
+    assert_eq!(log.matches("token file cannot be read").count(), 1, "{log}");
+    assert!(log.contains("Is a directory") && log.contains("kept=1"), "{log}");
 
     // Emptied (only a comment): still the old token.
-    std::fs::remove_dir(&path).unwrap();
-    std::fs::write(&path, "# new token coming\n").unwrap();
+    point_at("v2");
     until("the empty file logged", Duration::from_secs(20), || {
         bridge.log().contains("token file holds no token")
     })
@@ -227,10 +234,11 @@ async fn a_broken_token_file_keeps_the_old_tokens_and_says_so() {
     assert_eq!(status(&bridge, APP_ID, "new", "empty-2").await, 401);
 
     // Fixed: taken in, healthy again.
-    std::fs::write(&path, "new\n").unwrap();
+    point_at("v3");
     reloaded(&bridge, &path, 1.0).await;
     assert_eq!(status(&bridge, APP_ID, "new", "fixed-1").await, 200);
     assert_eq!(status(&bridge, APP_ID, "old", "fixed-2").await, 401);
+    assert_eq!(bridge.log().matches("token file holds no token").count(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]

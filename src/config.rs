@@ -247,7 +247,7 @@ impl Config {
         line("sdk-app-id", format!("{:?}", self.sdk_app_ids));
         line(
             "auth-token",
-            q(if self.auth_token.is_some() {
+            q(if self.auth_token.is_some() || self.auth_token_file.is_some() {
                 "<redacted>"
             } else {
                 ""
@@ -300,9 +300,6 @@ impl Config {
             "shutdown-timeout",
             q(&humantime::format_duration(self.shutdown_timeout).to_string()),
         );
-        if let Some(path) = &self.auth_token_file {
-            line("auth-token-file", q(&path.display().to_string()));
-        }
         let trtc = (self.trtc_key_file.as_deref()).map(|p| (p, self.trtc_keys.len()));
         out.push_str(&tokens::describe(&self.app_tokens, trtc));
         out.push_str("\n[kafka-property]\n");

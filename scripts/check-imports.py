@@ -41,7 +41,7 @@ LAYERS = [
     ["event"],
     ["config", "config_file"],
     ["query"],
-    ["refusal", "record", "clock"],
+    ["refusal", "record", "clock", "watch"],
 ]
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")

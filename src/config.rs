@@ -45,14 +45,29 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
     pub auth_token: Option<String>,
 
-    /// Read the auth token from this file (a mounted Kubernetes secret); trailing newline
-    /// ignored. Exclusive with --auth-token.
+    /// Read the auth tokens from this file (a mounted Kubernetes secret): one a line, blank
+    /// lines and `#` comments ignored, any of them signs. Re-read every 2 s: to rotate, add the
+    /// new token on a second line, change it in the Tencent console, remove the old one
+    /// (docs/operations.md). For every app without its own --app-token-file. Exclusive with
+    /// --auth-token.
     #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE")]
     pub auth_token_file: Option<PathBuf>,
 
-    /// File holding the TRTC callback key (from the TRTC console; a mounted secret; trailing
-    /// newline ignored). When set, TRTC room and media callbacks are served on --trtc-path,
-    /// signed with HMAC-SHA256 of the body under this key; when unset, that path is not served.
+    /// An app's own token file, SDKAPPID=PATH (repeatable; env: comma list; config file: a
+    /// table, `[app-token-file]` then `"1400000001" = "/run/secrets/app1/token"`). Same format
+    /// and re-reading as --auth-token-file; that app's callbacks are checked against these
+    /// tokens only, so one signed with another app's token is refused (401).
+    #[arg(long = "app-token-file", env = "BRIDGE_APP_TOKEN_FILES", value_delimiter = ',', value_parser = tokens::parse_app_token_file)]
+    pub app_token_files: Vec<(String, PathBuf)>,
+
+    /// Per `--sdk-app-id`, in order: where its tokens come from and those read at start.
+    #[arg(skip)]
+    pub app_tokens: Vec<AppTokens>,
+
+    /// File holding the TRTC callback key (from the TRTC console; a mounted secret; one key a
+    /// line like --auth-token-file, any of them valid, re-read every 2 s). When set, TRTC room
+    /// and media callbacks are served on --trtc-path, signed with HMAC-SHA256 of the body
+    /// under this key; when unset, that path is not served.
     #[arg(long, env = "BRIDGE_TRTC_KEY_FILE")]
     pub trtc_key_file: Option<PathBuf>,
 
@@ -60,9 +75,13 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_TRTC_PATH", default_value = "/trtc")]
     pub trtc_path: String,
 
-    /// The TRTC key, read from --trtc-key-file.
+    /// The TRTC key, read from --trtc-key-file (its first, when it holds several).
     #[arg(skip)]
     pub trtc_key: Option<String>,
+
+    /// Every key of --trtc-key-file, in the file's order (a rotation holds two).
+    #[arg(skip)]
+    pub trtc_keys: Vec<String>,
 
     /// Run with no auth token: signatures are not checked. SdkAppids are not secret (they ship
     /// in every client app), so anyone who can reach the port can then publish events other
@@ -228,7 +247,7 @@ impl Config {
         line("sdk-app-id", format!("{:?}", self.sdk_app_ids));
         line(
             "auth-token",
-            q(if self.auth_token.is_some() {
+            q(if self.auth_token.is_some() || self.auth_token_file.is_some() {
                 "<redacted>"
             } else {
                 ""
@@ -281,11 +300,14 @@ impl Config {
             "shutdown-timeout",
             q(&humantime::format_duration(self.shutdown_timeout).to_string()),
         );
+        let trtc = (self.trtc_key_file.as_deref()).map(|p| (p, self.trtc_keys.len()));
+        out.push_str(&tokens::describe(&self.app_tokens, trtc));
         out.push_str("\n[kafka-property]\n");
         for (k, v) in &self.kafka_properties {
             let v = if secret(k) { "<redacted>" } else { v.as_str() };
             out.push_str(&format!("{k:?} = {v:?}\n"));
         }
+        out.push_str(&tokens::describe_files(&self.app_token_files));
         out
     }
 }
@@ -374,6 +396,10 @@ fn merged(base: &mut Vec<(String, String)>, over: &[(String, String)]) -> Vec<(S
 #[path = "config_validate.rs"]
 mod validate;
 pub use validate::ConfigError;
+
+#[path = "config_tokens.rs"]
+pub mod tokens;
+pub use tokens::{AppTokens, TokenSource};
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

@@ -231,3 +231,141 @@ fn allow_unsigned_has_an_env_twin_and_a_file_key() {
     let toml = "sdk-app-id = [\"1\"]\nallow-unsigned = true\nauth-token = \"t\"\n";
     assert!(load(toml, &[]).unwrap_err().contains("not both"));
 }
+
+#[test]
+fn a_token_file_holds_tokens_one_a_line() {
+    use super::tokens::parse_tokens;
+    assert_eq!(parse_tokens("tok\n"), ["tok"]);
+    assert_eq!(parse_tokens("old\r\nnew\r\n"), ["old", "new"]);
+    assert_eq!(
+        parse_tokens("# rotation, 2026-12\n\n  old  \n\t\n# new one:\nnew"),
+        ["old", "new"]
+    );
+    assert!(parse_tokens("\n# only a comment\n").is_empty());
+    assert!(parse_tokens("").is_empty());
+    // `#` inside a token is part of it.
+    assert_eq!(parse_tokens("a#b\n"), ["a#b"]);
+}
+
+/// Token files in a temp dir; `{dir}` in `args` is replaced by its path.
+fn with_files(files: &[(&str, &str)], args: &[&str]) -> Result<Config, String> {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    let d = dir.path().to_str().unwrap();
+    let args: Vec<String> = args.iter().map(|a| a.replace("{dir}", d)).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    parse_exactly(&args).map_err(|e| e.replace(d, "{dir}"))
+}
+
+#[test]
+fn each_app_takes_its_own_token_file_or_the_shared_one() {
+    let files = [("shared", "s1\ns2\n"), ("b", "b1\n")];
+    let args = [
+        "--sdk-app-id",
+        "1,2,3",
+        "--auth-token-file",
+        "{dir}/shared",
+        "--app-token-file",
+        "2={dir}/b",
+    ];
+    let cfg = with_files(&files, &args).unwrap();
+    let got: Vec<(&str, usize, bool)> = cfg
+        .app_tokens
+        .iter()
+        .map(|a| {
+            (
+                a.app.as_str(),
+                a.tokens.len(),
+                matches!(a.source, TokenSource::OwnFile(_)),
+            )
+        })
+        .collect();
+    assert_eq!(got, [("1", 2, false), ("2", 1, true), ("3", 2, false)]);
+    let described = cfg.describe();
+    for line in [
+        "#   1: 2 tokens, from --auth-token-file",
+        "#   2: 1 token, from --app-token-file",
+        "[app-token-file]\n\"2\" = ",
+    ] {
+        assert!(described.contains(line), "{line:?} not in:\n{described}");
+    }
+    assert!(
+        !described.contains("s1") && !described.contains("b1"),
+        "{described}"
+    );
+}
+
+#[test]
+fn an_app_without_a_token_is_refused_by_name() {
+    let files = [("b", "b1\n")];
+    let err = with_files(&files, &["--sdk-app-id", "1,2", "--app-token-file", "2={dir}/b"]).unwrap_err();
+    assert!(
+        err.contains("SdkAppid 1: no token") && err.contains("--allow-unsigned"),
+        "{err}"
+    );
+    let args = [
+        "--sdk-app-id",
+        "1,2",
+        "--app-token-file",
+        "2={dir}/b",
+        "--allow-unsigned",
+    ];
+    let cfg = with_files(&files, &args).unwrap();
+    assert_eq!(cfg.app_tokens[0].source, TokenSource::Unsigned);
+    assert!(cfg.describe().contains("#   1: unsigned (--allow-unsigned)"));
+    let err = with_files(
+        &files,
+        &[
+            "--sdk-app-id",
+            "1",
+            "--auth-token",
+            "t",
+            "--app-token-file",
+            "9={dir}/b",
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("9 is not one of --sdk-app-id"), "{err}");
+    let twice = [
+        "--sdk-app-id",
+        "2",
+        "--app-token-file",
+        "2={dir}/b",
+        "--app-token-file",
+        "2={dir}/b",
+    ];
+    assert!(with_files(&files, &twice).unwrap_err().contains("given twice"));
+    let bad = ["--sdk-app-id", "2", "--app-token-file", "{dir}/b"];
+    assert!(with_files(&files, &bad).unwrap_err().contains("SDKAPPID=PATH"));
+    let files = [("b", "# no token yet\n")];
+    let err = with_files(&files, &["--sdk-app-id", "2", "--app-token-file", "2={dir}/b"]).unwrap_err();
+    assert!(err.contains("{dir}/b: holds no token"), "{err}");
+    let err = with_files(&[], &["--sdk-app-id", "2", "--app-token-file", "2={dir}/missing"]).unwrap_err();
+    assert!(err.contains("--app-token-file {dir}/missing"), "{err}");
+}
+
+#[test]
+fn app_token_files_have_an_env_twin_and_a_config_file_table() {
+    use clap::CommandFactory;
+    let cmd = crate::cli::Cli::command();
+    let arg = cmd
+        .get_arguments()
+        .find(|a| a.get_long() == Some("app-token-file"))
+        .unwrap();
+    assert_eq!(
+        arg.get_env(),
+        Some(std::ffi::OsStr::new("BRIDGE_APP_TOKEN_FILES"))
+    );
+    let toml = "sdk-app-id = [\"1\", \"2\"]\n[app-token-file]\n\"1\" = \"{dir}/a\"\n\"2\" = \"{dir}/b\"\n";
+    let files = [("a", "a1\n"), ("b", "b1\nb2\n"), ("bridge.toml", toml)];
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text.replace("{dir}", d)).unwrap();
+    }
+    let cfg = parse_exactly(&["--config", &format!("{d}/bridge.toml")]).unwrap();
+    let counts: Vec<usize> = cfg.app_tokens.iter().map(|a| a.tokens.len()).collect();
+    assert_eq!(counts, [1, 2]);
+}

@@ -2,8 +2,9 @@
 //! the errors it names. A child of `config` (its own file only to keep `config.rs` short).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use super::tokens::{parse_tokens, AppTokens, TokenSource};
 use super::Config;
 
 /// A configuration the bridge cannot run with. The binary prints it and exits with code 2.
@@ -19,8 +20,18 @@ pub enum ConfigError {
     EmptyToken,
     #[error("--auth-token and --auth-token-file: give one, not both")]
     TwoTokens,
-    #[error("--trtc-key-file: the key must not be empty")]
-    EmptyTrtcKey,
+    #[error("{flag} {path}: holds no token (one a line; blank lines and # comments do not count); it must not be empty")]
+    EmptyTokenFile { flag: &'static str, path: PathBuf },
+    #[error("--app-token-file {0}=...: {0} is not one of --sdk-app-id")]
+    AppTokenFileForUnknownApp(String),
+    #[error("--app-token-file {0}=...: given twice for one app; put both tokens in one file, one a line")]
+    TwoAppTokenFiles(String),
+    #[error(
+        "SdkAppid {0}: no token, so its callbacks could not be checked. Give it its own \
+         --app-token-file {0}=PATH, or --auth-token-file for every app without its own, or run \
+         those apps without signature checks on purpose with --allow-unsigned. See SECURITY.md"
+    )]
+    AppWithoutToken(String),
     #[error("--trtc-path: {0:?} must start with '/' and differ from --callback-path, /healthz, /readyz and /metrics")]
     BadTrtcPath(String),
     #[error("--admin-listen: {0} is also --listen; the admin endpoints need their own port")]
@@ -34,8 +45,8 @@ pub enum ConfigError {
     )]
     NoToken,
     #[error(
-        "--allow-unsigned with an auth token: the token turns signature checks on, \
-         --allow-unsigned says they are off; give one, not both"
+        "--allow-unsigned with an auth token for every app: the token turns signature checks \
+         on, --allow-unsigned says they are off; give one, not both"
     )]
     TokenAndUnsigned,
     #[error("{flag} {path}: {source}")]
@@ -83,18 +94,7 @@ impl Config {
             return Err(ConfigError::AdminOnCallbackPort(self.admin_listen));
         }
         self.read_secret_files()?;
-        if self.auth_token.as_deref() == Some("") {
-            return Err(ConfigError::EmptyToken);
-        }
-        if self.trtc_key.as_deref() == Some("") {
-            return Err(ConfigError::EmptyTrtcKey);
-        }
-        // Secure by default: running without signature checks must be asked for (issue 14).
-        match (self.auth_token.is_some(), self.allow_unsigned) {
-            (false, false) => return Err(ConfigError::NoToken),
-            (true, true) => return Err(ConfigError::TokenAndUnsigned),
-            _ => {}
-        }
+        self.resolve_tokens()?;
         if self.brokers.trim().is_empty() {
             return Err(ConfigError::NoBrokers);
         }
@@ -130,19 +130,87 @@ impl Config {
                     source,
                 })
         };
-        if let Some(path) = &self.auth_token_file {
-            if self.auth_token.is_some() {
-                return Err(ConfigError::TwoTokens);
-            }
-            self.auth_token = Some(read("--auth-token-file", path)?);
-        }
-        if let Some(path) = &self.trtc_key_file {
-            self.trtc_key = Some(read("--trtc-key-file", path)?);
-        }
         for (key, path) in &self.kafka_secret_files {
             let value = read("--kafka-secret-file", std::path::Path::new(path))?;
             self.kafka_properties.push((key.clone(), value));
         }
         Ok(())
+    }
+}
+
+/// Reads a token file at start: it must read and hold at least one token.
+pub fn read_token_file(flag: &'static str, path: &Path) -> Result<Vec<String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::SecretFile {
+        flag,
+        path: path.to_owned(),
+        source,
+    })?;
+    let tokens = parse_tokens(&text);
+    if tokens.is_empty() {
+        return Err(ConfigError::EmptyTokenFile {
+            flag,
+            path: path.to_owned(),
+        });
+    }
+    Ok(tokens)
+}
+
+impl Config {
+    /// Fills `app_tokens` (one per `--sdk-app-id`, in order) and `trtc_keys`/`trtc_key` from
+    /// the token flags and files; refuses an app without a token unless `--allow-unsigned`.
+    pub(super) fn resolve_tokens(&mut self) -> Result<(), ConfigError> {
+        let shared = match (&self.auth_token, &self.auth_token_file) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoTokens),
+            (Some(t), None) if t.is_empty() => return Err(ConfigError::EmptyToken),
+            (Some(t), None) => Some((TokenSource::Flag, vec![t.clone()])),
+            (None, Some(p)) => Some((
+                TokenSource::SharedFile(p.clone()),
+                read_token_file("--auth-token-file", p)?,
+            )),
+            (None, None) => None,
+        };
+        if let Some(path) = &self.trtc_key_file {
+            self.trtc_keys = read_token_file("--trtc-key-file", path)?;
+            self.trtc_key = self.trtc_keys.first().cloned();
+        }
+        let mut own: Vec<(String, PathBuf)> = Vec::new();
+        for (app, path) in &self.app_token_files {
+            if !self.sdk_app_ids.contains(app) {
+                return Err(ConfigError::AppTokenFileForUnknownApp(app.clone()));
+            }
+            if own.iter().any(|(a, _)| a == app) {
+                return Err(ConfigError::TwoAppTokenFiles(app.clone()));
+            }
+            own.push((app.clone(), path.clone()));
+        }
+        self.app_tokens = Vec::with_capacity(self.sdk_app_ids.len());
+        for app in &self.sdk_app_ids {
+            let (source, tokens) = match (own.iter().find(|(a, _)| a == app), &shared) {
+                (Some((_, path)), _) => (
+                    TokenSource::OwnFile(path.clone()),
+                    read_token_file("--app-token-file", path)?,
+                ),
+                (None, Some((source, tokens))) => (source.clone(), tokens.clone()),
+                (None, None) => (TokenSource::Unsigned, Vec::new()),
+            };
+            self.app_tokens.push(AppTokens {
+                app: app.clone(),
+                source,
+                tokens,
+            });
+        }
+        let unsigned: Vec<&str> = self
+            .app_tokens
+            .iter()
+            .filter(|a| a.source == TokenSource::Unsigned)
+            .map(|a| a.app.as_str())
+            .collect();
+        // Secure by default: running without signature checks must be asked for (issue 14).
+        match (unsigned.len(), self.allow_unsigned) {
+            (0, true) => Err(ConfigError::TokenAndUnsigned),
+            (0, false) | (_, true) => Ok(()),
+            (n, false) if n == self.app_tokens.len() => Err(ConfigError::NoToken),
+            (_, false) => Err(ConfigError::AppWithoutToken(unsigned.join(", "))),
+        }
     }
 }

@@ -26,6 +26,7 @@ pub mod record;
 pub mod refusal;
 pub mod route;
 pub mod tools;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -61,7 +62,9 @@ pub enum RunError {
 /// Runs the bridge until `shutdown` resolves, then drains within `--shutdown-timeout`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
     let topics = Topics::new(&config.topic_prefix);
-    let metrics = Metrics::new(&topics);
+    let keyring = Arc::new(auth::Keyring::from_config(&config));
+    let metrics = Metrics::with_auth(&topics, Some(keyring.clone()));
+    let token_watches = auth::reload::watch_files(&keyring, watch::INTERVAL);
     metrics.set_unsigned_allowed(config.allow_unsigned);
     let properties = publish::properties_for(config.delivery, &config.kafka_properties);
     if config.delivery == DeliveryMode::Spool {
@@ -103,7 +106,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Delivery::Memory(_) | Delivery::Kafka(_) => None,
     };
     let app = Arc::new(Ingress {
-        pipeline: pipeline(&config, topics.clone(), delivery, publisher.max_record_bytes()),
+        pipeline: pipeline(
+            &config,
+            &keyring,
+            topics.clone(),
+            delivery,
+            publisher.max_record_bytes(),
+        ),
         readings: Box::new(readings(publisher.clone(), spool_stats, health.clone())),
         health,
         metrics,
@@ -136,11 +145,19 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         "tencent-kafka-bridge started"
     );
     if config.allow_unsigned {
+        let unsigned: Vec<&str> = (config.app_tokens.iter())
+            .filter(|a| a.source == config::TokenSource::Unsigned)
+            .map(|a| a.app.as_str())
+            .collect();
         tracing::warn!(
-            "--allow-unsigned: there is no auth token and callback signatures are NOT checked; \
-             anyone who can reach {} and knows an SdkAppid can publish events (see SECURITY.md)",
+            apps = %unsigned.join(","),
+            "--allow-unsigned: these apps have no auth token and their callback signatures are NOT checked; \
+             anyone who can reach {} and knows their SdkAppid can publish events (see SECURITY.md)",
             config.listen
         );
+    }
+    for app in &config.app_tokens {
+        tracing::info!(sdk_app_id = %app.app, "signature check: {app}");
     }
 
     let mut started_drain = None;
@@ -150,6 +167,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     ingress::serve(listener, app, Role::Callbacks, shutdown, config.shutdown_timeout).await;
     monitor.abort();
+    token_watches.iter().for_each(tokio::task::JoinHandle::abort);
 
     let deadline = started_drain.unwrap_or_else(Instant::now) + config.shutdown_timeout;
     if let Some(drain) = drain {
@@ -206,13 +224,15 @@ impl health::SpoolGauge for SpoolStats {
 
 /// The callback pipeline's stages, from the configuration. `max_record_bytes`: the producer's
 /// `message.max.bytes`; a bigger event is refused before the OK, not lost after it.
-fn pipeline(config: &Config, topics: Topics, delivery: Delivery, max_record_bytes: usize) -> Pipeline {
-    let apps = &config.sdk_app_ids;
-    let auth = Authenticator::new(apps.clone(), config.auth_token.clone(), config.sign_max_skew);
-    let trtc = config
-        .trtc_key
-        .as_deref()
-        .map(|key| TrtcAuth::new(apps.clone(), key));
+fn pipeline(
+    config: &Config,
+    keyring: &Arc<auth::Keyring>,
+    topics: Topics,
+    delivery: Delivery,
+    max_record_bytes: usize,
+) -> Pipeline {
+    let auth = Authenticator::with_ring(keyring.clone(), config.sign_max_skew);
+    let trtc = TrtcAuth::with_ring(keyring.clone());
     let decoder = Decoder {
         topics,
         unknown: config.unknown_commands,

@@ -6,6 +6,7 @@
 //! state elsewhere (producer queue, spool, readiness) are read at scrape time, never pushed.
 //! Every series an alert in deploy/prometheus/ uses is here (tests/monitoring.rs checks).
 
+mod auth;
 mod process;
 mod readings;
 
@@ -90,8 +91,16 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn new(topics: &Topics) -> Arc<Self> {
+        Self::with_auth(topics, None)
+    }
+
+    /// With the token series (`metrics/auth.rs`) read from `ring` at each scrape.
+    pub fn with_auth(topics: &Topics, ring: Option<Arc<crate::auth::Keyring>>) -> Arc<Self> {
         let mut registry = Registry::default();
         registry.register_collector(Box::new(process::Process));
+        if let Some(ring) = ring {
+            registry.register_collector(Box::new(auth::AuthSeries(ring)));
+        }
         let m = Metrics {
             callbacks: Family::default(),
             accept_seconds: Histogram::new(exponential_buckets(0.000_1, 2.0, 16)),

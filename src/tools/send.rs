@@ -28,14 +28,15 @@ pub struct SendArgs {
     /// Sign like Tencent with this token (RequestTime = now).
     #[arg(long, env = "BRIDGE_AUTH_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Read the token from this file (a mounted secret); trailing newline ignored.
+    /// Read the token from this file (a mounted secret, the bridge's own token file): its
+    /// first token (one a line, blank lines and `#` comments ignored).
     #[arg(long, env = "BRIDGE_AUTH_TOKEN_FILE", conflicts_with = "token")]
     pub token_file: Option<PathBuf>,
     /// Act as TRTC instead: sign the body with this TRTC key (headers SdkAppId and Sign, no
     /// query string). Point --url at the bridge's TRTC path.
     #[arg(long, env = "BRIDGE_TRTC_KEY", hide_env_values = true)]
     pub trtc_key: Option<String>,
-    /// Read the TRTC key from this file.
+    /// Read the TRTC key from this file (its first key, like --token-file).
     #[arg(long, env = "BRIDGE_TRTC_KEY_FILE", conflicts_with = "trtc_key")]
     pub trtc_key_file: Option<PathBuf>,
     /// A built-in callback: live, live-kicked, group, room-enter, room-leave, group-join,
@@ -145,7 +146,9 @@ fn read_token(path: &std::path::Path) -> Result<String, SendError> {
         path: path.display().to_string(),
         source,
     })?;
-    Ok(text.trim_end_matches(['\r', '\n']).to_owned())
+    // The bridge's own token file may hold two tokens during a rotation: either signs.
+    let first = crate::config::tokens::parse_tokens(&text).into_iter().next();
+    Ok(first.unwrap_or_default())
 }
 
 /// Where `--url` points.

@@ -76,7 +76,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         config.delivery,
         config.outage_summary_interval,
     ));
-    let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
+    let watched = topics.watched(config.trtc_key.is_some());
+    let monitor = tokio::spawn(health::monitor(
+        health.clone(),
+        publisher.clone(),
+        topics.clone(),
+        watched,
+    ));
     let (delivery, drain) = match config.delivery {
         DeliveryMode::Spool => {
             let settings = deliver::spool::SpoolSettings {
@@ -103,7 +109,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Delivery::Memory(_) | Delivery::Kafka(_) => None,
     };
     let app = Arc::new(Ingress {
-        pipeline: pipeline(&config, topics.clone(), delivery, publisher.max_record_bytes()),
+        pipeline: pipeline(&config, topics.clone(), delivery, publisher.max_record_bytes())
+            .with_missing_topics(health.clone()),
         readings: Box::new(readings(publisher.clone(), spool_stats, health.clone())),
         health,
         metrics,
@@ -174,6 +181,13 @@ impl deliver::spool::DeliveryProblems for Health {
         Health::set_delivery_problem(self, problem);
     }
 
+    fn topic_missing(&self, topic: &str) -> bool {
+        Health::topic_missing(self, topic)
+    }
+}
+
+/// The pipeline sends an event whose topic is missing straight to the DLQ.
+impl pipeline::MissingTopics for Health {
     fn topic_missing(&self, topic: &str) -> bool {
         Health::topic_missing(self, topic)
     }

@@ -29,7 +29,7 @@ fn redrive(brokers: &str, extra: &[&str]) -> Output {
 fn dead(command: &str, body: &str, reason: &str, code: u32) -> String {
     let id = event_id(command, body);
     serde_json::json!({
-        "event_id": id, "schema_version": 3, "reason": reason, "error_code": code,
+        "event_id": id, "schema_version": 4, "reason": reason, "error_code": code,
         "sdk_app_id": APP, "command": command,
         "query": {"SdkAppid": APP, "CallbackCommand": command, "contenttype": "json", "ClientIP": "203.0.113.9", "OptPlatform": "iOS"},
         "body": body, "body_encoding": "utf8", "received_at_ms": RECEIVED,

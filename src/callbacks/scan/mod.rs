@@ -20,6 +20,7 @@ use super::errors::without_position;
 use crate::refusal::Refusal;
 
 mod plan;
+mod seats;
 mod values;
 
 use plan::{deeper, Key, Lookup, State};
@@ -50,6 +51,13 @@ impl<'a> Scanned<'a> {
     pub fn int(&self, path: &str) -> Option<i64> {
         match self.get(path) {
             Val::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn seats(&self, path: &str) -> Option<&[crate::event::Seat<'a>]> {
+        match self.get(path) {
+            Val::Seats(s) => Some(s),
             _ => None,
         }
     }

@@ -68,7 +68,13 @@ impl Decoder {
             received_at_ms,
         };
         let event = Event::new(&facts, &command, origin, callback.identity().as_bytes());
-        let record = self.fits(route::event_record(&self.topics, facts.family, &event, text, None))?;
+        let record = self.fits(route::event_record(
+            &self.topics,
+            facts.family,
+            &event,
+            text,
+            None,
+        ))?;
         Ok((record, event.event_id.clone(), command))
     }
 

@@ -21,7 +21,10 @@ use crate::route::Topics;
 enum KafkaProblem {
     Unreachable(String),
     /// `dlq`: the DLQ topic is among them, so nothing diverted could be kept.
-    MissingTopics { topics: Vec<String>, dlq: bool },
+    MissingTopics {
+        topics: Vec<String>,
+        dlq: bool,
+    },
 }
 
 impl std::fmt::Display for KafkaProblem {
@@ -29,7 +32,11 @@ impl std::fmt::Display for KafkaProblem {
         match self {
             KafkaProblem::Unreachable(why) => f.write_str(why),
             KafkaProblem::MissingTopics { topics, dlq: true } => {
-                write!(f, "missing topics: {} (the DLQ too: nothing could be kept)", topics.join(", "))
+                write!(
+                    f,
+                    "missing topics: {} (the DLQ too: nothing could be kept)",
+                    topics.join(", ")
+                )
             }
             KafkaProblem::MissingTopics { topics, dlq: false } => write!(
                 f,

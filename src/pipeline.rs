@@ -74,13 +74,15 @@ impl Pipeline {
     fn keepable(&self, record: Record) -> Record {
         let dlq = self.decoder.topics.get(crate::event::Family::Dlq);
         match &self.missing {
-            Some(m) if record.topic != *dlq && m.topic_missing(&record.topic) => route::broker_refused_record_within(
-                &self.decoder.topics,
-                &record,
-                "the topic does not exist (the bridge's last check of the cluster)",
-                now_ms(),
-                self.decoder.max_record_bytes,
-            ),
+            Some(m) if record.topic != *dlq && m.topic_missing(&record.topic) => {
+                route::broker_refused_record_within(
+                    &self.decoder.topics,
+                    &record,
+                    "the topic does not exist (the bridge's last check of the cluster)",
+                    now_ms(),
+                    self.decoder.max_record_bytes,
+                )
+            }
             _ => record,
         }
     }
@@ -100,7 +102,10 @@ impl Pipeline {
             .ok_or(Refusal::CommandMissing)?;
         let received_at_ms = now_ms();
         let ce_suffix = route::fresh_ce_suffix();
-        match self.decoder.callback(query, command, body, received_at_ms, &ce_suffix) {
+        match self
+            .decoder
+            .callback(query, command, body, received_at_ms, &ce_suffix)
+        {
             Ok(record) => self.delivery.deliver(self.keepable(record)).await,
             Err(refusal) => {
                 if refusal.keeps_on_dlq() {

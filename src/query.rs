@@ -55,7 +55,12 @@ impl<'a> CallbackQuery<'a> {
             *slot = Some(value);
         }
         merge(&mut q.sdk_app_id, app_id, "SdkAppid", "SdkAppId")?;
-        merge(&mut q.callback_command, webhook_command, "CallbackCommand", "WebhookCommand")?;
+        merge(
+            &mut q.callback_command,
+            webhook_command,
+            "CallbackCommand",
+            "WebhookCommand",
+        )?;
         Ok(q)
     }
 }
@@ -101,13 +106,29 @@ mod tests {
     fn the_webhook_overview_spelling_is_taken_when_it_agrees() {
         let q = CallbackQuery::parse("SdkAppId=1400&WebhookCommand=Live.CallbackAfterModifyAdmin").unwrap();
         assert_eq!(q.sdk_app_id.as_deref(), Some("1400"));
-        assert_eq!(q.callback_command.as_deref(), Some("Live.CallbackAfterModifyAdmin"));
-        let both = CallbackQuery::parse("SdkAppid=1400&SdkAppId=1400&CallbackCommand=A.B&WebhookCommand=A.B").unwrap();
-        assert_eq!((both.sdk_app_id.as_deref(), both.callback_command.as_deref()), (Some("1400"), Some("A.B")));
-        for raw in ["SdkAppid=1400&SdkAppId=1401", "CallbackCommand=A.B&WebhookCommand=A.C"] {
-            assert!(matches!(CallbackQuery::parse(raw), Err(Refusal::BadQuery(m)) if m.contains("disagrees")), "{raw}");
+        assert_eq!(
+            q.callback_command.as_deref(),
+            Some("Live.CallbackAfterModifyAdmin")
+        );
+        let both = CallbackQuery::parse("SdkAppid=1400&SdkAppId=1400&CallbackCommand=A.B&WebhookCommand=A.B")
+            .unwrap();
+        assert_eq!(
+            (both.sdk_app_id.as_deref(), both.callback_command.as_deref()),
+            (Some("1400"), Some("A.B"))
+        );
+        for raw in [
+            "SdkAppid=1400&SdkAppId=1401",
+            "CallbackCommand=A.B&WebhookCommand=A.C",
+        ] {
+            assert!(
+                matches!(CallbackQuery::parse(raw), Err(Refusal::BadQuery(m)) if m.contains("disagrees")),
+                "{raw}"
+            );
         }
-        assert!(CallbackQuery::parse("SdkAppId=1&SdkAppId=1").is_err(), "twice is twice");
+        assert!(
+            CallbackQuery::parse("SdkAppId=1&SdkAppId=1").is_err(),
+            "twice is twice"
+        );
     }
 
     #[test]

@@ -426,8 +426,15 @@ mod tests {
         event.headers[1].1 = format!("{id}-0123456789abcdef-7").into_bytes().into();
         let r = broker_refused_record(&t, &event, "INVALID_RECORD", 9);
         let v = v_of(&r);
-        assert_eq!(v["event_id"], id, "the event's content hash, as the DLQ schema wants");
-        assert_eq!(r.headers[1].1.as_ref(), event.headers[1].1.as_ref(), "the event's ce_id");
+        assert_eq!(
+            v["event_id"], id,
+            "the event's content hash, as the DLQ schema wants"
+        );
+        assert_eq!(
+            r.headers[1].1.as_ref(),
+            event.headers[1].1.as_ref(),
+            "the event's ce_id"
+        );
         assert_eq!(v["error_code"], BROKER_REFUSED_CODE);
         assert_eq!(v["sdk_app_id"], "14");
         assert_eq!(v["command"], "Live.X");
@@ -441,7 +448,10 @@ mod tests {
         let (a, b) = (fresh_ce_suffix(), fresh_ce_suffix());
         assert_ne!(a, b);
         let (instance, n) = a.split_once('-').unwrap();
-        assert!(instance.len() == 16 && instance.bytes().all(|c| c.is_ascii_hexdigit()), "{a}");
+        assert!(
+            instance.len() == 16 && instance.bytes().all(|c| c.is_ascii_hexdigit()),
+            "{a}"
+        );
         assert!(n.parse::<u64>().is_ok(), "{a}");
         assert_eq!(ce_id("abc", Some(&a)), format!("abc-{a}"));
         assert_eq!(ce_id("abc", None), "abc");
@@ -467,7 +477,10 @@ mod tests {
         assert_eq!(ce.1.as_ref(), format!("{}-s-1", event.event_id).as_bytes());
         facts.event_time_ms = Some(5_000);
         let event = Event::new(&facts, "Mic.X", origin, b"{}");
-        assert_eq!(event_record(&t, Family::MicSeat, &event, "{}", None).timestamp_ms, Some(5_000));
+        assert_eq!(
+            event_record(&t, Family::MicSeat, &event, "{}", None).timestamp_ms,
+            Some(5_000)
+        );
     }
 
     #[test]

@@ -246,7 +246,10 @@ fn send_and_tail_prove_a_deployment() {
     let event = &line["value"];
     assert_eq!(line["key"], event["room_id"]);
     let ce_id = line["headers"]["ce_id"].as_str().unwrap();
-    assert!(ce_id.starts_with(&format!("{}-", event["event_id"].as_str().unwrap())), "{ce_id}");
+    assert!(
+        ce_id.starts_with(&format!("{}-", event["event_id"].as_str().unwrap())),
+        "{ce_id}"
+    );
     assert!(line["timestamp_ms"].is_i64(), "{line}");
     assert_eq!(event["command"], "Room.CallbackAfterMemberLeave");
     assert_eq!(event["cause"], "leave");

@@ -126,7 +126,9 @@ fn check_facts(g: &Generated, v: &Value) {
         Kind::RoomMemberEnter => (json!("online"), json!("enter")),
         Kind::RoomMemberLeave => (
             json!("offline"),
-            Some(snake(field(g, "Type"))).filter(|c| !c.is_null()).unwrap_or(json!("leave")),
+            Some(snake(field(g, "Type")))
+                .filter(|c| !c.is_null())
+                .unwrap_or(json!("leave")),
         ),
         Kind::GroupNewMemberJoin => (json!("joined"), snake(field(g, "JoinType"))),
         Kind::GroupMemberExit => (json!("left"), snake(field(g, "ExitType"))),

@@ -41,23 +41,79 @@ async fn role_owner_and_seat_callbacks_are_typed_events_stamped_with_their_time(
 
     // (sample, topic, key, state, role, owner, previous_owner, members)
     let rows = [
-        ("group-role", "tencent.group.member", "@TGS#2J4SZEAEL", "role_changed", json!("admin"), json!(null), json!(null), json!(["jared"])),
-        ("group-owner", "tencent.group.member", "@TGS#2J4SZEAEL", "owner_changed", json!(null), json!("tommy"), json!("jared"), json!(["tommy"])),
-        ("live-admin", "tencent.live.member", "room_id", "role_changed", json!("admin"), json!(null), json!(null), json!(["jared", "tommy"])),
-        ("live-owner", "tencent.live.member", "room_id", "owner_changed", json!(null), json!("tommy"), json!("jared"), json!(null)),
-        ("mic-seats", "tencent.mic.seat", "rid-123", "seats_changed", json!(null), json!(null), json!(null), json!(["144115233775727695"])),
+        (
+            "group-role",
+            "tencent.group.member",
+            "@TGS#2J4SZEAEL",
+            "role_changed",
+            json!("admin"),
+            json!(null),
+            json!(null),
+            json!(["jared"]),
+        ),
+        (
+            "group-owner",
+            "tencent.group.member",
+            "@TGS#2J4SZEAEL",
+            "owner_changed",
+            json!(null),
+            json!("tommy"),
+            json!("jared"),
+            json!(["tommy"]),
+        ),
+        (
+            "live-admin",
+            "tencent.live.member",
+            "room_id",
+            "role_changed",
+            json!("admin"),
+            json!(null),
+            json!(null),
+            json!(["jared", "tommy"]),
+        ),
+        (
+            "live-owner",
+            "tencent.live.member",
+            "room_id",
+            "owner_changed",
+            json!(null),
+            json!("tommy"),
+            json!("jared"),
+            json!(null),
+        ),
+        (
+            "mic-seats",
+            "tencent.mic.seat",
+            "rid-123",
+            "seats_changed",
+            json!(null),
+            json!(null),
+            json!(null),
+            json!(["144115233775727695"]),
+        ),
     ];
     for (name, topic, key, state, role, owner, previous, members) in rows {
         let (command, body) = sample(name);
         send_ok(&bridge, command, body).await;
         let m = expect_event(&broker, topic, APP_ID, command, body);
         let v = &m.value;
-        assert_eq!((m.key.as_str(), v["schema_version"].as_i64()), (key, Some(4)), "{name}");
+        assert_eq!(
+            (m.key.as_str(), v["schema_version"].as_i64()),
+            (key, Some(4)),
+            "{name}"
+        );
         assert_eq!((&v["state"], &v["role"]), (&json!(state), &role), "{name}");
         assert_eq!((&v["owner"], &v["previous_owner"]), (&owner, &previous), "{name}");
-        let operator = if name == "mic-seats" { json!(null) } else { json!("admin") };
+        let operator = if name == "mic-seats" {
+            json!(null)
+        } else {
+            json!("admin")
+        };
         assert_eq!((&v["members"], &v["operator"]), (&members, &operator), "{name}");
-        assert!(v["event_time_ms"].is_i64(), "{name}: EventTime, a string in the Group samples");
+        assert!(
+            v["event_time_ms"].is_i64(),
+            "{name}: EventTime, a string in the Group samples"
+        );
         assert_event_time(&m);
     }
     let (command, body) = sample("mic-seats");
@@ -73,8 +129,17 @@ async fn role_owner_and_seat_callbacks_are_typed_events_stamped_with_their_time(
     // Room leave: the cause is Tencent's Type; no EventTime, so the record time is the arrival.
     let kicked = r#"{"CallbackCommand":"Room.CallbackAfterMemberLeave","RoomId":"roles-room","MemberCount":1,"Type":"Kicked","MemberList_Account":["bob"],"Reason":"kicked by host"}"#;
     send_ok(&bridge, "Room.CallbackAfterMemberLeave", kicked).await;
-    let m = expect_event(&broker, "tencent.room.member", APP_ID, "Room.CallbackAfterMemberLeave", kicked);
-    assert_eq!((&m.value["cause"], &m.value["reason"]), (&json!("kicked"), &json!("kicked by host")));
+    let m = expect_event(
+        &broker,
+        "tencent.room.member",
+        APP_ID,
+        "Room.CallbackAfterMemberLeave",
+        kicked,
+    );
+    assert_eq!(
+        (&m.value["cause"], &m.value["reason"]),
+        (&json!("kicked"), &json!("kicked by host"))
+    );
     assert_eq!(m.value["event_time_ms"], Value::Null);
     assert_event_time(&m);
 
@@ -89,7 +154,10 @@ async fn role_owner_and_seat_callbacks_are_typed_events_stamped_with_their_time(
     let m = expect_event(&broker, "tencent.live.member", APP_ID, command, body);
     assert_eq!(m.value["role"], "member");
     // Both spellings, disagreeing: refused.
-    let both = format!("{}&WebhookCommand=Live.CallbackAfterChangeOwner", query("/callback", APP_ID, command, Some(TOKEN)));
+    let both = format!(
+        "{}&WebhookCommand=Live.CallbackAfterChangeOwner",
+        query("/callback", APP_ID, command, Some(TOKEN))
+    );
     let a = post(&bridge.addr(), &both, body.to_owned()).await;
     assert_eq!((a.status, a.code()), (400, 4000), "{a:?}");
     assert!(a.info().contains("disagrees"), "{a:?}");
@@ -114,21 +182,58 @@ async fn two_identical_callbacks_are_two_ce_ids_and_bad_role_input_is_kept_on_th
         .map(|m| m.headers["ce_id"].as_str())
         .collect();
     assert_eq!(ce_ids.len(), 2, "two accepted callbacks, two ids: {ce_ids:?}");
-    assert!(ce_ids.iter().all(|c| c.starts_with(&format!("{id}-"))), "{ce_ids:?}");
+    assert!(
+        ce_ids.iter().all(|c| c.starts_with(&format!("{id}-"))),
+        "{ce_ids:?}"
+    );
 
     let cases = [
-        ("Group.CallbackAfterMemberFieldChanged", r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","Member_Account":"a","Role":"Admin"}"#, "GroupId: missing"),
-        ("Group.CallbackAfterMemberFieldChanged", r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Member_Account":"a","Role":["Admin"]}"#, "Role: expected string"),
-        ("Live.CallbackAfterModifyAdmin", r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":"u1","opType":"add"}"#, "Admin_Account: expected array"),
-        ("Live.CallbackAfterModifyAdmin", r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":["u1"],"opType":"promote"}"#, "opType: expected one of add, delete, got \"promote\""),
-        ("Live.CallbackAfterChangeOwner", r#"{"CallbackCommand":"Live.CallbackAfterChangeOwner","CurrentOwner_Account":"u2"}"#, "RoomId: missing"),
-        ("Mic.CallbackAfterSeatInfoChanged", r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Member_Account":"u1"}]}"#, "SeatList[0].Index: missing"),
+        (
+            "Group.CallbackAfterMemberFieldChanged",
+            r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","Member_Account":"a","Role":"Admin"}"#,
+            "GroupId: missing",
+        ),
+        (
+            "Group.CallbackAfterMemberFieldChanged",
+            r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Member_Account":"a","Role":["Admin"]}"#,
+            "Role: expected string",
+        ),
+        (
+            "Live.CallbackAfterModifyAdmin",
+            r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":"u1","opType":"add"}"#,
+            "Admin_Account: expected array",
+        ),
+        (
+            "Live.CallbackAfterModifyAdmin",
+            r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":["u1"],"opType":"promote"}"#,
+            "opType: expected one of add, delete, got \"promote\"",
+        ),
+        (
+            "Live.CallbackAfterChangeOwner",
+            r#"{"CallbackCommand":"Live.CallbackAfterChangeOwner","CurrentOwner_Account":"u2"}"#,
+            "RoomId: missing",
+        ),
+        (
+            "Mic.CallbackAfterSeatInfoChanged",
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Member_Account":"u1"}]}"#,
+            "SeatList[0].Index: missing",
+        ),
     ];
     for (command, body, info) in cases {
-        let a = post(&bridge.addr(), &query("/callback", APP_ID, command, Some(TOKEN)), body.to_owned()).await;
+        let a = post(
+            &bridge.addr(),
+            &query("/callback", APP_ID, command, Some(TOKEN)),
+            body.to_owned(),
+        )
+        .await;
         assert_eq!((a.status, a.code(), a.info()), (400, 4005, info), "{command}");
-        let dlq = read_until(&broker.bootstrap(), "tencent.dlq", WAIT, |m| m.iter().any(|m| m.value["body"] == body));
-        let d = dlq.iter().find(|m| m.value["body"] == body).expect("kept on the DLQ");
+        let dlq = read_until(&broker.bootstrap(), "tencent.dlq", WAIT, |m| {
+            m.iter().any(|m| m.value["body"] == body)
+        });
+        let d = dlq
+            .iter()
+            .find(|m| m.value["body"] == body)
+            .expect("kept on the DLQ");
         assert_eq!(d.value["reason"], info);
         common::assert_schema("dlq", &d.value);
     }
@@ -157,41 +262,74 @@ async fn spooled_records_keep_their_ce_id_across_a_kill_and_a_replay() {
             let ce_id = record.headers.iter().find(|(n, _)| n == "ce_id").unwrap();
             let v: Value = serde_json::from_slice(&record.value).unwrap();
             let id = String::from_utf8(ce_id.1.to_vec()).unwrap();
-            spooled.insert(id, (v["event_id"].as_str().unwrap().to_owned(), record.timestamp_ms));
+            spooled.insert(
+                id,
+                (v["event_id"].as_str().unwrap().to_owned(), record.timestamp_ms),
+            );
             true
         })
         .unwrap();
-    assert_eq!(spooled.len(), 3, "three callbacks, three ids in the spool: {spooled:?}");
+    assert_eq!(
+        spooled.len(),
+        3,
+        "three callbacks, three ids in the spool: {spooled:?}"
+    );
 
     proxy.restore();
     let dir = spool.path().to_str().unwrap().to_owned();
     let _bridge = Bridge::start_spool(&broker.bootstrap(), port, spool.path(), &["--spool-retain", "1h"]);
     let mine = |m: &Msg| spooled.contains_key(&m.headers["ce_id"]);
     let read = |topic: &str, n: usize| {
-        read_until(&broker.bootstrap(), topic, Duration::from_secs(90), |m| m.iter().filter(|m| mine(m)).count() >= n)
+        read_until(&broker.bootstrap(), topic, Duration::from_secs(90), |m| {
+            m.iter().filter(|m| mine(m)).count() >= n
+        })
     };
     let mut sent: Vec<Msg> = read("tencent.group.member", 2);
     sent.extend(read("tencent.mic.seat", 1));
-    let delivered: HashSet<&str> = sent.iter().filter(|m| mine(m)).map(|m| m.headers["ce_id"].as_str()).collect();
-    assert_eq!(delivered.len(), 3, "each spooled record re-sent with its id: {sent:?}");
+    let delivered: HashSet<&str> = sent
+        .iter()
+        .filter(|m| mine(m))
+        .map(|m| m.headers["ce_id"].as_str())
+        .collect();
+    assert_eq!(
+        delivered.len(),
+        3,
+        "each spooled record re-sent with its id: {sent:?}"
+    );
     for m in sent.iter().filter(|m| mine(m)) {
         let (event, time) = &spooled[&m.headers["ce_id"]];
-        assert_eq!((&m.value["event_id"].as_str().unwrap().to_owned(), m.timestamp_ms), (event, *time));
+        assert_eq!(
+            (&m.value["event_id"].as_str().unwrap().to_owned(), m.timestamp_ms),
+            (event, *time)
+        );
         assert_event_time(m);
     }
 
     // Delivered and retained: replayed, every copy keeps the id it was given.
-    let out = common::tool::run(&["spool", "replay", "--spool-dir", &dir, "--brokers", &broker.bootstrap()]);
+    let out = common::tool::run(&[
+        "spool",
+        "replay",
+        "--spool-dir",
+        &dir,
+        "--brokers",
+        &broker.bootstrap(),
+    ]);
     assert!(out.status.success(), "{}", common::tool::text(&out));
-    let again = read_until(&broker.bootstrap(), "tencent.group.member", Duration::from_secs(60), |m| {
-        m.iter().filter(|m| m.headers.contains_key("replayed-at")).count() >= 2
-    });
+    let again = read_until(
+        &broker.bootstrap(),
+        "tencent.group.member",
+        Duration::from_secs(60),
+        |m| m.iter().filter(|m| m.headers.contains_key("replayed-at")).count() >= 2,
+    );
     let replayed: HashSet<&str> = again
         .iter()
         .filter(|m| m.headers.contains_key("replayed-at"))
         .map(|m| m.headers["ce_id"].as_str())
         .collect();
-    assert!(replayed.iter().all(|id| spooled.contains_key(*id)) && replayed.len() == 2, "{replayed:?}");
+    assert!(
+        replayed.iter().all(|id| spooled.contains_key(*id)) && replayed.len() == 2,
+        "{replayed:?}"
+    );
 }
 
 /// The topics of the release before schema 3 only: no user.state, trtc.*, mic.seat. The bridge
@@ -218,28 +356,59 @@ async fn a_bridge_upgraded_before_its_new_topics_exist_stays_ready_and_keeps_eve
         })
     };
     let with_trtc = degraded(&bridge);
-    assert!(with_trtc.contains("tencent.user.state") && with_trtc.contains("tencent.trtc.media"), "{with_trtc}");
+    assert!(
+        with_trtc.contains("tencent.user.state") && with_trtc.contains("tencent.trtc.media"),
+        "{with_trtc}"
+    );
     let without = degraded(&plain);
-    assert!(without.contains("tencent.user.state") && !without.contains("trtc"), "{without}");
-    assert_eq!(common::http::get_blocking(&bridge.admin_addr(), "/readyz"), Some(200));
+    assert!(
+        without.contains("tencent.user.state") && !without.contains("trtc"),
+        "{without}"
+    );
+    assert_eq!(
+        common::http::get_blocking(&bridge.admin_addr(), "/readyz"),
+        Some(200)
+    );
 
-    for name in ["live", "group", "room-enter", "user-login", "group-role", "live-owner", "mic-seats"] {
+    for name in [
+        "live",
+        "group",
+        "room-enter",
+        "user-login",
+        "group-role",
+        "live-owner",
+        "mic-seats",
+    ] {
         let (command, body) = sample(name);
         send_ok(&bridge, command, body).await;
         let id = event_id(APP_ID, samples_canonical(command), body.as_bytes());
-        let kept = |m: &Msg| m.value["event_id"] == id || m.value["body"].as_str().is_some_and(|b| b.contains(&id));
+        let kept =
+            |m: &Msg| m.value["event_id"] == id || m.value["body"].as_str().is_some_and(|b| b.contains(&id));
         let (topic, dlq) = match name {
             "user-login" | "mic-seats" => ("tencent.dlq", true),
             _ => ("", false),
         };
         if dlq {
             let msgs = read_until(&broker.bootstrap(), topic, WAIT, |m| m.iter().any(kept));
-            let d = msgs.iter().find(|m| kept(m)).unwrap_or_else(|| panic!("{name} not kept: {msgs:?}"));
+            let d = msgs
+                .iter()
+                .find(|m| kept(m))
+                .unwrap_or_else(|| panic!("{name} not kept: {msgs:?}"));
             assert_eq!(d.value["error_code"], 5041, "{name}");
             common::assert_schema("dlq", &d.value);
         } else {
-            let family = tencent_kafka_bridge::callbacks::Kind::from_name(command).unwrap().row().family.name();
-            expect_event(&broker, &format!("tencent.{family}"), APP_ID, samples_canonical(command), body);
+            let family = tencent_kafka_bridge::callbacks::Kind::from_name(command)
+                .unwrap()
+                .row()
+                .family
+                .name();
+            expect_event(
+                &broker,
+                &format!("tencent.{family}"),
+                APP_ID,
+                samples_canonical(command),
+                body,
+            );
         }
     }
     // kafka mode too: the seat event goes to the DLQ, and only then is Tencent answered OK.
@@ -247,9 +416,15 @@ async fn a_bridge_upgraded_before_its_new_topics_exist_stays_ready_and_keeps_eve
     send_ok(&plain, "Mic.CallbackAfterSeatInfoChanged", &seats).await;
     let id = event_id(APP_ID, "Mic.CallbackAfterSeatInfoChanged", seats.as_bytes());
     let msgs = read_until(&broker.bootstrap(), "tencent.dlq", WAIT, |m| {
-        m.iter().any(|m| m.value["body"].as_str().is_some_and(|b| b.contains(&id)))
+        m.iter()
+            .any(|m| m.value["body"].as_str().is_some_and(|b| b.contains(&id)))
     });
-    assert!(msgs.iter().any(|m| m.value["error_code"] == 5041 && m.value["body"].as_str().is_some_and(|b| b.contains(&id))), "{msgs:?}");
+    assert!(
+        msgs.iter()
+            .any(|m| m.value["error_code"] == 5041
+                && m.value["body"].as_str().is_some_and(|b| b.contains(&id))),
+        "{msgs:?}"
+    );
 
     let enter = trtc(1, 103, json!(4242), Some("alice"), 1, 1_615_554_923_704);
     let h = trtc_headers(APP_ID, TRTC_KEY, &enter);
@@ -257,12 +432,24 @@ async fn a_bridge_upgraded_before_its_new_topics_exist_stays_ready_and_keeps_eve
     let a = post_with(&bridge.addr(), "/trtc", &h, enter.clone()).await;
     assert_eq!(a.status, 200, "{a:?}");
     let msgs = read_until(&broker.bootstrap(), "tencent.dlq", WAIT, |m| {
-        m.iter().any(|m| m.value["body"].as_str().is_some_and(|b| b.contains("TRTC.EnterRoom")))
+        m.iter().any(|m| {
+            m.value["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("TRTC.EnterRoom"))
+        })
     });
-    assert!(msgs.iter().any(|m| m.value["error_code"] == 5041 && m.value["body"].as_str().is_some_and(|b| b.contains("TRTC.EnterRoom"))), "{msgs:?}");
+    assert!(
+        msgs.iter().any(|m| m.value["error_code"] == 5041
+            && m.value["body"]
+                .as_str()
+                .is_some_and(|b| b.contains("TRTC.EnterRoom"))),
+        "{msgs:?}"
+    );
 }
 
 /// The canonical spelling of a sample's command (the Live sample uses the URL alias).
 fn samples_canonical(command: &str) -> &'static str {
-    tencent_kafka_bridge::callbacks::Kind::from_name(command).unwrap().canonical()
+    tencent_kafka_bridge::callbacks::Kind::from_name(command)
+        .unwrap()
+        .canonical()
 }

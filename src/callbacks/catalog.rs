@@ -87,9 +87,11 @@ pub enum Rule {
 impl Rule {
     pub(super) fn field(self) -> Option<&'static str> {
         match self {
-            Rule::Snake(f) | Rule::Map(f, _) | Rule::Only(f, _) | Rule::SnakeOr(f, _) | Rule::IfPresent(f, ..) => {
-                Some(f)
-            }
+            Rule::Snake(f)
+            | Rule::Map(f, _)
+            | Rule::Only(f, _)
+            | Rule::SnakeOr(f, _)
+            | Rule::IfPresent(f, ..) => Some(f),
             Rule::Null | Rule::Fixed(_) => None,
         }
     }
@@ -198,7 +200,10 @@ impl Row {
         {
             plan = plan.with(f, Want::Text);
         }
-        for f in [self.operator, self.owner, self.previous_owner].into_iter().flatten() {
+        for f in [self.operator, self.owner, self.previous_owner]
+            .into_iter()
+            .flatten()
+        {
             plan = plan.with(f, Want::Id);
         }
         if let Some(f) = self.seats {
@@ -236,7 +241,11 @@ mod tests {
         assert_eq!(ROWS.len(), 18);
         let readme = include_str!("../../README.md");
         for row in &ROWS {
-            assert!(readme.contains(&format!("| `{}`", row.command)), "{}", row.command);
+            assert!(
+                readme.contains(&format!("| `{}`", row.command)),
+                "{}",
+                row.command
+            );
         }
     }
 

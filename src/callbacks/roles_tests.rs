@@ -44,10 +44,16 @@ fn member_field_changed_sample_is_a_role_change() {
     assert_eq!(f.event_time_ms, Some(1_670_574_414_123));
 
     let revoked = body.replace("\"Admin\"", "\"Member\"");
-    assert_eq!(decode(FIELD_CHANGED, &revoked).unwrap().role.as_deref(), Some("member"));
+    assert_eq!(
+        decode(FIELD_CHANGED, &revoked).unwrap().role.as_deref(),
+        Some("member")
+    );
     // Tencent adds roles: kept snake-cased, never refused.
     let new_role = body.replace("\"Admin\"", "\"SuperAdmin\"");
-    assert_eq!(decode(FIELD_CHANGED, &new_role).unwrap().role.as_deref(), Some("super_admin"));
+    assert_eq!(
+        decode(FIELD_CHANGED, &new_role).unwrap().role.as_deref(),
+        Some("super_admin")
+    );
 }
 
 #[test]
@@ -55,7 +61,11 @@ fn a_name_card_change_alone_is_a_member_update_without_a_role() {
     let body = r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Type":"Public","Operator_Account":"admin","Member_Account":144115233775727695,"NameCard":"jacky","EventTime":1670574414123}"#;
     let f = decode(FIELD_CHANGED, body).unwrap();
     assert_eq!((f.state.as_deref(), f.role), (Some("member_updated"), None));
-    assert_eq!(f.members.unwrap(), ["144115233775727695"], "exact digits above 2^53");
+    assert_eq!(
+        f.members.unwrap(),
+        ["144115233775727695"],
+        "exact digits above 2^53"
+    );
 }
 
 #[test]
@@ -80,11 +90,17 @@ fn modify_admin_sample() {
     let f = decode(MODIFY_ADMIN, body).unwrap();
     assert_eq!(f.family, Family::LiveMember);
     assert_eq!(f.subject, Subject::Room("room_id"));
-    assert_eq!((f.state.as_deref(), f.role.as_deref()), (Some("role_changed"), Some("admin")));
+    assert_eq!(
+        (f.state.as_deref(), f.role.as_deref()),
+        (Some("role_changed"), Some("admin"))
+    );
     assert_eq!(f.members.unwrap(), ["user1", "user2"]);
     assert_eq!(f.operator, Some("admin"));
     let revoked = body.replace("\"add\"", "\"delete\"");
-    assert_eq!(decode(MODIFY_ADMIN, &revoked).unwrap().role.as_deref(), Some("member"));
+    assert_eq!(
+        decode(MODIFY_ADMIN, &revoked).unwrap().role.as_deref(),
+        Some("member")
+    );
 }
 
 #[test]
@@ -157,7 +173,9 @@ fn the_room_variant_of_the_seat_table_names_the_operator() {
 #[test]
 fn room_leave_cause_comes_from_type() {
     let body = |t: &str| {
-        format!(r#"{{"CallbackCommand":"Room.CallbackAfterMemberLeave","RoomId":"r",{t}"MemberList_Account":["a"],"Reason":"kicked by host"}}"#)
+        format!(
+            r#"{{"CallbackCommand":"Room.CallbackAfterMemberLeave","RoomId":"r",{t}"MemberList_Account":["a"],"Reason":"kicked by host"}}"#
+        )
     };
     for (t, cause) in [
         (r#""Type":"Leave","#, "leave"),
@@ -175,24 +193,96 @@ fn room_leave_cause_comes_from_type() {
 #[test]
 fn bad_role_owner_and_seat_input_is_refused_naming_the_field() {
     for (command, body, named) in [
-        (FIELD_CHANGED, r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","Member_Account":"a","Role":"Admin"}"#, "GroupId: missing"),
-        (FIELD_CHANGED, r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Member_Account":"a","Role":1}"#, "Role: expected string"),
-        (FIELD_CHANGED, r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Role":"Admin"}"#, "Member_Account: missing"),
-        (GROUP_OWNER, r#"{"CallbackCommand":"Group.CallbackAfterChangeGroupOwner","NewOwner_Account":"b"}"#, "GroupId: missing"),
-        (GROUP_OWNER, r#"{"CallbackCommand":"Group.CallbackAfterChangeGroupOwner","GroupId":"g","OldOwner_Account":"a"}"#, "NewOwner_Account: missing"),
-        (MODIFY_ADMIN, r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","Admin_Account":["a"],"opType":"add"}"#, "RoomId: missing"),
-        (MODIFY_ADMIN, r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":"a","opType":"add"}"#, "Admin_Account: expected array"),
-        (MODIFY_ADMIN, r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":["a"],"opType":"promote"}"#, "opType: expected one of add, delete"),
-        (MODIFY_ADMIN, r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":["a"]}"#, "opType: missing"),
-        (LIVE_OWNER, r#"{"CallbackCommand":"Live.CallbackAfterChangeOwner","CurrentOwner_Account":"b"}"#, "RoomId: missing"),
-        (SEATS, r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","SeatList":[]}"#, "RoomId: missing"),
-        (SEATS, r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Index":0},{"Member_Account":"a"}]}"#, "SeatList[1].Index: missing"),
-        (SEATS, r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Index":"one"}]}"#, "SeatList[0].Index: expected integer"),
-        (SEATS, r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Index":0,"IsAudioDisabled":2}]}"#, "SeatList[0].IsAudioDisabled: expected boolean"),
-        (SEATS, r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Index":0,"Member_Account":true}]}"#, "SeatList[0].Member_Account: expected string"),
-        (SEATS, r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[7]}"#, "SeatList[0]: expected object"),
-        (SEATS, r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":{}}"#, "SeatList: expected array"),
-        (SEATS, r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r"}"#, "SeatList: missing"),
+        (
+            FIELD_CHANGED,
+            r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","Member_Account":"a","Role":"Admin"}"#,
+            "GroupId: missing",
+        ),
+        (
+            FIELD_CHANGED,
+            r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Member_Account":"a","Role":1}"#,
+            "Role: expected string",
+        ),
+        (
+            FIELD_CHANGED,
+            r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"g","Role":"Admin"}"#,
+            "Member_Account: missing",
+        ),
+        (
+            GROUP_OWNER,
+            r#"{"CallbackCommand":"Group.CallbackAfterChangeGroupOwner","NewOwner_Account":"b"}"#,
+            "GroupId: missing",
+        ),
+        (
+            GROUP_OWNER,
+            r#"{"CallbackCommand":"Group.CallbackAfterChangeGroupOwner","GroupId":"g","OldOwner_Account":"a"}"#,
+            "NewOwner_Account: missing",
+        ),
+        (
+            MODIFY_ADMIN,
+            r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","Admin_Account":["a"],"opType":"add"}"#,
+            "RoomId: missing",
+        ),
+        (
+            MODIFY_ADMIN,
+            r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":"a","opType":"add"}"#,
+            "Admin_Account: expected array",
+        ),
+        (
+            MODIFY_ADMIN,
+            r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":["a"],"opType":"promote"}"#,
+            "opType: expected one of add, delete",
+        ),
+        (
+            MODIFY_ADMIN,
+            r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"r","Admin_Account":["a"]}"#,
+            "opType: missing",
+        ),
+        (
+            LIVE_OWNER,
+            r#"{"CallbackCommand":"Live.CallbackAfterChangeOwner","CurrentOwner_Account":"b"}"#,
+            "RoomId: missing",
+        ),
+        (
+            SEATS,
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","SeatList":[]}"#,
+            "RoomId: missing",
+        ),
+        (
+            SEATS,
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Index":0},{"Member_Account":"a"}]}"#,
+            "SeatList[1].Index: missing",
+        ),
+        (
+            SEATS,
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Index":"one"}]}"#,
+            "SeatList[0].Index: expected integer",
+        ),
+        (
+            SEATS,
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Index":0,"IsAudioDisabled":2}]}"#,
+            "SeatList[0].IsAudioDisabled: expected boolean",
+        ),
+        (
+            SEATS,
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[{"Index":0,"Member_Account":true}]}"#,
+            "SeatList[0].Member_Account: expected string",
+        ),
+        (
+            SEATS,
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":[7]}"#,
+            "SeatList[0]: expected object",
+        ),
+        (
+            SEATS,
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r","SeatList":{}}"#,
+            "SeatList: expected array",
+        ),
+        (
+            SEATS,
+            r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"r"}"#,
+            "SeatList: missing",
+        ),
     ] {
         let got = field_error(command, body);
         assert!(got.starts_with(named), "{command} {body}: {got}");

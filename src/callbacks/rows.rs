@@ -270,4 +270,3 @@ pub const ROWS: [Row; KINDS] = [
         ..BASE
     },
 ];
-

@@ -110,9 +110,9 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
     let mut last_line = Instant::now();
     let skip = progress.already_redriven();
     let open = progress.partitions();
-    for (partition, offset, verdict) in
-        read_all(&consumer, open, &skip, |payload, place| judge(args, &decoder, payload, place))
-    {
+    for (partition, offset, verdict) in read_all(&consumer, open, &skip, |payload, place| {
+        judge(args, &decoder, payload, place)
+    }) {
         match verdict {
             Verdict::Skip => progress.mark(partition, offset, Done::No),
             Verdict::Stays(why) => {

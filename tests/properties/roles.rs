@@ -79,7 +79,13 @@ fn member_field_changed() -> BoxedStrategy<Generated> {
 }
 
 fn group_owner() -> BoxedStrategy<Generated> {
-    (text(), account(), maybe("OldOwner_Account", account()), maybe("Operator_Account", account()), event_time())
+    (
+        text(),
+        account(),
+        maybe("OldOwner_Account", account()),
+        maybe("Operator_Account", account()),
+        event_time(),
+    )
         .prop_map(|(group, new, old, op, time)| {
             generated(
                 Kind::GroupOwnerChanged,
@@ -113,11 +119,20 @@ fn modify_admin() -> BoxedStrategy<Generated> {
 }
 
 fn live_owner() -> BoxedStrategy<Generated> {
-    (text(), account(), maybe("OriginalOwner_Account", account()), maybe("Operator_Account", account()), event_time())
+    (
+        text(),
+        account(),
+        maybe("OriginalOwner_Account", account()),
+        maybe("Operator_Account", account()),
+        event_time(),
+    )
         .prop_map(|(room, current, original, op, time)| {
             generated(
                 Kind::LiveOwnerChanged,
-                vec![("RoomId", json!(room), true), ("CurrentOwner_Account", current, false)],
+                vec![
+                    ("RoomId", json!(room), true),
+                    ("CurrentOwner_Account", current, false),
+                ],
                 vec![original, op, time],
             )
         })
@@ -142,7 +157,11 @@ fn seat() -> BoxedStrategy<Value> {
             if let Some(m) = member {
                 seat.insert("Member_Account".into(), m);
             }
-            for (name, v) in [("IsTakenDisabled", taken), ("IsVideoDisabled", video), ("IsAudioDisabled", audio)] {
+            for (name, v) in [
+                ("IsTakenDisabled", taken),
+                ("IsVideoDisabled", video),
+                ("IsAudioDisabled", audio),
+            ] {
                 if let Some(v) = v {
                     seat.insert(name.into(), v);
                 }
@@ -153,11 +172,19 @@ fn seat() -> BoxedStrategy<Value> {
 }
 
 fn seats() -> BoxedStrategy<Generated> {
-    (text(), proptest::collection::vec(seat(), 0..6), maybe("Operator_Account", account()), event_time())
+    (
+        text(),
+        proptest::collection::vec(seat(), 0..6),
+        maybe("Operator_Account", account()),
+        event_time(),
+    )
         .prop_map(|(room, list, op, time)| {
             generated(
                 Kind::SeatInfoChanged,
-                vec![("RoomId", json!(room), true), ("SeatList", Value::Array(list), true)],
+                vec![
+                    ("RoomId", json!(room), true),
+                    ("SeatList", Value::Array(list), true),
+                ],
                 vec![op, time],
             )
         })
@@ -166,7 +193,14 @@ fn seats() -> BoxedStrategy<Generated> {
 
 /// One valid callback of any of the five role, owner and seat commands.
 pub fn valid() -> BoxedStrategy<Generated> {
-    prop_oneof![member_field_changed(), group_owner(), modify_admin(), live_owner(), seats()].boxed()
+    prop_oneof![
+        member_field_changed(),
+        group_owner(),
+        modify_admin(),
+        live_owner(),
+        seats()
+    ]
+    .boxed()
 }
 
 fn field<'a>(g: &'a Generated, name: &str) -> Option<&'a Value> {
@@ -205,7 +239,11 @@ pub fn check_facts(g: &Generated, v: &Value) -> bool {
     };
     match g.kind {
         Kind::GroupMemberFieldChanged => {
-            let state = if field(g, "Role").is_some() { "role_changed" } else { "member_updated" };
+            let state = if field(g, "Role").is_some() {
+                "role_changed"
+            } else {
+                "member_updated"
+            };
             assert_eq!((&v["state"], &v["role"]), (&json!(state), &snake("Role")));
             assert_eq!(v["members"], json!([id(field(g, "Member_Account"))]));
             assert_eq!(v["group_type"], snake("Type"));
@@ -217,18 +255,38 @@ pub fn check_facts(g: &Generated, v: &Value) -> bool {
                 ("CurrentOwner_Account", "OriginalOwner_Account")
             };
             assert_eq!(v["state"], "owner_changed");
-            assert_eq!((&v["owner"], &v["previous_owner"]), (&id(field(g, new)), &id(field(g, old))));
-            let members = if g.kind == Kind::GroupOwnerChanged { json!([id(field(g, new))]) } else { Value::Null };
+            assert_eq!(
+                (&v["owner"], &v["previous_owner"]),
+                (&id(field(g, new)), &id(field(g, old)))
+            );
+            let members = if g.kind == Kind::GroupOwnerChanged {
+                json!([id(field(g, new))])
+            } else {
+                Value::Null
+            };
             assert_eq!(v["members"], members);
         }
         Kind::LiveAdminModified => {
-            let role = if field(g, "opType") == Some(&json!("add")) { "admin" } else { "member" };
+            let role = if field(g, "opType") == Some(&json!("add")) {
+                "admin"
+            } else {
+                "member"
+            };
             assert_eq!((&v["state"], &v["role"]), (&json!("role_changed"), &json!(role)));
-            let admins: Vec<Value> = field(g, "Admin_Account").unwrap().as_array().unwrap().iter().map(|a| id(Some(a))).collect();
+            let admins: Vec<Value> = field(g, "Admin_Account")
+                .unwrap()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| id(Some(a)))
+                .collect();
             assert_eq!(v["members"], Value::Array(admins));
         }
         Kind::SeatInfoChanged => {
-            assert_eq!((&v["state"], &v["room_id"]), (&json!("seats_changed"), &field(g, "RoomId").cloned().unwrap()));
+            assert_eq!(
+                (&v["state"], &v["room_id"]),
+                (&json!("seats_changed"), &field(g, "RoomId").cloned().unwrap())
+            );
             let list = field(g, "SeatList").unwrap().as_array().unwrap();
             let want: Vec<Value> = list
                 .iter()
@@ -243,7 +301,11 @@ pub fn check_facts(g: &Generated, v: &Value) -> bool {
                 })
                 .collect();
             assert_eq!(v["seats"], Value::Array(want));
-            let occupied: Vec<Value> = list.iter().filter_map(|s| s.get("Member_Account")).map(|m| id(Some(m))).collect();
+            let occupied: Vec<Value> = list
+                .iter()
+                .filter_map(|s| s.get("Member_Account"))
+                .map(|m| id(Some(m)))
+                .collect();
             assert_eq!(v["members"], Value::Array(occupied));
         }
         _ => return false,

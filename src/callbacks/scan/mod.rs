@@ -137,6 +137,14 @@ impl<'de, 's> Visitor<'de> for Object<'s, 'de> {
                         let path = self.st.plan.fields[i].0;
                         self.st.fail(|| format!("{path}: given more than once"));
                         map.next_value_seed(Walk(depth))?;
+                    } else if want == Want::Seats {
+                        let path = self.st.plan.fields[i].0;
+                        let val = map.next_value_seed(seats::Table {
+                            st: self.st,
+                            path,
+                            depth,
+                        })?;
+                        self.st.vals[i] = val;
                     } else {
                         let path = self.st.plan.fields[i].0;
                         let val = map.next_value_seed(Field {

@@ -16,9 +16,66 @@ const INDEX: &str = "Index";
 const MEMBER: &str = "Member_Account";
 const FLAGS: [&str; 3] = ["IsTakenDisabled", "IsVideoDisabled", "IsAudioDisabled"];
 
+/// The seat table field itself: an array of seats, or null; anything else is a field error.
+pub(super) struct Table<'s, 'a> {
+    pub(super) st: &'s mut State<'a>,
+    pub(super) path: &'static str,
+    pub(super) depth: usize,
+}
+
+impl Table<'_, '_> {
+    fn wrong<'x>(self) -> Val<'x> {
+        let path = self.path;
+        self.st.fail(|| format!("{path}: expected array"));
+        Val::Absent
+    }
+}
+
+impl<'de, 's> DeserializeSeed<'de> for Table<'s, 'de> {
+    type Value = Val<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, 's> Visitor<'de> for Table<'s, 'de> {
+    type Value = Val<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of seats")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        let depth = deeper(self.depth)?;
+        read(seq, self.st, self.path, depth).map(Val::Seats)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Val::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(self.wrong())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(self.wrong())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(self.wrong())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(self.wrong())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self.wrong())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let depth = self.depth;
+        let val = self.wrong();
+        Walk(depth).visit_map(map)?;
+        Ok(val)
+    }
+}
+
 /// Reads every seat of `list`; a wrong entry is a field error (the first wins) and the walk
 /// goes on, as everywhere in the scan.
-pub(super) fn read<'de, A: SeqAccess<'de>>(
+fn read<'de, A: SeqAccess<'de>>(
     mut seq: A,
     st: &mut State<'de>,
     list: &'static str,
@@ -90,7 +147,8 @@ impl<'de, 's> Visitor<'de> for Entry<'s, 'de> {
             match slot {
                 Slot::Other => map.next_value_seed(Walk(depth))?,
                 Slot::Value(taken, _, name) if taken.is_some() => {
-                    self.st.fail(|| format!("{list}[{i}].{name}: given more than once"));
+                    self.st
+                        .fail(|| format!("{list}[{i}].{name}: given more than once"));
                     map.next_value_seed(Walk(depth))?;
                 }
                 Slot::Value(taken, want, name) => {
@@ -102,7 +160,8 @@ impl<'de, 's> Visitor<'de> for Entry<'s, 'de> {
                     })?);
                 }
                 Slot::Flag(f) if flags[f].is_some() => {
-                    self.st.fail(|| format!("{list}[{i}].{}: given more than once", FLAGS[f]));
+                    self.st
+                        .fail(|| format!("{list}[{i}].{}: given more than once", FLAGS[f]));
                     map.next_value_seed(Walk(depth))?;
                 }
                 Slot::Flag(f) => {

@@ -94,12 +94,6 @@ impl<'de, 's> Visitor<'de> for Field<'s, 'de> {
         let inner = match self.want {
             Want::Objects(inner) => Some(inner),
             Want::Ids => None,
-            Want::Seats => {
-                let Path::Plain(list) = self.path else {
-                    return Ok(self.wrong());
-                };
-                return super::seats::read(seq, self.st, list, depth).map(Val::Seats);
-            }
             _ => {
                 let _ = self.wrong();
                 while seq.next_element_seed(Walk(depth))?.is_some() {}

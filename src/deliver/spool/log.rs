@@ -73,7 +73,8 @@ fn limit(what: &'static str, len: usize, max: usize) -> Result<(), EncodeError> 
 fn check(record: &Record) -> Result<(), EncodeError> {
     limit("topic", record.topic.len(), u16::MAX.into())?;
     limit("header count", record.headers.len(), u16::MAX.into())?;
-    let mut total = MIN_PAYLOAD_LEN + TIMESTAMP_EXT_LEN + record.topic.len() + record.key.len() + record.value.len();
+    let mut total =
+        MIN_PAYLOAD_LEN + TIMESTAMP_EXT_LEN + record.topic.len() + record.key.len() + record.value.len();
     for (name, value) in &record.headers {
         limit("header name", name.len(), u16::MAX.into())?;
         total = total.saturating_add(2 + name.len() + 4 + value.len());

@@ -57,13 +57,21 @@ fn decode_all(mut buf: &[u8]) -> (Vec<(u64, Record)>, Option<FrameError>) {
 /// reads, its time taken from the event in the value; one with an unknown tail does not.
 #[test]
 fn frames_without_the_timestamp_still_read() {
-    let mut old = rec("t.x", b"room", br#"{"event_time_ms":1670574414123,"received_at_ms":1700000000000}"#);
+    let mut old = rec(
+        "t.x",
+        b"room",
+        br#"{"event_time_ms":1670574414123,"received_at_ms":1700000000000}"#,
+    );
     old.timestamp_ms = None;
     let mut buf = Vec::new();
     encode(3, &old, &mut buf).unwrap();
     let (_, back, _) = decode(&buf).unwrap();
     assert_eq!(back.timestamp_ms, Some(1_670_574_414_123));
-    let mut dlq = rec("t.dlq", b"1400", br#"{"received_at_ms":1700000000000,"body":"{}"}"#);
+    let mut dlq = rec(
+        "t.dlq",
+        b"1400",
+        br#"{"received_at_ms":1700000000000,"body":"{}"}"#,
+    );
     dlq.timestamp_ms = None;
     buf.clear();
     encode(4, &dlq, &mut buf).unwrap();

@@ -115,4 +115,25 @@ fn a_redrive_publishes_what_the_decoder_now_accepts_once_even_when_run_twice() {
         );
         common::assert_schema(topic.trim_start_matches("tencent."), v);
     }
+
+    // The same DLQ records redriven again (another group, so nothing remembered): the same
+    // events, so the same ce_id each; stamped with the event's time.
+    let again = redrive(&brokers, &["--group", "a-second-redrive"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("redrove 2 to"), "{}", text(&again));
+    for (topic, command, body, time) in [
+        ("tencent.room.member", room_cmd, room, 1_670_574_414_123i64),
+        ("tencent.live.member", live_cmd, live, 1_703_589_922_780),
+    ] {
+        let msgs = read_until(&brokers, topic, Duration::from_secs(30), |m| m.len() >= 2);
+        assert_eq!(msgs.len(), 2, "{topic}: {msgs:?}");
+        let id = event_id(command, body);
+        assert_eq!(msgs[0].headers["ce_id"], msgs[1].headers["ce_id"], "{topic}");
+        assert!(
+            msgs[0].headers["ce_id"].starts_with(&format!("{id}-dlq-")),
+            "{:?}",
+            msgs[0].headers
+        );
+        assert!(msgs.iter().all(|m| m.timestamp_ms == Some(time)), "{msgs:?}");
+    }
 }

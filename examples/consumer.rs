@@ -1,6 +1,6 @@
 //! A consumer of the bridge's topics, written the way docs/consumers.md recommends: a consumer
 //! group, offsets committed only after a record is handled (at-least-once), re-deliveries
-//! dropped by `event_id` + `received_at_ms`, one line per membership change.
+//! dropped by `ce_id` + `received_at_ms`, one line per membership change.
 //!
 //!   cargo run --example consumer -- 127.0.0.1:9092 tencent. my-service
 //!   cargo run --example consumer -- 127.0.0.1:9092 tencent. my-service --max-records 10

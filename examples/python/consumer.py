@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A consumer of tencent-kafka-bridge's topics, written the way docs/consumers.md recommends:
 a consumer group, offsets committed only after a record is handled (at-least-once),
-re-deliveries dropped by event_id + received_at_ms, one line per membership change.
+re-deliveries dropped by ce_id + received_at_ms, one line per membership change.
 
     pip install -r examples/python/requirements.txt
     python3 examples/python/consumer.py 127.0.0.1:9092 tencent. my-service

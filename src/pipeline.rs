@@ -109,13 +109,16 @@ impl Pipeline {
             Ok(record) => self.delivery.deliver(self.keepable(record)).await,
             Err(refusal) => {
                 if refusal.keeps_on_dlq() {
-                    let record = route::dlq_record_within(
-                        &self.decoder.topics,
-                        query,
-                        &refusal,
-                        body,
-                        received_at_ms,
-                        self.decoder.max_record_bytes,
+                    let record = route::with_ce_suffix(
+                        route::dlq_record_within(
+                            &self.decoder.topics,
+                            query,
+                            &refusal,
+                            body,
+                            received_at_ms,
+                            self.decoder.max_record_bytes,
+                        ),
+                        &ce_suffix,
                     );
                     if let Err(e) = self.delivery.deliver(record).await {
                         tracing::error!(reason = %refusal, error = %e, "refused callback could not be kept on the DLQ");

@@ -14,7 +14,7 @@ use crate::record::{Header, Record};
 use crate::refusal::Refusal;
 
 mod identity;
-pub use identity::{ce_id, fresh_ce_suffix, redrive_ce_suffix};
+pub use identity::{ce_id, fresh_ce_suffix, redrive_ce_suffix, with_ce_suffix};
 
 /// The header names the bridge writes (CloudEvents binary mode), in the order it writes them.
 pub const HEADER_NAMES: [&str; 7] = [

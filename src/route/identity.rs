@@ -1,6 +1,8 @@
 //! What names one accepted callback and places it in time: its `ce_id` (unique per accepted
 //! callback, kept by every copy of its record) and, with `event_record`, the record timestamp.
 
+use crate::record::Record;
+
 /// `ce_id`: `<event_id>-<suffix>`, or the `event_id` alone without a suffix (TRTC, whose
 /// retries are one event). `event_id` is the content hash: two byte-identical callbacks share
 /// it, and CloudEvents consumers may drop a repeated `source` + `id`, so each accepted
@@ -23,6 +25,19 @@ pub fn fresh_ce_suffix() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(1);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     format!("{}-{n}", *INSTANCE)
+}
+
+/// `record` (the DLQ copy of a refused callback, whose `ce_id` is its content hash) named as
+/// that one callback: `<event_id>-<suffix>`, so two byte-identical refusals are two ids there
+/// too.
+pub fn with_ce_suffix(mut record: Record, suffix: &str) -> Record {
+    if let Some((_, id)) = record.headers.iter_mut().find(|(name, _)| name == "ce_id") {
+        let mut named = id.to_vec();
+        named.push(b'-');
+        named.extend_from_slice(suffix.as_bytes());
+        *id = named.into();
+    }
+    record
 }
 
 /// The suffix of an event redriven from the DLQ: named by the DLQ record's place, so the same
@@ -70,6 +85,21 @@ mod tests {
         assert_eq!(ce_id("abc", None), "abc");
         assert_eq!(redrive_ce_suffix(2, 17), redrive_ce_suffix(2, 17));
         assert_ne!(redrive_ce_suffix(2, 17), redrive_ce_suffix(1, 17));
+        let q = crate::query::CallbackQuery::parse("SdkAppid=14&CallbackCommand=A.B").unwrap();
+        let dead = crate::route::dlq_record(
+            &Topics::new("t."),
+            &q,
+            &crate::refusal::Refusal::NotObject,
+            b"[1]",
+            7,
+        );
+        let named = with_ce_suffix(dead.clone(), "x-1");
+        let ce = |r: &Record| r.headers.iter().find(|(n, _)| n == "ce_id").unwrap().1.to_vec();
+        assert_eq!(ce(&named), [ce(&dead), b"-x-1".to_vec()].concat());
+        assert_eq!(
+            named.value, dead.value,
+            "event_id in the value stays the content hash"
+        );
     }
 
     #[test]

@@ -49,7 +49,10 @@ fn member_field_changed_sample_is_a_role_change() {
         Some("member")
     );
     let owner = body.replace("\"Admin\"", "\"Owner\"");
-    assert_eq!(decode(FIELD_CHANGED, &owner).unwrap().role.as_deref(), Some("owner"));
+    assert_eq!(
+        decode(FIELD_CHANGED, &owner).unwrap().role.as_deref(),
+        Some("owner")
+    );
     // Tencent adds roles: kept snake-cased, never refused.
     let new_role = body.replace("\"Admin\"", "\"SuperAdmin\"");
     assert_eq!(

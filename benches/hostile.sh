@@ -64,7 +64,7 @@ KAFKA_PORT=$(free_port)
 PIDS+=("$!")
 for _ in $(seq 100); do port_open "$KAFKA_PORT" && break; sleep 0.1; done
 port_open "$KAFKA_PORT" || die "tansu did not start: $(tail -3 "$WORK/tansu.log")"
-for family in live.member group.member room.member user.state trtc.member trtc.media other dlq; do
+for family in live.member group.member room.member user.state trtc.member trtc.media mic.seat other dlq; do
   (cd "$WORK" && timeout 30 tansu topic create "tencent.$family" --broker "tcp://127.0.0.1:$KAFKA_PORT" --partitions 3 >/dev/null) \
     || die "cannot create topic tencent.$family"
 done

@@ -34,7 +34,7 @@ KAFKA_PORT=$(free_port); HTTP_PORT=$(free_port); ADMIN_PORT=$(free_port)
    --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" >tansu.log 2>&1) &
 PIDS+=("$!")
 for _ in $(seq 100); do port_open "$KAFKA_PORT" && break; sleep 0.1; done
-for family in live.member group.member room.member user.state trtc.member trtc.media other dlq; do
+for family in live.member group.member room.member user.state trtc.member trtc.media mic.seat other dlq; do
   (cd "$WORK" && timeout 30 tansu topic create "tencent.$family" --broker "tcp://127.0.0.1:$KAFKA_PORT" --partitions 3 >/dev/null)
 done
 TOKEN=profile-token

@@ -213,7 +213,7 @@ start_tansu() {
   TANSU_PID=$!; PIDS+=("$TANSU_PID")
   for _ in $(seq 100); do port_open "$KAFKA_PORT" && break; alive "$TANSU_PID" || break; sleep 0.1; done
   port_open "$KAFKA_PORT" || { tail -5 "$dir/tansu.log" >&2; die "tansu did not start"; }
-  for family in live.member group.member room.member user.state trtc.member trtc.media other dlq; do
+  for family in live.member group.member room.member user.state trtc.member trtc.media mic.seat other dlq; do
     (cd "$dir" && timeout 30 tansu topic create "tencent.$family" --broker "tcp://127.0.0.1:$KAFKA_PORT" --partitions 3 >/dev/null) \
       || die "cannot create topic tencent.$family"
   done

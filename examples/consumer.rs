@@ -1,6 +1,6 @@
 //! A consumer of the bridge's topics, written the way docs/consumers.md recommends: a consumer
 //! group, offsets committed only after a record is handled (at-least-once), re-deliveries
-//! dropped by `event_id` + `received_at_ms`, one line per membership change.
+//! dropped by `ce_id` + `received_at_ms`, one line per membership change.
 //!
 //!   cargo run --example consumer -- 127.0.0.1:9092 tencent. my-service
 //!   cargo run --example consumer -- 127.0.0.1:9092 tencent. my-service --max-records 10
@@ -21,13 +21,14 @@ use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::ClientConfig;
 use serde_json::Value;
 
-const FAMILIES: [&str; 8] = [
+const FAMILIES: [&str; 9] = [
     "live.member",
     "group.member",
     "room.member",
     "user.state",
     "trtc.member",
     "trtc.media",
+    "mic.seat",
     "other",
     "dlq",
 ];
@@ -69,16 +70,18 @@ impl Recent {
     }
 }
 
-/// What identifies one record across re-deliveries. `event_id` alone is not enough: it hashes
-/// the body, and Chat group bodies carry no time, so the same member going offline twice has
-/// the same `event_id` both times. A re-delivery repeats the record, `received_at_ms` included.
+/// What identifies one callback across re-deliveries: the `ce_id` header. Since schema 4 it is
+/// unique per accepted callback and every copy (a re-send from the spool, a replay) keeps it.
+/// Before schema 4 it equalled `event_id`, a hash of the body that two genuine events can share
+/// (the same member going offline twice), so `received_at_ms`, which a re-delivery repeats, is
+/// part of the key: right for records of every version.
 fn dedupe_key(event: &Value, msg: &BorrowedMessage<'_>) -> String {
-    // The id is in the value and, identical, in the `ce_id` header.
-    let id = event["event_id"].as_str().map(str::to_owned).or_else(|| {
-        let headers = msg.headers()?;
-        let header = headers.iter().find(|h| h.key == "ce_id")?;
-        Some(String::from_utf8_lossy(header.value?).into_owned())
-    });
+    let id = msg
+        .headers()
+        .and_then(|headers| headers.iter().find(|h| h.key == "ce_id"))
+        .and_then(|h| h.value)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .or_else(|| event["event_id"].as_str().map(str::to_owned));
     format!("{}/{}", id.unwrap_or_default(), event["received_at_ms"])
 }
 

@@ -46,7 +46,7 @@ fn main() {
             origin,
             body.as_bytes(),
         );
-        let record = route::event_record(&topics, facts.family, &event, body);
+        let record = route::event_record(&topics, facts.family, &event, body, Some("x-1"));
         total += record.value.len();
     }
     println!("{total}");

@@ -24,7 +24,7 @@ printf '%s\n' "$trtc_key" >"$work/trtc-key"
 (cd "$work" && exec tansu broker --listener-url "tcp://127.0.0.1:$kafka_port" \
   --advertised-listener-url "tcp://127.0.0.1:$kafka_port" >tansu.log 2>&1) &
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$kafka_port) 2>/dev/null && break; sleep 0.1; done
-for family in live.member group.member room.member user.state trtc.member trtc.media other dlq; do
+for family in live.member group.member room.member user.state trtc.member trtc.media mic.seat other dlq; do
   (cd "$work" && tansu topic create "tencent.$family" --broker "tcp://127.0.0.1:$kafka_port" --partitions 3 >/dev/null)
 done
 

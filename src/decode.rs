@@ -21,13 +21,15 @@ pub struct Decoder {
 }
 
 impl Decoder {
-    /// decode → normalize → route.
+    /// decode → normalize → route. `ce_suffix` makes the record's `ce_id`
+    /// ([`route::ce_id`]): a fresh one per accepted callback, a stable one on redrive.
     pub fn callback(
         &self,
         query: &CallbackQuery<'_>,
         command: &str,
         body: &[u8],
         received_at_ms: i64,
+        ce_suffix: &str,
     ) -> Result<Record, Refusal> {
         let text = utf8(body)?;
         let kind = Kind::from_name(command);
@@ -43,7 +45,7 @@ impl Decoder {
             received_at_ms,
         };
         let event = Event::new(&facts, kind.map_or(command, |k| k.canonical()), origin, body);
-        let record = route::event_record(&self.topics, facts.family, &event, text);
+        let record = route::event_record(&self.topics, facts.family, &event, text, Some(ce_suffix));
         self.fits(record)
     }
 
@@ -66,7 +68,13 @@ impl Decoder {
             received_at_ms,
         };
         let event = Event::new(&facts, &command, origin, callback.identity().as_bytes());
-        let record = self.fits(route::event_record(&self.topics, facts.family, &event, text))?;
+        let record = self.fits(route::event_record(
+            &self.topics,
+            facts.family,
+            &event,
+            text,
+            None,
+        ))?;
         Ok((record, event.event_id.clone(), command))
     }
 

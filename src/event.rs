@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 /// Bumped when a field is added or its meaning changes; the changelog is in
 /// `docs/consumers.md`. 2: `reason` and `group_type`, group join/exit and room leave.
 /// 3: `owner`, `role`, `media`, `kicked_platforms`; user state, lifecycle and TRTC events.
-pub const SCHEMA_VERSION: u32 = 3;
+/// 4: `previous_owner`, `seats`; role, owner and seat events; room leave's `cause` from `Type`.
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// A group of commands whose order matters to one consumer; one topic each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -23,18 +24,21 @@ pub enum Family {
     TrtcMember,
     /// TRTC media events: video, audio, substream started or stopped.
     TrtcMedia,
+    /// A Live or Room room's seat table (`Mic.CallbackAfterSeatInfoChanged`).
+    MicSeat,
     Other,
     Dlq,
 }
 
 impl Family {
-    pub const ALL: [Family; 8] = [
+    pub const ALL: [Family; 9] = [
         Family::LiveMember,
         Family::GroupMember,
         Family::RoomMember,
         Family::UserState,
         Family::TrtcMember,
         Family::TrtcMedia,
+        Family::MicSeat,
         Family::Other,
         Family::Dlq,
     ];
@@ -48,6 +52,7 @@ impl Family {
             Family::UserState => "user.state",
             Family::TrtcMember => "trtc.member",
             Family::TrtcMedia => "trtc.media",
+            Family::MicSeat => "mic.seat",
             Family::Other => "other",
             Family::Dlq => "dlq",
         }
@@ -83,20 +88,35 @@ pub struct Facts<'a> {
     pub cause: Option<Cow<'a, str>>,
     pub members: Option<Vec<&'a str>>,
     pub operator: Option<&'a str>,
-    /// The group's or room's owner (lifecycle).
+    /// The group's or room's owner (lifecycle, owner transfer).
     pub owner: Option<&'a str>,
+    /// The owner before a transfer.
+    pub previous_owner: Option<&'a str>,
     pub member_count: Option<i64>,
     pub event_time_ms: Option<i64>,
     /// Tencent's free-text reason (room leave, user state).
     pub reason: Option<&'a str>,
     /// Chat group type in snake_case (group join, exit and lifecycle).
     pub group_type: Option<Cow<'a, str>>,
-    /// TRTC role: `anchor`, `audience`.
+    /// TRTC role (`anchor`, `audience`), or a Chat/Live role (`admin`, `member`).
     pub role: Option<Cow<'a, str>>,
     /// TRTC media: `video`, `audio`, `substream`.
     pub media: Option<&'static str>,
     /// Platforms a login pushed off (user state).
     pub kicked_platforms: Option<Vec<&'a str>>,
+    /// The whole seat table (seat events).
+    pub seats: Option<&'a [Seat<'a>]>,
+}
+
+/// One seat of a room's seat table, as the envelope carries it. `member` null: an empty seat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Seat<'a> {
+    pub index: i64,
+    pub member: Option<Cow<'a, str>>,
+    /// The seat is locked: nobody may take it.
+    pub taken_disabled: Option<bool>,
+    pub video_disabled: Option<bool>,
+    pub audio_disabled: Option<bool>,
 }
 
 impl<'a> Facts<'a> {
@@ -110,6 +130,7 @@ impl<'a> Facts<'a> {
             members: None,
             operator: None,
             owner: None,
+            previous_owner: None,
             member_count: None,
             event_time_ms: None,
             reason: None,
@@ -117,6 +138,7 @@ impl<'a> Facts<'a> {
             role: None,
             media: None,
             kicked_platforms: None,
+            seats: None,
         }
     }
 
@@ -149,6 +171,7 @@ pub struct Event<'a> {
     pub members: Option<&'a [&'a str]>,
     pub operator: Option<&'a str>,
     pub owner: Option<&'a str>,
+    pub previous_owner: Option<&'a str>,
     pub member_count: Option<i64>,
     pub event_time_ms: Option<i64>,
     pub reason: Option<&'a str>,
@@ -156,6 +179,7 @@ pub struct Event<'a> {
     pub role: Option<&'a str>,
     pub media: Option<&'a str>,
     pub kicked_platforms: Option<&'a [&'a str]>,
+    pub seats: Option<&'a [Seat<'a>]>,
     pub received_at_ms: i64,
     pub client_ip: Option<&'a str>,
     pub platform: Option<&'a str>,
@@ -186,6 +210,7 @@ impl<'a> Event<'a> {
             members: facts.members.as_deref(),
             operator: facts.operator,
             owner: facts.owner,
+            previous_owner: facts.previous_owner,
             member_count: facts.member_count,
             event_time_ms: facts.event_time_ms,
             reason: facts.reason,
@@ -193,6 +218,7 @@ impl<'a> Event<'a> {
             role: facts.role.as_deref(),
             media: facts.media,
             kicked_platforms: facts.kicked_platforms.as_deref(),
+            seats: facts.seats,
             received_at_ms: origin.received_at_ms,
             client_ip: origin.client_ip,
             platform: origin.platform,
@@ -287,6 +313,23 @@ pub fn received_at_ms(value: &[u8]) -> i64 {
     0
 }
 
+/// The time a stored record stands for, read from its value: the envelope's `event_time_ms`
+/// when it is a number, else `received_at_ms` (a DLQ record has only that). For records kept
+/// before the record timestamp was. The first `"event_time_ms":` is the envelope's: it comes
+/// before `raw`, and strings elsewhere are JSON-escaped.
+pub fn record_time_ms(value: &[u8]) -> Option<i64> {
+    const FIELD: &[u8] = b"\"event_time_ms\":";
+    let event_time = memchr::memmem::find(value, FIELD).and_then(|at| {
+        let rest = &value[at + FIELD.len()..];
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        std::str::from_utf8(&rest[..digits]).ok()?.parse().ok()
+    });
+    event_time.or(match received_at_ms(value) {
+        0 => None,
+        ms => Some(ms),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +379,15 @@ mod tests {
         assert!(std::str::from_utf8(&json)
             .unwrap()
             .ends_with("\"raw\":{\"a\": [1, 2],\n \"b\":\"\\u00e9\"}}"));
+    }
+
+    #[test]
+    fn a_stored_record_s_time_is_the_event_s_then_its_arrival() {
+        let v = br#"{"event_time_ms":1670574414123,"received_at_ms":1700000000123,"raw":{}}"#;
+        assert_eq!(record_time_ms(v), Some(1_670_574_414_123));
+        let v = br#"{"event_time_ms":null,"received_at_ms":1700000000123,"raw":{"event_time_ms":5}}"#;
+        assert_eq!(record_time_ms(v), Some(1_700_000_000_123));
+        assert_eq!(record_time_ms(b"{}"), None);
     }
 
     #[test]

@@ -1,5 +1,8 @@
-//! Readiness: can the bridge take callbacks? Not while draining, nor when a topic it publishes
-//! to is missing (tansu and many clusters do not auto-create: a configuration error to fix).
+//! Readiness: can the bridge take callbacks? Not while draining. A topic it publishes to that is
+//! missing (tansu and many clusters do not auto-create: a configuration error to fix) leaves it
+//! ready but degraded, naming the topic: refusing traffic would lose every family's callbacks
+//! (Tencent never resends), while the missing topic's events are kept on the DLQ. Only a
+//! missing DLQ topic, where nothing refused or diverted could be kept, makes it unready.
 //! An unreachable broker makes kafka and memory mode unready; spool mode stays ready while the
 //! spool has room — riding out the outage is its job, and an unready sidecar would take the
 //! whole pod out of its Services. Checked in the background, never on the request path.
@@ -17,14 +20,29 @@ use crate::route::Topics;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum KafkaProblem {
     Unreachable(String),
-    MissingTopics(Vec<String>),
+    /// `dlq`: the DLQ topic is among them, so nothing diverted could be kept.
+    MissingTopics {
+        topics: Vec<String>,
+        dlq: bool,
+    },
 }
 
 impl std::fmt::Display for KafkaProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KafkaProblem::Unreachable(why) => f.write_str(why),
-            KafkaProblem::MissingTopics(topics) => write!(f, "missing topics: {}", topics.join(", ")),
+            KafkaProblem::MissingTopics { topics, dlq: true } => {
+                write!(
+                    f,
+                    "missing topics: {} (the DLQ too: nothing could be kept)",
+                    topics.join(", ")
+                )
+            }
+            KafkaProblem::MissingTopics { topics, dlq: false } => write!(
+                f,
+                "missing topics: {}; their events are kept on the DLQ",
+                topics.join(", ")
+            ),
         }
     }
 }
@@ -45,6 +63,9 @@ pub trait SpoolGauge: Send + Sync {
 pub struct Health {
     /// Broker and topics: `None` = fine; otherwise why not.
     problem: Mutex<Option<KafkaProblem>>,
+    /// Whether the last check found any topic missing: the request path asks
+    /// [`Health::topic_missing`] per callback, and this spares it the lock when none is.
+    any_missing: AtomicBool,
     /// Publishing (e.g. the DLQ refusing records): `None` = fine.
     delivery: Mutex<Option<String>>,
     draining: AtomicBool,
@@ -112,8 +133,13 @@ impl Health {
     /// topic" can come from a metadata gap (a broker restart); only both together send
     /// acknowledged records to the DLQ.
     pub fn topic_missing(&self, topic: &str) -> bool {
+        if !self.any_missing.load(Ordering::Relaxed) {
+            return false;
+        }
         match self.problem.lock() {
-            Ok(p) => matches!(&*p, Some(KafkaProblem::MissingTopics(t)) if t.iter().any(|t| t == topic)),
+            Ok(p) => {
+                matches!(&*p, Some(KafkaProblem::MissingTopics { topics, .. }) if topics.iter().any(|t| t == topic))
+            }
             Err(_) => false,
         }
     }
@@ -121,7 +147,7 @@ impl Health {
     /// The topics the last check found missing.
     pub fn missing_topics(&self) -> Vec<String> {
         match self.problem.lock().as_deref() {
-            Ok(Some(KafkaProblem::MissingTopics(t))) => t.clone(),
+            Ok(Some(KafkaProblem::MissingTopics { topics, .. })) => topics.clone(),
             _ => Vec::new(),
         }
     }
@@ -163,6 +189,14 @@ impl Health {
             Some(KafkaProblem::Unreachable(why)) if self.spool.get().is_some() => {
                 let note = format!("{why}; callbacks are spooled until it is back");
                 Some(delivery.map_or(note.clone(), |d| format!("{note}; {d}")))
+            }
+            Some(missing @ KafkaProblem::MissingTopics { dlq: false, .. }) => {
+                let note = missing.to_string();
+                // A DLQ that refuses records (the drain says so) leaves nothing kept.
+                match delivery {
+                    Some(d) => return Err(format!("{note}; {d}")),
+                    None => Some(note),
+                }
             }
             Some(problem) => return Err(problem.to_string()),
             None => delivery.map_or(Ok(None), Err)?,
@@ -220,11 +254,18 @@ impl Health {
             }
             _ => self.outage().up(now).is_some(),
         };
+        self.any_missing.store(
+            matches!(problem, Some(KafkaProblem::MissingTopics { .. })),
+            Ordering::Relaxed,
+        );
         if *slot != problem {
             match &problem {
                 Some(KafkaProblem::Unreachable(_)) => {}
                 None if ended => {}
                 None => tracing::info!("ready: Kafka reachable and every topic exists"),
+                Some(p @ KafkaProblem::MissingTopics { dlq: false, .. }) => {
+                    tracing::error!(problem = %p, "degraded: create the missing topics")
+                }
                 Some(p) => tracing::error!(problem = %p, "Kafka check failed"),
             }
             *slot = problem;
@@ -247,17 +288,23 @@ async fn renew(health: &Health, publisher: &Publisher) {
     }
 }
 
-/// Checks the broker and the topics now and then, for as long as the process runs.
-pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics) {
+/// Checks the broker and `watched` (the topics the bridge can publish to: TRTC's only when TRTC
+/// is configured; [`Topics::watched`]) now and then, for as long as the process runs.
+pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics, watched: Vec<Arc<str>>) {
+    let dlq = topics.get(crate::event::Family::Dlq).clone();
+    let watched = Arc::new(watched);
     loop {
-        let (p, t) = (publisher.clone(), topics.clone());
+        let (p, t) = (publisher.clone(), watched.clone());
         let check = tokio::task::spawn_blocking(move || {
-            p.missing_topics(t.all().map(|s| s.as_ref()), Duration::from_secs(5))
+            p.missing_topics(t.iter().map(|s| s.as_ref()), Duration::from_secs(5))
         })
         .await;
         let problem = match check {
             Ok(Ok(missing)) if missing.is_empty() => None,
-            Ok(Ok(missing)) => Some(KafkaProblem::MissingTopics(missing)),
+            Ok(Ok(missing)) => Some(KafkaProblem::MissingTopics {
+                dlq: missing.iter().any(|m| **m == *dlq),
+                topics: missing,
+            }),
             Ok(Err(e)) => Some(KafkaProblem::Unreachable(format!("Kafka unreachable: {e}"))),
             Err(e) => Some(KafkaProblem::Unreachable(format!("health check failed: {e}"))),
         };
@@ -294,12 +341,43 @@ mod tests {
         let spool = Health::new();
         spool.watch_spool(Arc::new(SpoolStats::default()), 1 << 20);
         assert!(matches!(spool.readiness(), Ok(Some(note)) if note.contains("spooled")));
-        spool.set(Some(KafkaProblem::MissingTopics(vec!["t".into()])));
+        spool.set(Some(KafkaProblem::MissingTopics {
+            topics: vec!["t".into()],
+            dlq: false,
+        }));
         assert!(spool.topic_missing("t") && !spool.topic_missing("u"));
-        assert_eq!(spool.readiness(), Err("missing topics: t".into()));
+        assert_eq!(
+            spool.readiness(),
+            Ok(Some("missing topics: t; their events are kept on the DLQ".into()))
+        );
         // The drain replaces a fenced producer itself: no restart needed.
         spool.set_fatal("fenced".into());
         assert_eq!(spool.liveness(), Ok(()));
+    }
+
+    /// A missing topic is degraded, never unready, in every mode: its events go to the DLQ.
+    /// Only a missing DLQ (or one refusing records) leaves nothing kept.
+    #[test]
+    fn a_missing_topic_degrades_and_only_a_missing_dlq_makes_unready() {
+        let health = Health::new();
+        health.set(Some(KafkaProblem::MissingTopics {
+            topics: vec!["t.user.state".into(), "t.mic.seat".into()],
+            dlq: false,
+        }));
+        let note = health.readiness().unwrap().unwrap();
+        assert!(note.contains("t.user.state, t.mic.seat"), "{note}");
+        assert_eq!(health.missing_topics().len(), 2);
+        health.set_delivery_problem(Some("the DLQ refuses records".into()));
+        assert!(health.readiness().is_err());
+        health.set_delivery_problem(None);
+        health.set(Some(KafkaProblem::MissingTopics {
+            topics: vec!["t.dlq".into()],
+            dlq: true,
+        }));
+        assert!(health.readiness().unwrap_err().contains("t.dlq"));
+        health.set(None);
+        assert!(!health.topic_missing("t.user.state"));
+        assert_eq!(health.readiness(), Ok(None));
     }
 
     /// A spool that cannot be read stays ready (appends are durable) but says so; one that

@@ -79,7 +79,13 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         config.delivery,
         config.outage_summary_interval,
     ));
-    let monitor = tokio::spawn(health::monitor(health.clone(), publisher.clone(), topics.clone()));
+    let watched = topics.watched(config.trtc_key.is_some());
+    let monitor = tokio::spawn(health::monitor(
+        health.clone(),
+        publisher.clone(),
+        topics.clone(),
+        watched,
+    ));
     let (delivery, drain) = match config.delivery {
         DeliveryMode::Spool => {
             let settings = deliver::spool::SpoolSettings {
@@ -112,7 +118,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
             topics.clone(),
             delivery,
             publisher.max_record_bytes(),
-        ),
+        )
+        .with_missing_topics(health.clone()),
         readings: Box::new(readings(publisher.clone(), spool_stats, health.clone())),
         health,
         metrics,
@@ -192,6 +199,13 @@ impl deliver::spool::DeliveryProblems for Health {
         Health::set_delivery_problem(self, problem);
     }
 
+    fn topic_missing(&self, topic: &str) -> bool {
+        Health::topic_missing(self, topic)
+    }
+}
+
+/// The pipeline sends an event whose topic is missing straight to the DLQ.
+impl pipeline::MissingTopics for Health {
     fn topic_missing(&self, topic: &str) -> bool {
         Health::topic_missing(self, topic)
     }

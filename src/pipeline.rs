@@ -2,6 +2,7 @@
 //! normalize, route, deliver. Knows nothing of sockets; the ingress hands it a query and a body.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::auth::{Authenticator, TrtcAuth};
 use crate::clock::now_ms;
@@ -9,8 +10,15 @@ use crate::decode::Decoder;
 use crate::dedup::Recent;
 use crate::deliver::Delivery;
 use crate::query::CallbackQuery;
+use crate::record::Record;
 use crate::refusal::Refusal;
 use crate::route;
+
+/// Which topics the cluster lacks, as the last check found (health, in the bridge): handed in,
+/// so the pipeline knows no health type.
+pub trait MissingTopics: Send + Sync {
+    fn topic_missing(&self, topic: &str) -> bool;
+}
 
 pub struct Pipeline {
     auth: Authenticator,
@@ -19,6 +27,7 @@ pub struct Pipeline {
     recent: Recent,
     decoder: Decoder,
     delivery: Delivery,
+    missing: Option<Arc<dyn MissingTopics>>,
 }
 
 /// How a TRTC callback that is answered 200 was taken.
@@ -50,6 +59,31 @@ impl Pipeline {
             recent: Recent::default(),
             decoder,
             delivery,
+            missing: None,
+        }
+    }
+
+    /// An event whose topic the cluster is known to lack goes to the DLQ at once, as the
+    /// broker's refusal would send it (5041), instead of failing or waiting for the topic: a
+    /// deployment upgraded before its new topics exist keeps every callback.
+    pub fn with_missing_topics(mut self, missing: Arc<dyn MissingTopics>) -> Self {
+        self.missing = Some(missing);
+        self
+    }
+
+    fn keepable(&self, record: Record) -> Record {
+        let dlq = self.decoder.topics.get(crate::event::Family::Dlq);
+        match &self.missing {
+            Some(m) if record.topic != *dlq && m.topic_missing(&record.topic) => {
+                route::broker_refused_record_within(
+                    &self.decoder.topics,
+                    &record,
+                    "the topic does not exist (the bridge's last check of the cluster)",
+                    now_ms(),
+                    self.decoder.max_record_bytes,
+                )
+            }
+            _ => record,
         }
     }
 
@@ -67,17 +101,24 @@ impl Pipeline {
             .filter(|c| !c.is_empty())
             .ok_or(Refusal::CommandMissing)?;
         let received_at_ms = now_ms();
-        match self.decoder.callback(query, command, body, received_at_ms) {
-            Ok(record) => self.delivery.deliver(record).await,
+        let ce_suffix = route::fresh_ce_suffix();
+        match self
+            .decoder
+            .callback(query, command, body, received_at_ms, &ce_suffix)
+        {
+            Ok(record) => self.delivery.deliver(self.keepable(record)).await,
             Err(refusal) => {
                 if refusal.keeps_on_dlq() {
-                    let record = route::dlq_record_within(
-                        &self.decoder.topics,
-                        query,
-                        &refusal,
-                        body,
-                        received_at_ms,
-                        self.decoder.max_record_bytes,
+                    let record = route::with_ce_suffix(
+                        route::dlq_record_within(
+                            &self.decoder.topics,
+                            query,
+                            &refusal,
+                            body,
+                            received_at_ms,
+                            self.decoder.max_record_bytes,
+                        ),
+                        &ce_suffix,
                     );
                     if let Err(e) = self.delivery.deliver(record).await {
                         tracing::error!(reason = %refusal, error = %e, "refused callback could not be kept on the DLQ");
@@ -123,7 +164,7 @@ impl Pipeline {
         if self.recent.contains(&id) {
             return Ok(TrtcOutcome::Duplicate(command));
         }
-        self.delivery.deliver(record).await?;
+        self.delivery.deliver(self.keepable(record)).await?;
         self.recent.insert(&id);
         Ok(TrtcOutcome::Accepted(command))
     }

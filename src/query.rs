@@ -21,16 +21,21 @@ pub struct CallbackQuery<'a> {
 
 impl<'a> CallbackQuery<'a> {
     /// Parses the raw query. A parameter we act on given twice is refused: two `SdkAppid`s
-    /// would let a forger pick which one each check sees.
+    /// would let a forger pick which one each check sees. The Live webhook overview spells
+    /// two of them `SdkAppId` and `WebhookCommand` (every per-callback page: `SdkAppid`,
+    /// `CallbackCommand`): either spelling is taken, both only when they agree.
     pub fn parse(raw: &'a str) -> Result<Self, Refusal> {
         let mut q = CallbackQuery {
             kept: Vec::with_capacity(8),
             ..CallbackQuery::default()
         };
+        let (mut app_id, mut webhook_command) = (None, None);
         for (name, value) in pairs(raw) {
             let slot = match name.as_ref() {
                 "SdkAppid" => &mut q.sdk_app_id,
+                "SdkAppId" => &mut app_id,
                 "CallbackCommand" => &mut q.callback_command,
+                "WebhookCommand" => &mut webhook_command,
                 "contenttype" => &mut q.content_type,
                 "ClientIP" => &mut q.client_ip,
                 "OptPlatform" => &mut q.platform,
@@ -49,7 +54,34 @@ impl<'a> CallbackQuery<'a> {
             }
             *slot = Some(value);
         }
+        merge(&mut q.sdk_app_id, app_id, "SdkAppid", "SdkAppId")?;
+        merge(
+            &mut q.callback_command,
+            webhook_command,
+            "CallbackCommand",
+            "WebhookCommand",
+        )?;
         Ok(q)
+    }
+}
+
+/// The second spelling of a parameter fills the first's place; both given must agree.
+fn merge<'a>(
+    slot: &mut Option<Cow<'a, str>>,
+    other: Option<Cow<'a, str>>,
+    name: &str,
+    other_name: &str,
+) -> Result<(), Refusal> {
+    match (slot.as_deref(), other) {
+        (_, None) => Ok(()),
+        (None, Some(v)) => {
+            *slot = Some(v);
+            Ok(())
+        }
+        (Some(a), Some(b)) if a == b => Ok(()),
+        (Some(a), Some(b)) => Err(Refusal::BadQuery(crate::refusal::clip(&format!(
+            "{other_name}: {b:?} disagrees with {name}: {a:?}"
+        )))),
     }
 }
 
@@ -69,6 +101,35 @@ fn pairs(raw: &str) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_webhook_overview_spelling_is_taken_when_it_agrees() {
+        let q = CallbackQuery::parse("SdkAppId=1400&WebhookCommand=Live.CallbackAfterModifyAdmin").unwrap();
+        assert_eq!(q.sdk_app_id.as_deref(), Some("1400"));
+        assert_eq!(
+            q.callback_command.as_deref(),
+            Some("Live.CallbackAfterModifyAdmin")
+        );
+        let both = CallbackQuery::parse("SdkAppid=1400&SdkAppId=1400&CallbackCommand=A.B&WebhookCommand=A.B")
+            .unwrap();
+        assert_eq!(
+            (both.sdk_app_id.as_deref(), both.callback_command.as_deref()),
+            (Some("1400"), Some("A.B"))
+        );
+        for raw in [
+            "SdkAppid=1400&SdkAppId=1401",
+            "CallbackCommand=A.B&WebhookCommand=A.C",
+        ] {
+            assert!(
+                matches!(CallbackQuery::parse(raw), Err(Refusal::BadQuery(m)) if m.contains("disagrees")),
+                "{raw}"
+            );
+        }
+        assert!(
+            CallbackQuery::parse("SdkAppId=1&SdkAppId=1").is_err(),
+            "twice is twice"
+        );
+    }
 
     #[test]
     fn pairs_read_like_form_urlencoded() {

@@ -13,6 +13,10 @@ pub struct Record {
     pub key: Vec<u8>,
     pub headers: Vec<Header>,
     pub value: Vec<u8>,
+    /// The Kafka record timestamp (ms since the epoch): the event's own time, so stream
+    /// processors order a late delivery by when it happened. `None`: the producer stamps it
+    /// (records spooled before the timestamp was kept whose value names no time).
+    pub timestamp_ms: Option<i64>,
 }
 
 impl Record {

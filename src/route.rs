@@ -13,6 +13,9 @@ use crate::query::CallbackQuery;
 use crate::record::{Header, Record};
 use crate::refusal::Refusal;
 
+mod identity;
+pub use identity::{ce_id, fresh_ce_suffix, redrive_ce_suffix, with_ce_suffix};
+
 /// The header names the bridge writes (CloudEvents binary mode), in the order it writes them.
 pub const HEADER_NAMES: [&str; 7] = [
     "ce_specversion",
@@ -45,6 +48,15 @@ impl Topics {
     pub fn all(&self) -> impl Iterator<Item = &Arc<str>> {
         self.names.iter()
     }
+
+    /// The topics the bridge can publish to: TRTC's only when it serves TRTC (`trtc`).
+    pub fn watched(&self, trtc: bool) -> Vec<Arc<str>> {
+        Family::ALL
+            .iter()
+            .filter(|f| trtc || !matches!(f, Family::TrtcMember | Family::TrtcMedia))
+            .map(|f| self.get(*f).clone())
+            .collect()
+    }
 }
 
 /// CloudEvents `ce_type` prefix: reverse-DNS, then the canonical Tencent command.
@@ -74,15 +86,23 @@ fn headers(id: &str, source: Vec<u8>, ce_type: String, time_ms: i64, subject: &s
 }
 
 /// An accepted event: keyed by room or group (the app id when it has neither), so one room's
-/// events land on one partition in order.
-pub fn event_record(topics: &Topics, family: Family, event: &Event<'_>, raw_body: &str) -> Record {
+/// events land on one partition in order. Its `ce_id` is [`ce_id`]`(event_id, ce_suffix)`,
+/// and its Kafka timestamp the event's time (Tencent's `EventTime`, else when it came).
+pub fn event_record(
+    topics: &Topics,
+    family: Family,
+    event: &Event<'_>,
+    raw_body: &str,
+    ce_suffix: Option<&str>,
+) -> Record {
     let subject = event.key;
     let time_ms = event.event_time_ms.unwrap_or(event.received_at_ms);
     Record {
         topic: topics.get(family).clone(),
         key: subject.as_bytes().to_vec(),
+        timestamp_ms: Some(time_ms),
         headers: headers(
-            &event.event_id,
+            &ce_id(&event.event_id, ce_suffix),
             ce_source(event.sdk_app_id),
             format!("{CE_TYPE_PREFIX}{}", event.command),
             time_ms,
@@ -150,6 +170,7 @@ pub fn dlq_record_within(
     let command = query.callback_command.as_deref();
     let dead = Dead {
         id: event_id(sdk_app_id, command.unwrap_or(""), body),
+        ce_id: None,
         sdk_app_id,
         command,
         query,
@@ -188,9 +209,15 @@ pub fn broker_refused_record_within(
         .unwrap_or("");
     let command = header("ce_type").and_then(|t| t.strip_prefix(CE_TYPE_PREFIX));
     let empty = CallbackQuery::default();
+    let ce_id = header("ce_id").map(str::to_owned);
     let dead = Dead {
-        // The refused record's own id: the DLQ copy of an event names the event.
-        id: header("ce_id").map_or_else(|| event_id(sdk_app_id, "", &record.value), str::to_owned),
+        // The refused record's own ids: the DLQ copy of an event names the event (its
+        // `event_id` is the part of `ce_id` before the acceptance's suffix).
+        id: ce_id.as_deref().map_or_else(
+            || event_id(sdk_app_id, "", &record.value),
+            |c| c.split('-').next().unwrap_or(c).to_owned(),
+        ),
+        ce_id,
         sdk_app_id,
         command,
         query: &empty,
@@ -225,6 +252,8 @@ pub const BROKER_REFUSED_CODE: u32 = 5041;
 #[derive(Clone)]
 struct Dead<'a> {
     id: String,
+    /// The `ce_id` header when it is not `id` (the copy of an accepted event).
+    ce_id: Option<String>,
     sdk_app_id: &'a str,
     command: Option<&'a str>,
     query: &'a CallbackQuery<'a>,
@@ -259,6 +288,7 @@ impl Dead<'_> {
 
     fn record(self, topics: &Topics, body: &[u8], received_at_ms: i64) -> Record {
         let id = self.id;
+        let ce_id = self.ce_id.unwrap_or_else(|| id.clone());
         let (body, body_encoding) = match std::str::from_utf8(body) {
             Ok(s) => (s.to_owned(), "utf8"),
             Err(_) => (base64::engine::general_purpose::STANDARD.encode(body), "base64"),
@@ -278,8 +308,9 @@ impl Dead<'_> {
         Record {
             topic: topics.get(Family::Dlq).clone(),
             key: self.sdk_app_id.as_bytes().to_vec(),
+            timestamp_ms: Some(received_at_ms),
             headers: headers(
-                &id,
+                &ce_id,
                 ce_source(self.sdk_app_id),
                 CE_TYPE_DLQ.into(),
                 received_at_ms,
@@ -294,6 +325,10 @@ impl Dead<'_> {
 mod tests {
     use super::*;
 
+    fn v_of(r: &Record) -> serde_json::Value {
+        serde_json::from_slice(&r.value).unwrap()
+    }
+
     #[test]
     fn topics_follow_the_prefix() {
         let t = Topics::new("x.");
@@ -307,6 +342,7 @@ mod tests {
                 "x.user.state",
                 "x.trtc.member",
                 "x.trtc.media",
+                "x.mic.seat",
                 "x.other",
                 "x.dlq"
             ]
@@ -341,8 +377,19 @@ mod tests {
         let original = dlq_record(&t, &q, &Refusal::NotObject, b"[1]", 7);
         let mut event = original.clone();
         event.headers[3].1 = format!("{CE_TYPE_PREFIX}Live.X").into_bytes().into();
+        let id = v_of(&original)["event_id"].as_str().unwrap().to_owned();
+        event.headers[1].1 = format!("{id}-0123456789abcdef-7").into_bytes().into();
         let r = broker_refused_record(&t, &event, "INVALID_RECORD", 9);
-        let v: serde_json::Value = serde_json::from_slice(&r.value).unwrap();
+        let v = v_of(&r);
+        assert_eq!(
+            v["event_id"], id,
+            "the event's content hash, as the DLQ schema wants"
+        );
+        assert_eq!(
+            r.headers[1].1.as_ref(),
+            event.headers[1].1.as_ref(),
+            "the event's ce_id"
+        );
         assert_eq!(v["error_code"], BROKER_REFUSED_CODE);
         assert_eq!(v["sdk_app_id"], "14");
         assert_eq!(v["command"], "Live.X");

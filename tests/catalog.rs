@@ -97,7 +97,7 @@ async fn every_new_row_is_a_typed_event() {
         let m = expect_event(&broker, topic, APP_ID, command, body);
         let v = &m.value;
         assert_eq!(m.key, key, "{name}");
-        assert_eq!(v["schema_version"], 3, "{name}");
+        assert_eq!(v["schema_version"], 4, "{name}");
         assert_eq!(
             (v["state"].as_str(), v["cause"].as_str(), v["owner"].as_str()),
             (state, cause, owner),

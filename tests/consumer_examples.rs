@@ -95,13 +95,14 @@ fn expected() -> Vec<String> {
 }
 
 /// Records per topic once everything is sent, the re-delivery included.
-const RECORDS: [(&str, usize); 8] = [
+const RECORDS: [(&str, usize); 9] = [
     ("live.member", 2),
     ("group.member", 5),
     ("room.member", 2),
     ("user.state", 0),
     ("trtc.member", 0),
     ("trtc.media", 0),
+    ("mic.seat", 0),
     ("other", 1),
     ("dlq", 1),
 ];

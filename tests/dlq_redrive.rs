@@ -29,7 +29,7 @@ fn redrive(brokers: &str, extra: &[&str]) -> Output {
 fn dead(command: &str, body: &str, reason: &str, code: u32) -> String {
     let id = event_id(command, body);
     serde_json::json!({
-        "event_id": id, "schema_version": 3, "reason": reason, "error_code": code,
+        "event_id": id, "schema_version": 4, "reason": reason, "error_code": code,
         "sdk_app_id": APP, "command": command,
         "query": {"SdkAppid": APP, "CallbackCommand": command, "contenttype": "json", "ClientIP": "203.0.113.9", "OptPlatform": "iOS"},
         "body": body, "body_encoding": "utf8", "received_at_ms": RECEIVED,
@@ -114,5 +114,26 @@ fn a_redrive_publishes_what_the_decoder_now_accepts_once_even_when_run_twice() {
             msgs[0].headers
         );
         common::assert_schema(topic.trim_start_matches("tencent."), v);
+    }
+
+    // The same DLQ records redriven again (another group, so nothing remembered): the same
+    // events, so the same ce_id each; stamped with the event's time.
+    let again = redrive(&brokers, &["--group", "a-second-redrive"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(text(&again).contains("redrove 2 to"), "{}", text(&again));
+    for (topic, command, body, time) in [
+        ("tencent.room.member", room_cmd, room, 1_670_574_414_123i64),
+        ("tencent.live.member", live_cmd, live, 1_703_589_922_780),
+    ] {
+        let msgs = read_until(&brokers, topic, Duration::from_secs(30), |m| m.len() >= 2);
+        assert_eq!(msgs.len(), 2, "{topic}: {msgs:?}");
+        let id = event_id(command, body);
+        assert_eq!(msgs[0].headers["ce_id"], msgs[1].headers["ce_id"], "{topic}");
+        assert!(
+            msgs[0].headers["ce_id"].starts_with(&format!("{id}-dlq-")),
+            "{:?}",
+            msgs[0].headers
+        );
+        assert!(msgs.iter().all(|m| m.timestamp_ms == Some(time)), "{msgs:?}");
     }
 }

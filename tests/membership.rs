@@ -61,7 +61,7 @@ async fn leave_join_and_exit_are_typed_events() {
     assert_eq!(v["member_count"], 7);
     assert_eq!(v["operator"], "alice");
     assert_eq!(v["group_type"], Value::Null);
-    assert_eq!(v["schema_version"], 3);
+    assert_eq!(v["schema_version"], 4);
 
     let join = group_join("@TGS#g1", "Public", "Apply", "bob");
     send_ok(&bridge, JOIN, &join).await;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A consumer of tencent-kafka-bridge's topics, written the way docs/consumers.md recommends:
 a consumer group, offsets committed only after a record is handled (at-least-once),
-re-deliveries dropped by event_id + received_at_ms, one line per membership change.
+re-deliveries dropped by ce_id + received_at_ms, one line per membership change.
 
     pip install -r examples/python/requirements.txt
     python3 examples/python/consumer.py 127.0.0.1:9092 tencent. my-service
@@ -22,7 +22,7 @@ from collections import OrderedDict
 
 from confluent_kafka import Consumer, KafkaError, KafkaException
 
-FAMILIES = ["live.member", "group.member", "room.member", "user.state", "trtc.member", "trtc.media", "other", "dlq"]
+FAMILIES = ["live.member", "group.member", "room.member", "user.state", "trtc.member", "trtc.media", "mic.seat", "other", "dlq"]
 
 # How many recent records are remembered. A re-delivery (the bridge re-sending from its spool
 # after a crash or an outage) comes soon after the original, so a bounded window is enough;
@@ -47,12 +47,13 @@ class Recent:
 
 
 def dedupe_key(event, msg):
-    """What identifies one record across re-deliveries. event_id alone is not enough: it hashes
-    the body, and Chat group bodies carry no time, so the same member going offline twice has
-    the same event_id both times. A re-delivery repeats the record, received_at_ms included."""
-    # The id is in the value and, identical, in the ce_id header.
-    event_id = event.get("event_id") or dict(msg.headers() or []).get("ce_id", b"").decode()
-    return f"{event_id}/{event.get('received_at_ms')}"
+    """What identifies one callback across re-deliveries: the ce_id header. Since schema 4 it is
+    unique per accepted callback and every copy (a re-send from the spool, a replay) keeps it.
+    Before schema 4 it equalled event_id, a hash of the body two genuine events can share (the
+    same member going offline twice), so received_at_ms, which a re-delivery repeats, is part of
+    the key: right for records of every version."""
+    ce_id = dict(msg.headers() or []).get("ce_id", b"").decode()
+    return f"{ce_id or event.get('event_id')}/{event.get('received_at_ms')}"
 
 
 def describe(family, v):

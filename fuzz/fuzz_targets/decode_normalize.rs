@@ -57,7 +57,7 @@ fuzz_target!(|data: &[u8]| {
             };
             let canonical = kind.map_or(command, Kind::canonical);
             let event = Event::new(&facts, canonical, origin, body);
-            let record = route::event_record(&topics, facts.family, &event, text);
+            let record = route::event_record(&topics, facts.family, &event, text, Some("fuzz-1"));
             // A consumer can read the event (serde_json: nesting, number range, escapes), and
             // `raw` is the body.
             let body_value: serde_json::Value = serde_json::from_str(text).expect("accepted body parses");

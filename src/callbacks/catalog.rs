@@ -30,7 +30,15 @@ pub enum Kind {
     LiveRoomDestroyed,
     RoomCreated,
     RoomDestroyed,
+    GroupMemberFieldChanged,
+    GroupOwnerChanged,
+    LiveAdminModified,
+    LiveOwnerChanged,
+    SeatInfoChanged,
 }
+
+/// How many commands the catalog models.
+pub const KINDS: usize = 18;
 
 /// What the Kafka key (and `room_id` / `group_id`) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +60,10 @@ pub enum Members {
     Ids(&'static str),
     /// The key itself is the one member (`State.StateChange`).
     Key,
+    /// One id field names the one member (`Member_Account`); `[]` when absent.
+    One(&'static str),
+    /// The occupied seats of the row's seat table.
+    Seated,
 }
 
 /// How `state` or `cause` is made.
@@ -63,12 +75,23 @@ pub enum Rule {
     Snake(&'static str),
     /// The field's value looked up in the table; null for any other value.
     Map(&'static str, &'static [(&'static str, &'static str)]),
+    /// As `Map`, but any other value is refused (`opType`: only `add` and `delete` mean
+    /// anything); absent = null.
+    Only(&'static str, &'static [(&'static str, &'static str)]),
+    /// As `Snake`, with a value for when the field is absent.
+    SnakeOr(&'static str, &'static str),
+    /// The first value when the field is present, the second when it is not.
+    IfPresent(&'static str, &'static str, &'static str),
 }
 
 impl Rule {
-    fn field(self) -> Option<&'static str> {
+    pub(super) fn field(self) -> Option<&'static str> {
         match self {
-            Rule::Snake(f) | Rule::Map(f, _) => Some(f),
+            Rule::Snake(f)
+            | Rule::Map(f, _)
+            | Rule::Only(f, _)
+            | Rule::SnakeOr(f, _)
+            | Rule::IfPresent(f, ..) => Some(f),
             Rule::Null | Rule::Fixed(_) => None,
         }
     }
@@ -93,6 +116,12 @@ pub struct Row {
     pub reason: Option<&'static str>,
     pub operator: Option<&'static str>,
     pub owner: Option<&'static str>,
+    /// The owner before a transfer.
+    pub previous_owner: Option<&'static str>,
+    /// Chat/Live role (`admin`, `member`).
+    pub role: Rule,
+    /// The seat table ([`super::scan::Want::Seats`]).
+    pub seats: Option<&'static str>,
     pub member_count: Option<&'static str>,
     /// Snake-cased.
     pub group_type: Option<&'static str>,
@@ -102,205 +131,13 @@ pub struct Row {
     pub required: &'static [&'static str],
 }
 
-const BASE: Row = Row {
-    kind: Kind::LiveMemberStateChanged,
-    command: "",
-    aliases: &[],
-    family: Family::Other,
-    subject: Subject::Room,
-    key: &["RoomId"],
-    members: Members::None,
-    state: Rule::Null,
-    cause: Rule::Null,
-    reason: None,
-    operator: None,
-    owner: None,
-    member_count: None,
-    group_type: None,
-    kicked_platforms: None,
-    required: &[],
-};
-
-const OPERATOR: Option<&str> = Some("Operator_Account");
-const ROOM_OWNER: Option<&str> = Some("RoomInfo.Owner_Account");
-
-/// The catalog, in [`Kind`] order.
-pub const ROWS: [Row; 13] = [
-    // Seeds 000/001. The Live page's URL table spells it without "After".
-    Row {
-        kind: Kind::LiveMemberStateChanged,
-        command: "Live.CallbackAfterMemberStateChanged",
-        aliases: &["Live.CallbackMemberStateChanged"],
-        family: Family::LiveMember,
-        members: Members::Objects("MemberList"),
-        state: Rule::Snake("EventType"),
-        cause: Rule::Snake("EventCause"),
-        required: &["EventType", "EventCause", "MemberList"],
-        ..BASE
-    },
-    // Seed 002: no EventTime; EventCause appears only as a comment, so it is optional.
-    Row {
-        kind: Kind::GroupMemberStateChange,
-        command: "Group.CallbackOnMemberStateChange",
-        family: Family::GroupMember,
-        subject: Subject::Group,
-        key: &["GroupId"],
-        members: Members::Objects("MemberList"),
-        state: Rule::Snake("EventType"),
-        cause: Rule::Snake("EventCause"),
-        required: &["EventType", "MemberList"],
-        ..BASE
-    },
-    // Seed 003: the member list is plain strings. Being in a room is presence.
-    Row {
-        kind: Kind::RoomMemberEnter,
-        command: "Room.CallbackAfterMemberEnter",
-        family: Family::RoomMember,
-        members: Members::Ids("MemberList_Account"),
-        state: Rule::Fixed("online"),
-        cause: Rule::Fixed("enter"),
-        operator: OPERATOR,
-        member_count: Some("MemberCount"),
-        required: &["MemberList_Account"],
-        ..BASE
-    },
-    // On their own, kicked, or heartbeat expired: `Reason` says which, in free text.
-    Row {
-        kind: Kind::RoomMemberLeave,
-        command: "Room.CallbackAfterMemberLeave",
-        family: Family::RoomMember,
-        members: Members::Ids("MemberList_Account"),
-        state: Rule::Fixed("offline"),
-        cause: Rule::Fixed("leave"),
-        reason: Some("Reason"),
-        operator: OPERATOR,
-        member_count: Some("MemberCount"),
-        required: &["MemberList_Account"],
-        ..BASE
-    },
-    // Membership, not presence.
-    Row {
-        kind: Kind::GroupNewMemberJoin,
-        command: "Group.CallbackAfterNewMemberJoin",
-        family: Family::GroupMember,
-        subject: Subject::Group,
-        key: &["GroupId"],
-        members: Members::Objects("NewMemberList"),
-        state: Rule::Fixed("joined"),
-        cause: Rule::Snake("JoinType"),
-        operator: OPERATOR,
-        group_type: Some("Type"),
-        required: &["NewMemberList"],
-        ..BASE
-    },
-    Row {
-        kind: Kind::GroupMemberExit,
-        command: "Group.CallbackAfterMemberExit",
-        family: Family::GroupMember,
-        subject: Subject::Group,
-        key: &["GroupId"],
-        members: Members::Objects("ExitMemberList"),
-        state: Rule::Fixed("left"),
-        cause: Rule::Snake("ExitType"),
-        operator: OPERATOR,
-        group_type: Some("Type"),
-        required: &["ExitMemberList"],
-        ..BASE
-    },
-    // A Chat user's own connection. Action/Reason pairs vary on the wire: none is checked.
-    Row {
-        kind: Kind::UserStateChange,
-        command: "State.StateChange",
-        family: Family::UserState,
-        subject: Subject::User,
-        key: &["Info.To_Account"],
-        members: Members::Key,
-        state: Rule::Map(
-            "Info.Action",
-            &[
-                ("Login", "online"),
-                ("Logout", "offline"),
-                ("Disconnect", "offline"),
-            ],
-        ),
-        cause: Rule::Snake("Info.Action"),
-        reason: Some("Info.Reason"),
-        kicked_platforms: Some("KickedDevice"),
-        ..BASE
-    },
-    // Lifecycle: `opened` = the group now exists; `closed` = it and every membership are gone.
-    // Communities send no MemberList: `[]`.
-    Row {
-        kind: Kind::GroupCreated,
-        command: "Group.CallbackAfterCreateGroup",
-        family: Family::GroupMember,
-        subject: Subject::Group,
-        key: &["GroupId"],
-        members: Members::Objects("MemberList"),
-        state: Rule::Fixed("opened"),
-        operator: OPERATOR,
-        owner: Some("Owner_Account"),
-        group_type: Some("Type"),
-        ..BASE
-    },
-    Row {
-        kind: Kind::GroupDestroyed,
-        command: "Group.CallbackAfterGroupDestroyed",
-        family: Family::GroupMember,
-        subject: Subject::Group,
-        key: &["GroupId"],
-        members: Members::Objects("MemberList"),
-        state: Rule::Fixed("closed"),
-        operator: OPERATOR,
-        owner: Some("Owner_Account"),
-        group_type: Some("Type"),
-        ..BASE
-    },
-    Row {
-        kind: Kind::LiveRoomCreated,
-        command: "Live.CallbackAfterCreateRoom",
-        family: Family::LiveMember,
-        key: &["RoomInfo.RoomId"],
-        state: Rule::Fixed("opened"),
-        operator: OPERATOR,
-        owner: ROOM_OWNER,
-        ..BASE
-    },
-    // `EventType`: DestroyByUser, or DestroyBySystem (the room was empty).
-    Row {
-        kind: Kind::LiveRoomDestroyed,
-        command: "Live.CallbackAfterDestroyRoom",
-        family: Family::LiveMember,
-        key: &["RoomId", "RoomInfo.RoomId"],
-        state: Rule::Fixed("closed"),
-        cause: Rule::Snake("EventType"),
-        operator: OPERATOR,
-        owner: ROOM_OWNER,
-        ..BASE
-    },
-    Row {
-        kind: Kind::RoomCreated,
-        command: "Room.CallbackAfterCreateRoom",
-        family: Family::RoomMember,
-        key: &["RoomInfo.RoomId"],
-        state: Rule::Fixed("opened"),
-        operator: OPERATOR,
-        owner: ROOM_OWNER,
-        ..BASE
-    },
-    Row {
-        kind: Kind::RoomDestroyed,
-        command: "Room.CallbackAfterDestroyRoom",
-        family: Family::RoomMember,
-        state: Rule::Fixed("closed"),
-        operator: OPERATOR,
-        ..BASE
-    },
-];
+#[path = "rows.rs"]
+mod rows;
+pub use rows::ROWS;
 
 impl Kind {
-    pub const ALL: [Kind; 13] = {
-        let mut all = [Kind::LiveMemberStateChanged; 13];
+    pub const ALL: [Kind; KINDS] = {
+        let mut all = [Kind::LiveMemberStateChanged; KINDS];
         let mut i = 0;
         while i < ROWS.len() {
             all[i] = ROWS[i].kind;
@@ -326,7 +163,7 @@ impl Kind {
 
     /// The row's [`Plan`], built once.
     pub fn plan(self) -> &'static Plan {
-        static PLANS: LazyLock<[Plan; 13]> = LazyLock::new(|| ROWS.map(|r| r.plan()));
+        static PLANS: LazyLock<[Plan; KINDS]> = LazyLock::new(|| ROWS.map(|r| r.plan()));
         &PLANS[self as usize]
     }
 }
@@ -348,11 +185,13 @@ impl Row {
         plan = match self.members {
             Members::Objects(f) => plan.with(f, Want::Objects("Member_Account")),
             Members::Ids(f) => plan.with(f, Want::Ids),
-            Members::None | Members::Key => plan,
+            Members::One(f) => plan.with(f, Want::Id),
+            Members::None | Members::Key | Members::Seated => plan,
         };
         for f in [
             self.state.field(),
             self.cause.field(),
+            self.role.field(),
             self.reason,
             self.group_type,
         ]
@@ -361,8 +200,14 @@ impl Row {
         {
             plan = plan.with(f, Want::Text);
         }
-        for f in [self.operator, self.owner].into_iter().flatten() {
+        for f in [self.operator, self.owner, self.previous_owner]
+            .into_iter()
+            .flatten()
+        {
             plan = plan.with(f, Want::Id);
+        }
+        if let Some(f) = self.seats {
+            plan = plan.with(f, Want::Seats);
         }
         if let Some(f) = self.member_count {
             plan = plan.with(f, Want::Int);
@@ -388,6 +233,20 @@ mod tests {
             }
         }
         assert_eq!(Kind::ALL.len(), ROWS.len());
+    }
+
+    /// The README's contract table is the catalog's user-facing list: every row is in it.
+    #[test]
+    fn the_readme_lists_all_18_commands() {
+        assert_eq!(ROWS.len(), 18);
+        let readme = include_str!("../../README.md");
+        for row in &ROWS {
+            assert!(
+                readme.contains(&format!("| `{}`", row.command)),
+                "{}",
+                row.command
+            );
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::LazyLock;
 use crate::event::{snake_case, Facts, Subject};
 use crate::refusal::{clip, Refusal};
 
-pub use catalog::{Kind, Row};
+pub use catalog::{Kind, Row, KINDS};
 use catalog::{Members, Rule};
 use scan::{Plan, Scanned, Want};
 
@@ -70,6 +70,11 @@ impl<'a> Callback<'a> {
         for field in row.required {
             scanned.require(field)?;
         }
+        for rule in [row.state, row.cause, row.role] {
+            if let Rule::Only(field, table) = rule {
+                only(&scanned, field, table)?;
+            }
+        }
         Ok(Callback::Modelled(row, scanned))
     }
 
@@ -94,6 +99,20 @@ pub(crate) fn scan_object<'a>(body: &'a str, plan: &'static Plan) -> Result<Scan
     scan::scan(body, plan)
 }
 
+/// A field whose every meaningful value is known: any other is refused, naming them.
+fn only(s: &Scanned<'_>, field: &str, table: &[(&str, &str)]) -> Result<(), Refusal> {
+    match s.text(field) {
+        Some(v) if !table.iter().any(|(from, _)| *from == v) => {
+            let known: Vec<&str> = table.iter().map(|(from, _)| *from).collect();
+            Err(Refusal::BadField(clip(&format!(
+                "{field}: expected one of {}, got {v:?}",
+                known.join(", ")
+            ))))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn row_facts<'s>(row: &Row, s: &'s Scanned<'_>) -> Facts<'s> {
     let key = row.key.iter().find_map(|k| s.text(k)).unwrap_or_default();
     let subject = match row.subject {
@@ -112,12 +131,24 @@ fn row_facts<'s>(row: &Row, s: &'s Scanned<'_>) -> Facts<'s> {
         Members::None => None,
         Members::Objects(f) | Members::Ids(f) => list(f),
         Members::Key => Some(vec![key]),
+        Members::One(f) => Some(s.text(f).into_iter().collect()),
+        Members::Seated => Some(
+            row.seats
+                .and_then(|f| s.seats(f))
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|seat| seat.member.as_deref())
+                .collect(),
+        ),
     };
     facts.state = rule(row.state, s);
     facts.cause = rule(row.cause, s);
     facts.reason = row.reason.and_then(|f| s.text(f));
     facts.operator = row.operator.and_then(|f| s.text(f));
     facts.owner = row.owner.and_then(|f| s.text(f));
+    facts.previous_owner = row.previous_owner.and_then(|f| s.text(f));
+    facts.role = rule(row.role, s);
+    facts.seats = row.seats.map(|f| s.seats(f).unwrap_or_default());
     facts.member_count = row.member_count.and_then(|f| s.int(f));
     facts.event_time_ms = s.int("EventTime");
     facts.group_type = row.group_type.and_then(|f| s.text(f)).map(snake_case);
@@ -130,7 +161,12 @@ fn rule<'s>(rule: Rule, s: &'s Scanned<'_>) -> Option<Cow<'s, str>> {
         Rule::Null => None,
         Rule::Fixed(v) => Some(Cow::Borrowed(v)),
         Rule::Snake(f) => s.text(f).map(snake_case),
-        Rule::Map(f, table) => {
+        Rule::SnakeOr(f, absent) => Some(s.text(f).map_or(Cow::Borrowed(absent), snake_case)),
+        Rule::IfPresent(f, present, absent) => Some(Cow::Borrowed(match s.get(f) {
+            scan::Val::Absent | scan::Val::Null => absent,
+            _ => present,
+        })),
+        Rule::Map(f, table) | Rule::Only(f, table) => {
             let v = s.text(f)?;
             table
                 .iter()
@@ -143,3 +179,7 @@ fn rule<'s>(rule: Rule, s: &'s Scanned<'_>) -> Option<Cow<'s, str>> {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "roles_tests.rs"]
+mod roles_tests;

@@ -224,10 +224,13 @@ impl Publisher {
                 value: Some(value.as_ref()),
             });
         }
-        let base = BaseRecord::with_opaque_to(&record.topic, Box::new(ack))
+        let mut base = BaseRecord::with_opaque_to(&record.topic, Box::new(ack))
             .key(&record.key)
             .payload(&record.value)
             .headers(headers);
+        if let Some(ms) = record.timestamp_ms {
+            base = base.timestamp(ms);
+        }
         // The read lock, not a clone of the Arc, for the length of the enqueue.
         let producer = self.producer.read().unwrap_or_else(PoisonError::into_inner);
         producer.send(base).map_err(|(e, _)| match e {

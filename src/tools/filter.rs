@@ -16,7 +16,7 @@ pub struct Filter {
     /// Only records received before this (same forms as --since).
     #[arg(long, value_parser = parse_time)]
     pub until: Option<i64>,
-    /// Only these families (live.member, room.member, group.member, user.state, other, dlq, ...).
+    /// Only these families (live.member, room.member, group.member, user.state, mic.seat, other, dlq, ...).
     #[arg(long = "family", value_delimiter = ',')]
     pub families: Vec<String>,
     /// The bridge's --topic-prefix: a family's topic is this plus the family.
@@ -103,6 +103,7 @@ mod tests {
             key: key.as_bytes().to_vec(),
             headers: vec![("ce_id".into(), id.as_bytes().to_vec().into())],
             value: format!("{{\"event_id\":\"{id}\",\"received_at_ms\":{ms}}}").into_bytes(),
+            timestamp_ms: Some(ms),
         }
     }
 

@@ -110,9 +110,9 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
     let mut last_line = Instant::now();
     let skip = progress.already_redriven();
     let open = progress.partitions();
-    for (partition, offset, verdict) in
-        read_all(&consumer, open, &skip, |payload| judge(args, &decoder, payload))
-    {
+    for (partition, offset, verdict) in read_all(&consumer, open, &skip, |payload, place| {
+        judge(args, &decoder, payload, place)
+    }) {
         match verdict {
             Verdict::Skip => progress.mark(partition, offset, Done::No),
             Verdict::Stays(why) => {
@@ -176,7 +176,7 @@ fn read_all<'c>(
     consumer: &'c BaseConsumer,
     mut open: usize,
     skip: &'c BTreeMap<i32, BTreeSet<i64>>,
-    mut judge: impl FnMut(&[u8]) -> Verdict + 'c,
+    mut judge: impl FnMut(&[u8], (i32, i64)) -> Verdict + 'c,
 ) -> impl Iterator<Item = (i32, i64, Verdict)> + 'c {
     let mut idle = Instant::now();
     std::iter::from_fn(move || loop {
@@ -201,15 +201,17 @@ fn read_all<'c>(
                 if skip.get(&m.partition()).is_some_and(|s| s.contains(&m.offset())) {
                     continue;
                 }
-                let verdict = judge(m.payload().unwrap_or_default());
+                let place = (m.partition(), m.offset());
+                let verdict = judge(m.payload().unwrap_or_default(), place);
                 return Some((m.partition(), m.offset(), verdict));
             }
         }
     })
 }
 
-/// Today's decoder over one DLQ record.
-fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8]) -> Verdict {
+/// Today's decoder over one DLQ record at `place` (partition, offset), which names the
+/// redriven event's `ce_id`: the same record redriven twice is one event.
+fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8], (partition, offset): (i32, i64)) -> Verdict {
     let dead: Dead = match serde_json::from_slice(payload) {
         Ok(d) => d,
         Err(e) => return Verdict::Stays(format!("not a DLQ record the bridge wrote: {e}")),
@@ -241,7 +243,13 @@ fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8]) -> Verdict {
                 .extend_pairs(&dead.query)
                 .finish();
             match crate::query::CallbackQuery::parse(&raw) {
-                Ok(query) => decoder.callback(&query, command, &body, dead.received_at_ms),
+                Ok(query) => decoder.callback(
+                    &query,
+                    command,
+                    &body,
+                    dead.received_at_ms,
+                    &crate::route::redrive_ce_suffix(partition, offset),
+                ),
                 Err(refusal) => Err(refusal),
             }
         }

@@ -78,6 +78,32 @@ pub const SAMPLES: &[(&str, &str, &str)] = &[
         "Room.CallbackAfterDestroyRoom",
         r#"{"CallbackCommand":"Room.CallbackAfterDestroyRoom","Operator_Account":"admin","RoomId":"rid-123","EventTime":1703589923780}"#,
     ),
+    // Roles, owners, seats: Tencent's samples (the seat table's with the comma it lacks).
+    (
+        "group-role",
+        "Group.CallbackAfterMemberFieldChanged",
+        r#"{"CallbackCommand":"Group.CallbackAfterMemberFieldChanged","GroupId":"@TGS#2J4SZEAEL","Type":"Public","Operator_Account":"admin","Member_Account":"jared","Role":"Admin","NameCard":"jacky","EventTime":"1670574414123"}"#,
+    ),
+    (
+        "group-owner",
+        "Group.CallbackAfterChangeGroupOwner",
+        r#"{"CallbackCommand":"Group.CallbackAfterChangeGroupOwner","GroupId":"@TGS#2J4SZEAEL","Type":"Public","Operator_Account":"admin","OldOwner_Account":"jared","NewOwner_Account":"tommy","EventTime":"1670574415123"}"#,
+    ),
+    (
+        "live-admin",
+        "Live.CallbackAfterModifyAdmin",
+        r#"{"CallbackCommand":"Live.CallbackAfterModifyAdmin","RoomId":"room_id","EventTime":1703589924780,"Operator_Account":"admin","Admin_Account":["jared","tommy"],"opType":"add"}"#,
+    ),
+    (
+        "live-owner",
+        "Live.CallbackAfterChangeOwner",
+        r#"{"CallbackCommand":"Live.CallbackAfterChangeOwner","RoomId":"room_id","EventTime":1703589925780,"Operator_Account":"admin","CurrentOwner_Account":"tommy","OriginalOwner_Account":"jared"}"#,
+    ),
+    (
+        "mic-seats",
+        "Mic.CallbackAfterSeatInfoChanged",
+        r#"{"CallbackCommand":"Mic.CallbackAfterSeatInfoChanged","RoomId":"rid-123","SeatList":[{"Index":1,"Member_Account":144115233775727695,"IsTakenDisabled":false,"IsVideoDisabled":false,"IsAudioDisabled":false},{"Index":2,"IsTakenDisabled":true,"IsVideoDisabled":false,"IsAudioDisabled":false}],"EventTime":1670574414123}"#,
+    ),
     (
         "trtc-enter",
         TRTC,

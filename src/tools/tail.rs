@@ -18,7 +18,7 @@ pub struct TailArgs {
     #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
     pub topic_prefix: String,
     /// Families to read (default: all): live.member, group.member, room.member, user.state,
-    /// trtc.member, trtc.media, other, dlq.
+    /// trtc.member, trtc.media, mic.seat, other, dlq.
     #[arg(long = "family", value_delimiter = ',')]
     pub families: Vec<String>,
     /// Start from the oldest record instead of from now.
@@ -125,6 +125,7 @@ fn render(msg: &rdkafka::message::BorrowedMessage<'_>, format: TailFormat) -> St
     match format {
         TailFormat::Json => serde_json::json!({
             "topic": msg.topic(), "partition": msg.partition(), "offset": msg.offset(),
+            "timestamp_ms": msg.timestamp().to_millis(),
             "key": key, "headers": headers, "value": value,
         })
         .to_string(),

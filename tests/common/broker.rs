@@ -9,13 +9,14 @@ use std::time::Duration;
 use super::proxy::Proxy;
 use super::{free_port, wait_for};
 
-pub const FAMILIES: [&str; 8] = [
+pub const FAMILIES: [&str; 9] = [
     "live.member",
     "group.member",
     "room.member",
     "user.state",
     "trtc.member",
     "trtc.media",
+    "mic.seat",
     "other",
     "dlq",
 ];
@@ -60,6 +61,12 @@ impl Broker {
         Self::launch(prefix, extra, free_port(), None)
     }
 
+    /// Starts tansu with only `families`' topics created (a cluster set up for an older
+    /// release); every family's schema is registered all the same.
+    pub fn start_with_topics(prefix: &str, families: &[&str]) -> Broker {
+        Self::launch_with_topics(prefix, &[], free_port(), None, families)
+    }
+
     /// Starts tansu behind a [`Proxy`]: it advertises the proxy's address, so every client
     /// (the bridge, the test consumer) reaches it only through the proxy, and `proxy.cut()`
     /// is a network outage. Topics are created on tansu's own port.
@@ -71,6 +78,16 @@ impl Broker {
     }
 
     fn launch(prefix: &str, extra: &[&str], port: u16, advertised: Option<u16>) -> Broker {
+        Self::launch_with_topics(prefix, extra, port, advertised, &FAMILIES)
+    }
+
+    fn launch_with_topics(
+        prefix: &str,
+        extra: &[&str],
+        port: u16,
+        advertised: Option<u16>,
+        families: &[&str],
+    ) -> Broker {
         let dir = tempfile::tempdir().expect("temp dir");
         write_registry(dir.path(), prefix);
         let url = format!("tcp://127.0.0.1:{port}");
@@ -101,7 +118,7 @@ impl Broker {
         wait_for("tansu to listen", Duration::from_secs(30), || {
             std::net::TcpStream::connect(("127.0.0.1", port)).ok()
         });
-        for family in FAMILIES {
+        for family in families {
             broker.create_topic(&format!("{prefix}{family}"), 3);
         }
         broker

@@ -16,6 +16,8 @@ pub struct Msg {
     pub key: String,
     pub headers: HashMap<String, String>,
     pub value: serde_json::Value,
+    /// The record's Kafka timestamp (ms), as a consumer reads it.
+    pub timestamp_ms: Option<i64>,
 }
 
 /// Reads `topic` from offset 0 (all partitions) until `done(&records)` holds or `timeout`
@@ -85,5 +87,6 @@ fn to_msg(m: &rdkafka::message::BorrowedMessage<'_>) -> Msg {
             .payload()
             .and_then(|p| serde_json::from_slice(p).ok())
             .unwrap_or(serde_json::Value::Null),
+        timestamp_ms: m.timestamp().to_millis(),
     }
 }

@@ -212,15 +212,17 @@ fn group_membership(kind: Kind) -> BoxedStrategy<Generated> {
         .boxed()
 }
 
-/// One valid callback of any of the seven commands (the Live alias counted).
+/// One valid callback of any of the seven member commands (the Live alias counted), or of
+/// the five role, owner and seat commands.
 fn valid() -> BoxedStrategy<Generated> {
     prop_oneof![
-        live(),
-        group_state(),
-        room(Kind::RoomMemberEnter),
-        room(Kind::RoomMemberLeave),
-        group_membership(Kind::GroupNewMemberJoin),
-        group_membership(Kind::GroupMemberExit),
+        1 => live(),
+        1 => group_state(),
+        1 => room(Kind::RoomMemberEnter),
+        1 => room(Kind::RoomMemberLeave),
+        1 => group_membership(Kind::GroupNewMemberJoin),
+        1 => group_membership(Kind::GroupMemberExit),
+        5 => super::roles::valid(),
     ]
     .boxed()
 }
@@ -299,6 +301,15 @@ pub fn field_name() -> BoxedStrategy<String> {
         "JoinType",
         "ExitType",
         "Reason",
+        "Member_Account",
+        "Role",
+        "NewOwner_Account",
+        "OldOwner_Account",
+        "Admin_Account",
+        "opType",
+        "CurrentOwner_Account",
+        "OriginalOwner_Account",
+        "SeatList",
     ];
     prop_oneof![4 => proptest::sample::select(NAMES).prop_map(str::to_owned), 1 => "[A-Za-z_]{0,10}"].boxed()
 }

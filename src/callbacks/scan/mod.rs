@@ -20,6 +20,7 @@ use super::errors::without_position;
 use crate::refusal::Refusal;
 
 mod plan;
+mod seats;
 mod values;
 
 use plan::{deeper, Key, Lookup, State};
@@ -50,6 +51,13 @@ impl<'a> Scanned<'a> {
     pub fn int(&self, path: &str) -> Option<i64> {
         match self.get(path) {
             Val::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    pub fn seats(&self, path: &str) -> Option<&[crate::event::Seat<'a>]> {
+        match self.get(path) {
+            Val::Seats(s) => Some(s),
             _ => None,
         }
     }
@@ -129,6 +137,14 @@ impl<'de, 's> Visitor<'de> for Object<'s, 'de> {
                         let path = self.st.plan.fields[i].0;
                         self.st.fail(|| format!("{path}: given more than once"));
                         map.next_value_seed(Walk(depth))?;
+                    } else if want == Want::Seats {
+                        let path = self.st.plan.fields[i].0;
+                        let val = map.next_value_seed(seats::Table {
+                            st: self.st,
+                            path,
+                            depth,
+                        })?;
+                        self.st.vals[i] = val;
                     } else {
                         let path = self.st.plan.fields[i].0;
                         let val = map.next_value_seed(Field {

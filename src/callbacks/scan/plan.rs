@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Error, Visitor};
 
+use crate::event::Seat;
 use crate::refusal::{clip, Refusal};
 
 /// Deepest nesting of arrays and objects accepted in a body. Tencent's are 3 deep; the event
@@ -34,6 +35,8 @@ pub enum Want {
     Objects(&'static str),
     /// An array of [`Want::Id`]s.
     Ids,
+    /// The seat table (`SeatList`): objects with an `Index`, read by `seats.rs`.
+    Seats,
 }
 
 impl Want {
@@ -41,7 +44,7 @@ impl Want {
         match self {
             Want::Text | Want::Id => "string",
             Want::Int | Want::LenientInt => "integer",
-            Want::Objects(_) | Want::Ids => "array",
+            Want::Objects(_) | Want::Ids | Want::Seats => "array",
         }
     }
 }
@@ -55,6 +58,7 @@ pub enum Val<'a> {
     Text(Cow<'a, str>),
     Int(i64),
     List(Vec<Cow<'a, str>>),
+    Seats(Vec<Seat<'a>>),
 }
 
 /// The fields to capture: dotted paths at most one object deep (`RoomInfo.RoomId`).

@@ -2,7 +2,15 @@
 //!
 //! `[len: u32 LE][crc32c: u32 LE of payload][payload: len bytes]`, payload =
 //! `[seq u64][topic_len u16][topic][key_len u32][key][header_count u16]`
-//! `{[name_len u16][name][value_len u32][value]}*[value_len u32][value]`, all integers LE.
+//! `{[name_len u16][name][value_len u32][value]}*[value_len u32][value]`, then, since schema 4,
+//! the optional extension `[timestamp_ms i64][1u8]` (the record's Kafka timestamp), all
+//! integers LE. A frame without the extension (written before it, or a record with no
+//! timestamp) still reads: its timestamp comes from the event's own fields in the value.
+//! The extension is a tagged tail rather than a new field in the middle, so every frame ever
+//! written reads alike; its tag comes last because recovery reads zero bytes at the end of a
+//! segment as space never written, so a frame must not end in zeros (a timestamp's high bytes
+//! are). A version before it reads a frame with the tail as damage: drain the spool before a
+//! downgrade.
 //!
 //! The length comes first so a reader knows how much to wait for; the CRC covers the payload
 //! so a torn or rotten frame is never mistaken for a record. The seq lives inside the payload
@@ -14,6 +22,11 @@ use std::sync::Arc;
 
 use crate::record::Record;
 use crate::route::HEADER_NAMES;
+
+/// Tag of the timestamp extension at the end of a payload.
+const TIMESTAMP_TAG: u8 = 1;
+/// The extension's size: an i64 and its tag.
+const TIMESTAMP_EXT_LEN: usize = 1 + 8;
 
 /// Bytes before the payload: length and CRC.
 pub const HEADER_LEN: usize = 8;
@@ -63,7 +76,8 @@ fn limit(what: &'static str, len: usize, max: usize) -> Result<(), EncodeError> 
 fn check(record: &Record) -> Result<(), EncodeError> {
     limit("topic", record.topic.len(), u16::MAX.into())?;
     limit("header count", record.headers.len(), u16::MAX.into())?;
-    let mut total = MIN_PAYLOAD_LEN + record.topic.len() + record.key.len() + record.value.len();
+    let mut total =
+        MIN_PAYLOAD_LEN + TIMESTAMP_EXT_LEN + record.topic.len() + record.key.len() + record.value.len();
     for (name, value) in &record.headers {
         limit("header name", name.len(), u16::MAX.into())?;
         total = total.saturating_add(2 + name.len() + 4 + value.len());
@@ -85,6 +99,10 @@ pub fn encode(seq: u64, record: &Record, out: &mut Vec<u8>) -> Result<(), Encode
         put_u32_bytes(out, value);
     }
     put_u32_bytes(out, &record.value);
+    if let Some(ms) = record.timestamp_ms {
+        out.extend_from_slice(&ms.to_le_bytes());
+        out.push(TIMESTAMP_TAG);
+    }
     let payload_len = out.len() - start - HEADER_LEN;
     let crc = crc32c::crc32c(&out[start + HEADER_LEN..]);
     // check() bounded payload_len by MAX_RECORD_LEN, which fits a u32.
@@ -187,14 +205,20 @@ fn parse(payload: &[u8]) -> Option<(u64, Record)> {
         headers.push((name, c.bytes32()?.into()));
     }
     let value = c.bytes32()?;
-    // Trailing bytes mean the writer and reader disagree on the format: not a record.
-    c.0.is_empty().then_some((
+    let timestamp_ms = match c.0 {
+        [] => crate::event::record_time_ms(&value),
+        [ms @ .., TIMESTAMP_TAG] => Some(i64::from_le_bytes(<[u8; 8]>::try_from(ms).ok()?)),
+        // Other trailing bytes mean the writer and reader disagree on the format: not a record.
+        _ => return None,
+    };
+    Some((
         seq,
         Record {
             topic,
             key,
             headers,
             value,
+            timestamp_ms,
         },
     ))
 }

@@ -10,6 +10,7 @@ fn rec(topic: &str, key: &[u8], value: &[u8]) -> Record {
             ("h".into(), vec![].into()),
         ],
         value: value.to_vec(),
+        timestamp_ms: Some(1_670_574_414_123),
     }
 }
 
@@ -26,12 +27,14 @@ fn arb_record() -> impl Strategy<Value = Record> {
             0..4,
         ),
         proptest::collection::vec(any::<u8>(), 0..64),
+        any::<i64>(),
     )
-        .prop_map(|(topic, key, headers, value)| Record {
+        .prop_map(|(topic, key, headers, value, timestamp_ms)| Record {
             topic: Arc::from(topic.as_str()),
             key,
             headers: headers.into_iter().map(|(n, v)| (n.into(), v.into())).collect(),
             value,
+            timestamp_ms: Some(timestamp_ms),
         })
 }
 
@@ -48,6 +51,58 @@ fn decode_all(mut buf: &[u8]) -> (Vec<(u64, Record)>, Option<FrameError>) {
         }
     }
     (out, None)
+}
+
+/// A frame written before the timestamp extension (none at the end of the payload) still
+/// reads, its time taken from the event in the value; one with an unknown tail does not.
+#[test]
+fn frames_without_the_timestamp_still_read() {
+    let mut old = rec(
+        "t.x",
+        b"room",
+        br#"{"event_time_ms":1670574414123,"received_at_ms":1700000000000}"#,
+    );
+    old.timestamp_ms = None;
+    let mut buf = Vec::new();
+    encode(3, &old, &mut buf).unwrap();
+    let (_, back, _) = decode(&buf).unwrap();
+    assert_eq!(back.timestamp_ms, Some(1_670_574_414_123));
+    let mut dlq = rec(
+        "t.dlq",
+        b"1400",
+        br#"{"received_at_ms":1700000000000,"body":"{}"}"#,
+    );
+    dlq.timestamp_ms = None;
+    buf.clear();
+    encode(4, &dlq, &mut buf).unwrap();
+    assert_eq!(decode(&buf).unwrap().1.timestamp_ms, Some(1_700_000_000_000));
+
+    let with = rec("t.x", b"room", b"{}");
+    buf.clear();
+    encode(5, &with, &mut buf).unwrap();
+    assert_eq!(buf.len() - HEADER_LEN, {
+        let mut without = with.clone();
+        without.timestamp_ms = None;
+        let mut b = Vec::new();
+        encode(5, &without, &mut b).unwrap();
+        b.len() - HEADER_LEN + 9
+    });
+    // A tail that is not the extension: the reader does not know this format.
+    let mut bad = Vec::new();
+    let mut payload = buf[HEADER_LEN..].to_vec();
+    payload.push(TIMESTAMP_TAG); // the extension and one byte more
+    bad.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    bad.extend_from_slice(&crc32c::crc32c(&payload).to_le_bytes());
+    bad.extend_from_slice(&payload);
+    assert_eq!(decode(&bad).map(|_| ()), Err(FrameError::BadPayload));
+    // Recovery reads zeros at a segment's end as unwritten: a frame never ends in one.
+    for ms in [0, 1, 1_670_574_414_123, -1] {
+        let mut r = rec("t.x", b"room", b"{}");
+        r.timestamp_ms = Some(ms);
+        buf.clear();
+        encode(6, &r, &mut buf).unwrap();
+        assert_ne!(buf.last(), Some(&0), "{ms}");
+    }
 }
 
 #[test]

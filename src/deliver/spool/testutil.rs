@@ -13,6 +13,7 @@ pub fn rec(i: u64) -> Record {
         key: format!("k{i}").into_bytes(),
         headers: vec![("ce_id".into(), i.to_le_bytes().to_vec().into())],
         value: format!("{{\"i\":{i},\"pad\":\"{}\"}}", "x".repeat((i % 7) as usize * 10)).into_bytes(),
+        timestamp_ms: Some(i as i64),
     }
 }
 

@@ -111,6 +111,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         trtc_path: config.trtc_key.is_some().then(|| config.trtc_path.clone()),
         limits: limits(&config),
         refusal_log: ingress::RefusalLog::default(),
+        hangup_log: Arc::default(),
     });
     let listener = bind(config.listen).await?;
     let admin = bind(config.admin_listen).await?;

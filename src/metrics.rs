@@ -6,6 +6,7 @@
 //! state elsewhere (producer queue, spool, readiness) are read at scrape time, never pushed.
 //! Every series an alert in deploy/prometheus/ uses is here (tests/monitoring.rs checks).
 
+mod ingress;
 mod process;
 mod readings;
 
@@ -86,6 +87,8 @@ pub struct Metrics {
     /// allocating.
     known_topics: Vec<(Arc<str>, Counter)>,
     dlq_topic: Arc<str>,
+    /// The callback listener's: hang-ups, TLS.
+    pub ingress: ingress::IngressMetrics,
 }
 
 impl Metrics {
@@ -117,6 +120,7 @@ impl Metrics {
             unsigned_allowed: Gauge::default(),
             known_topics: Vec::new(),
             dlq_topic: topics.get(EventFamily::Dlq).clone(),
+            ingress: ingress::IngressMetrics::default(),
             registry: Registry::default(),
         };
         let known_topics = topics
@@ -228,6 +232,7 @@ impl Metrics {
             self.unsigned_allowed.clone(),
         );
         self.register_health(r);
+        self.ingress.register(r);
         let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         r.register("build", "Build of this bridge", build);
     }

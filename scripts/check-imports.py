@@ -42,6 +42,7 @@ LAYERS = [
     ["config", "config_file"],
     ["query"],
     ["refusal", "record", "clock"],
+    ["watch"],
 ]
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")

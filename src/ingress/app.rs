@@ -58,4 +58,6 @@ pub struct Ingress {
     pub refusal_log: RefusalLog,
     /// Callbacks completed after their sender hung up: one line a minute.
     pub hangup_log: Arc<HangupLog>,
+    /// HTTPS on the callback listener (`--tls-cert-file`); `None`: plain HTTP.
+    pub tls: Option<Arc<super::tls::Tls>>,
 }

@@ -11,6 +11,7 @@ mod guard;
 mod handlers;
 mod hangup;
 mod refusal_log;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -90,15 +91,30 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let conn = Conn { hangup: Arc::default(), slot: Arc::new(slot) };
-                let io = TokioIo::new(Guarded::new(stream, timeouts, conn.hangup.clone()));
-                let app = app.clone();
-                let service = service_fn(move |req| {
-                    let (app, conn) = (app.clone(), conn.clone());
-                    async move { Ok::<_, std::convert::Infallible>(route(&app, &conn, role, req).await) }
-                });
-                let served = graceful.watch(builder.serve_connection(io, service));
+                let tls = app.tls.clone().filter(|_| role == Role::Callbacks);
+                let (app, builder, watcher) = (app.clone(), builder.clone(), graceful.watcher());
                 tokio::spawn(async move {
-                    if let Err(e) = served.await {
+                    let hangup = conn.hangup.clone();
+                    let metrics = app.metrics.clone();
+                    let service = service_fn(move |req| {
+                        let (app, conn) = (app.clone(), conn.clone());
+                        async move { Ok::<_, std::convert::Infallible>(route(&app, &conn, role, req).await) }
+                    });
+                    let served = match tls {
+                        None => {
+                            let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));
+                            watcher.watch(builder.serve_connection(io, service)).await
+                        }
+                        Some(tls) => {
+                            let limit = timeouts.header_read;
+                            let Some(stream) = tls::handshake(&tls, stream, limit, &metrics).await else {
+                                return;
+                            };
+                            let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));
+                            watcher.watch(builder.serve_connection(io, service)).await
+                        }
+                    };
+                    if let Err(e) = served {
                         tracing::debug!(error = %e, "connection ended with an error");
                     }
                 });

@@ -29,6 +29,7 @@ pub struct IngressMetrics {
     cert_not_after: Gauge<f64, AtomicU64>,
     cert_reload_failing: Gauge,
     cert_reloads: Counter,
+    cert_reload_failures: Counter,
 }
 
 impl IngressMetrics {
@@ -64,6 +65,11 @@ impl IngressMetrics {
             "Certificate pairs loaded from disk after the start (rotations)",
             self.cert_reloads.clone(),
         );
+        r.register(
+            "tls_cert_reload_failures",
+            "Changes of the certificate files on disk that did not load (each kept the previous pair)",
+            self.cert_reload_failures.clone(),
+        );
     }
 
     pub fn completed_after_hangup(&self, path: &'static str) {
@@ -87,5 +93,6 @@ impl IngressMetrics {
 
     pub fn cert_reload_failed(&self) {
         self.cert_reload_failing.set(1);
+        self.cert_reload_failures.inc();
     }
 }

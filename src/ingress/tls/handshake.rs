@@ -73,11 +73,15 @@ async fn answer_plain(mut stream: TcpStream, deadline: Instant) {
             break;
         }
     }
-    let write = async {
+    // Then what is left of the request, until the client closes (a second at most): closing
+    // on unread bytes would reset the connection, and the answer with it.
+    let answer = async {
         stream.write_all(PLAIN_ANSWER).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        while stream.read(&mut buf).await? > 0 {}
+        Ok::<_, std::io::Error>(())
     };
-    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), answer).await;
 }
 
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Issue 25: a callback read in full is kept even when its sender hangs up before the answer
-//! (a half-close at once, a close after 1 ms, a close after 20 ms with several senders, a
-//! reset), on /callback and /trtc; a half-closed sender still gets its answer; a body cut
-//! short is not a callback.
+//! (a half-close at once, a close after 1 ms, a close after 20 ms with several senders), on
+//! /callback and /trtc; a half-closed sender still gets its answer; a body cut short is not a
+//! callback. (A reset is left out: the kernel may drop a reset connection's bytes before the
+//! bridge reads them. What a connection that ends under a callback does to it, hyper dropping
+//! the handler, is `ingress::hangup`'s unit test.)
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
 
@@ -26,8 +28,6 @@ enum Hang {
     HalfClose,
     /// close() this long after the request, reading nothing.
     CloseAfter(Duration),
-    /// An RST right after the request (SO_LINGER 0).
-    Reset,
 }
 
 /// The request head and body as a sender writes them.
@@ -62,12 +62,6 @@ async fn send(addr: String, raw: Vec<u8>, hang: Hang) -> Option<String> {
         }
         Hang::CloseAfter(after) => {
             tokio::time::sleep(after).await;
-            None
-        }
-        Hang::Reset => {
-            // A zero linger resets at once on drop; it never blocks (what the lint warns of).
-            #[allow(deprecated)]
-            s.set_linger(Some(Duration::ZERO)).expect("linger");
             None
         }
     }
@@ -144,7 +138,6 @@ async fn callbacks_sent_in_full_are_kept_whatever_the_sender_does_next() {
         Hang::CloseAfter(Duration::from_millis(20)),
     )
     .await;
-    send_group(&bridge, "reset", 50, 10, Hang::Reset).await;
 
     let mut trtc_users = Vec::new();
     for i in 0..20 {
@@ -165,7 +158,7 @@ async fn callbacks_sent_in_full_are_kept_whatever_the_sender_does_next() {
         trtc_users.push(user);
     }
 
-    let expected: Vec<String> = [("half", 100), ("ms1", 100), ("ms20", 100), ("reset", 50)]
+    let expected: Vec<String> = [("half", 100), ("ms1", 100), ("ms20", 100)]
         .iter()
         .flat_map(|(g, n)| (0..*n).map(move |i| format!("{g}-{i}")))
         .collect();
@@ -194,11 +187,11 @@ async fn callbacks_sent_in_full_are_kept_whatever_the_sender_does_next() {
         );
     }
 
-    // Every half-closed sender had left its sending side before its callback was kept; a
-    // reset one may be counted too; none is counted twice.
+    // Every half-closed sender had left its sending side before its callback was kept; one
+    // that closed after 1 or 20 ms may have been answered first; none is counted twice.
     let on_callback = counted(&bridge, "callback");
     assert!(
-        (100..=350).contains(&on_callback),
+        (100..=300).contains(&on_callback),
         "completed after hang-up on /callback: {on_callback}"
     );
     assert!(counted(&bridge, "trtc") >= 20);

@@ -130,6 +130,19 @@ async fn callbacks_over_https_reach_kafka_and_what_is_not_tls_is_refused_cleanly
         "cut after {took:?}"
     );
 
+    // A TLS record that is no handshake the bridge knows: an alert, and the connection closed.
+    let mut bogus = std::net::TcpStream::connect(bridge.addr()).unwrap();
+    bogus.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    bogus
+        .write_all(&[0x16, 0x03, 0x01, 0x00, 0x04, 0xff, 0x00, 0x00, 0x00])
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = bogus.read_to_end(&mut answer);
+    assert!(
+        matches!(answer.first(), None | Some(0x15)),
+        "a TLS alert or nothing: {answer:?}"
+    );
+
     // Nothing crashed: the next HTTPS callback is fine, and each refusal was counted.
     let (status, _) = curl_post(
         bridge.port,

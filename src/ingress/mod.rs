@@ -24,8 +24,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use self::answer::refuse;
@@ -91,33 +91,8 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let conn = Conn { hangup: Arc::default(), slot: Arc::new(slot) };
-                let tls = app.tls.clone().filter(|_| role == Role::Callbacks);
-                let (app, builder, watcher) = (app.clone(), builder.clone(), graceful.watcher());
-                tokio::spawn(async move {
-                    let hangup = conn.hangup.clone();
-                    let metrics = app.metrics.clone();
-                    let service = service_fn(move |req| {
-                        let (app, conn) = (app.clone(), conn.clone());
-                        async move { Ok::<_, std::convert::Infallible>(route(&app, &conn, role, req).await) }
-                    });
-                    let served = match tls {
-                        None => {
-                            let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));
-                            watcher.watch(builder.serve_connection(io, service)).await
-                        }
-                        Some(tls) => {
-                            let limit = timeouts.header_read;
-                            let Some(stream) = tls::handshake(&tls, stream, limit, &metrics).await else {
-                                return;
-                            };
-                            let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));
-                            watcher.watch(builder.serve_connection(io, service)).await
-                        }
-                    };
-                    if let Err(e) = served {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                });
+                let served = Served { app: app.clone(), role, builder: builder.clone(), timeouts };
+                tokio::spawn(served.connection(stream, conn, graceful.watcher()));
             }
             () = &mut shutdown => break,
         }
@@ -143,6 +118,50 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("callbacks of clients that hung up still being kept after the shutdown timeout");
+    }
+}
+
+/// What every connection of one listener is served with.
+struct Served {
+    app: Arc<Ingress>,
+    role: Role,
+    builder: http1::Builder,
+    timeouts: Timeouts,
+}
+
+impl Served {
+    /// One accepted connection to its end: the TLS handshake (callback listener with TLS
+    /// only), then HTTP/1.1 through the socket guard.
+    async fn connection(self, stream: TcpStream, conn: Conn, watcher: Watcher) {
+        let Served {
+            app,
+            role,
+            builder,
+            timeouts,
+        } = self;
+        let tls = app.tls.clone().filter(|_| role == Role::Callbacks);
+        let hangup = conn.hangup.clone();
+        let metrics = app.metrics.clone();
+        let service = service_fn(move |req| {
+            let (app, conn) = (app.clone(), conn.clone());
+            async move { Ok::<_, std::convert::Infallible>(route(&app, &conn, role, req).await) }
+        });
+        let served = match tls {
+            None => {
+                let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));
+                watcher.watch(builder.serve_connection(io, service)).await
+            }
+            Some(tls) => {
+                let Some(stream) = tls::handshake(&tls, stream, timeouts.header_read, &metrics).await else {
+                    return;
+                };
+                let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));
+                watcher.watch(builder.serve_connection(io, service)).await
+            }
+        };
+        if let Err(e) = served {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
     }
 }
 

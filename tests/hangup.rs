@@ -187,14 +187,16 @@ async fn callbacks_sent_in_full_are_kept_whatever_the_sender_does_next() {
         );
     }
 
-    // Every half-closed sender had left its sending side before its callback was kept; one
-    // that closed after 1 or 20 ms may have been answered first; none is counted twice.
+    // A half-closed sender shuts its side right after writing, before the bridge can have
+    // kept the callback (a sender preempted between the two calls may be answered first: hence
+    // 90, not 100); one that closed after 1 or 20 ms may have been answered before it left;
+    // none is counted twice.
     let on_callback = counted(&bridge, "callback");
     assert!(
-        (100..=300).contains(&on_callback),
+        (90..=300).contains(&on_callback),
         "completed after hang-up on /callback: {on_callback}"
     );
-    assert!(counted(&bridge, "trtc") >= 20);
+    assert!((18..=20).contains(&counted(&bridge, "trtc")));
     assert!(
         bridge
             .log()

@@ -357,3 +357,32 @@ async fn a_swapped_certificate_is_served_to_the_next_connection_and_a_broken_pai
         "acknowledged over HTTPS but not on Kafka: {missing:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handshake_under_way_does_not_hold_up_the_shutdown() {
+    let pki = Pki::create();
+    let pair = pki.issue("bridge-1", 20);
+    let broker = Broker::start("tencent.");
+    let mut args = tls_args(&pair);
+    args.extend(["--header-read-timeout", "60s", "--shutdown-timeout", "30s"].map(String::from));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut bridge = Bridge::start(&broker.bootstrap(), &args);
+    let mut stalled = std::net::TcpStream::connect(bridge.addr()).unwrap();
+    stalled.write_all(&[0x16]).unwrap();
+    // Accepted in order: once a plain-HTTP probe behind it is answered, the stalled one is in.
+    let mut plain = std::net::TcpStream::connect(bridge.addr()).unwrap();
+    plain.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    plain.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+    let mut text = String::new();
+    plain.read_to_string(&mut text).unwrap();
+    assert!(text.contains("speaks HTTPS"), "{text}");
+    let started = Instant::now();
+    bridge.signal(libc::SIGTERM);
+    let status = bridge.wait_exit(Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0), "{}", bridge.log());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "exit took {:?}",
+        started.elapsed()
+    );
+}

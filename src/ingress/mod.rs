@@ -66,6 +66,8 @@ pub async fn serve(
         keepalive_idle: limits.keepalive_idle_timeout,
     };
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Handshakes still under way when the shutdown starts are dropped: they hold no request.
+    let (stopping, stop_handshakes) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         // At the connection cap, stop accepting: new clients wait in the backlog, and the
@@ -91,13 +93,20 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let conn = Conn { hangup: Arc::default(), slot: Arc::new(slot) };
-                let served = Served { app: app.clone(), role, builder: builder.clone(), timeouts };
+                let served = Served {
+                    app: app.clone(),
+                    role,
+                    builder: builder.clone(),
+                    timeouts,
+                    stopping: stop_handshakes.clone(),
+                };
                 tokio::spawn(served.connection(stream, conn, graceful.watcher()));
             }
             () = &mut shutdown => break,
         }
     }
     drop(listener);
+    let _ = stopping.send(true);
     let deadline = tokio::time::Instant::now() + grace;
     if role == Role::Admin {
         let _ = tokio::time::timeout_at(deadline, graceful.shutdown()).await;
@@ -127,6 +136,8 @@ struct Served {
     role: Role,
     builder: http1::Builder,
     timeouts: Timeouts,
+    /// Turns true when the listener stops.
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl Served {
@@ -138,6 +149,7 @@ impl Served {
             role,
             builder,
             timeouts,
+            mut stopping,
         } = self;
         let tls = app.tls.clone().filter(|_| role == Role::Callbacks);
         let hangup = conn.hangup.clone();
@@ -152,7 +164,12 @@ impl Served {
                 watcher.watch(builder.serve_connection(io, service)).await
             }
             Some(tls) => {
-                let Some(stream) = tls::handshake(&tls, stream, timeouts.header_read, &metrics).await else {
+                let handshake = tls::handshake(&tls, stream, timeouts.header_read, &metrics);
+                let shook = tokio::select! {
+                    shook = handshake => shook,
+                    _ = stopping.wait_for(|stopping| *stopping) => None,
+                };
+                let Some(stream) = shook else {
                     return;
                 };
                 let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));

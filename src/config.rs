@@ -148,7 +148,8 @@ pub struct Config {
     pub max_body_bytes: usize,
 
     /// How long a client may take to send a request's headers once it starts one (and a new
-    /// connection to start its first request). Guards against slowloris.
+    /// connection to start its first request; with TLS, to complete its handshake). Guards
+    /// against slowloris.
     #[arg(long, env = "BRIDGE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
 

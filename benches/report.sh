@@ -87,6 +87,9 @@ print_targets() {
     v=${FIG[$t.rss]:-0}
     echo "| $t RSS <= 64 MiB (VmHWM) | $(mib "$v") MiB | $(verdict_of "$v" 65536 '<=') |"
   done
+  if ran memory && ran memory-tls; then
+    echo "| memory over HTTPS beside plain HTTP (information) | ${FIG[memory-tls.rps]%.*} vs ${FIG[memory.rps]%.*} OK req/s: $(awk -v a="${FIG[memory-tls.rps]}" -v b="${FIG[memory.rps]}" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}') % (per server core: ${FIG[memory-tls.cratio]:-?} % vs ${FIG[memory.cratio]:-?} % of baseline) | — |"
+  fi
   peer_targets
   issue17_targets
   echo "| no acknowledged event of the bridge missing on Kafka | see the table above | $([[ $FAILED == 0 ]] && echo met || echo "**missed**") |"

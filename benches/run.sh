@@ -3,7 +3,9 @@
 #
 #   benches/run.sh          full run: baseline and the two ceilings (examples/baseline: bare
 #                           hyper, + librdkafka, + fdatasync; no bridge code), then the bridge
-#                           in memory, spool and kafka mode (peak throughput, then latency at
+#                           in memory mode, memory mode over HTTPS (memory-tls: wrk speaks TLS to
+#                           --tls-cert-file, a self-signed P-256 certificate made here with
+#                           openssl), spool and kafka mode (peak throughput, then latency at
 #                           half of that peak), counting what reached Kafka after every bridge
 #                           run; then the two peers (benches/peers/: the "just write it" services
 #                           a team would build instead, Python aiohttp + confluent-kafka and Node
@@ -32,7 +34,7 @@
 # machine disturbs the figures less; the report prints the load average and busy processes.
 #
 # Tunables (env): PEAK_SECS, RATE_SECS, DRAIN_MS, CONNS (64), THREADS (2), ROOMS (5000),
-# TARGETS ("baseline ceiling-memory memory ceiling-spool spool kafka peer-python peer-node"; the ratios
+# TARGETS ("baseline ceiling-memory memory memory-tls ceiling-spool spool kafka peer-python peer-node"; the ratios
 # need baseline, the peer ratios memory or spool and a peer), FLAT_RATE (1000),
 # FLAT_OUTAGE_SECS (300), FSYNC_SAMPLES (1000), SERVER_CPU, LOAD_CPU,
 # BROKER_CPU, KAFKA_THREADS_CPU (see place_kafka_threads), NICE, SCHED=fifo, KEEP_WORK=1 (keep the temp dir and logs), BENCH_PROFILE (release | dev).
@@ -101,7 +103,11 @@ die() { echo "FATAL: $*" >&2; exit 1; }
 for tool in wrk tansu taskset python3 curl; do
   command -v "$tool" >/dev/null || die "$tool not found (wrk: apt-get install -y wrk; tansu: scripts/install-tansu.sh)"
 done
-TARGETS=${TARGETS:-baseline ceiling-memory memory ceiling-spool spool kafka peer-python peer-node}
+TARGETS=${TARGETS:-baseline ceiling-memory memory memory-tls ceiling-spool spool kafka peer-python peer-node}
+# A bridge target NAME-tls runs mode NAME over HTTPS (the certificate: make_tls_pair).
+if [[ $DO_MAIN == 1 && " $TARGETS " == *"-tls "* ]]; then
+  command -v openssl >/dev/null || die "the -tls targets need openssl (apt-get install -y openssl)"
+fi
 PEERS=$ROOT/benches/peers
 # A peer asked for and not installed is a failure, never a skip.
 if [[ $DO_MAIN == 1 && " $TARGETS " == *" peer-python "* ]]; then
@@ -290,7 +296,7 @@ run_load() {
       BENCH_PHASE=$phase BENCH_ROOMS=$ROOMS BENCH_RATE=$rate BENCH_THREADS=$THREADS \
       BENCH_SECS=$secs BENCH_DRAIN_MS=$DRAIN_MS \
       timeout $((secs + 40)) "${PRIO[@]}" taskset -c "$LOAD_CPU" wrk -t"$THREADS" -c"$CONNS" -d"${secs}s" \
-      --timeout 10s -s "$LUA" "http://127.0.0.1:$HTTP_PORT" >"$out" 2>&1 ; } 2>"$out.time" &
+      --timeout 10s -s "$LUA" "$(scheme_of "$name")://127.0.0.1:$HTTP_PORT" >"$out" 2>&1 ; } 2>"$out.time" &
   local wrk_job=$!
   # Server CPU over the sending window only (not the drain).
   sleep "$(awk -v s="$secs" -v d="$DRAIN_MS" 'BEGIN{print s - d/1000}')"
@@ -307,6 +313,15 @@ run_load() {
   local steal; steal=$(awk -v a="$st0" -v b="$st1" -v t0="$t0" -v t1="$t1" -v hz="$CLK_TCK" -v n="$(nproc)" 'BEGIN{printf "%.1f", (b-a)/hz/(t1-t0)/n*100}')
   RES="$line cpu=$cpu wrk_cpu=$wrk_cpu steal=$steal rss_max_kib=$(cat "$rss_file") hwm_kib=$(status_kib "$SERVER_PID" VmHWM) threads=${threads:-none}"
   alive "$SERVER_PID" || die "$name died during the $phase phase (log: $(tail -3 "$WORK/$name.log"))"
+}
+
+scheme_of() { [[ $1 == *-tls ]] && echo https || echo http; }
+# A self-signed P-256 certificate for 127.0.0.1, made once per run (wrk does not verify it).
+make_tls_pair() {
+  [[ -s $WORK/tls.crt ]] && return 0
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$WORK/tls.key" \
+    -out "$WORK/tls.crt" -days 2 -subj /CN=bench -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 \
+    || die "openssl could not make the benchmark's certificate"
 }
 
 bridge_cmd() { # mode [extra args]
@@ -347,6 +362,9 @@ bench_target() { # name
   # shellcheck disable=SC2046
   if yardstick "$name"; then start_server "$name" $(yardstick_cmd "$name")
   elif peer "$name"; then start_server "$name" $(peer_cmd "$name")
+  elif [[ $name == *-tls ]]; then
+    make_tls_pair
+    start_server "$name" $(bridge_cmd "${name%-tls}" --tls-cert-file "$WORK/tls.crt" --tls-key-file "$WORK/tls.key")
   else start_server "$name" $(bridge_cmd "$name"); fi
   stamp "$name (pid $SERVER_PID, port $HTTP_PORT${KAFKA_PORT:+, broker $KAFKA_PORT})"
   place_kafka_threads "$name"

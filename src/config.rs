@@ -167,7 +167,8 @@ pub struct Config {
     pub max_body_bytes: usize,
 
     /// How long a client may take to send a request's headers once it starts one (and a new
-    /// connection to start its first request). Guards against slowloris.
+    /// connection to start its first request; with TLS, to complete its handshake). Guards
+    /// against slowloris.
     #[arg(long, env = "BRIDGE_HEADER_READ_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
     pub header_read_timeout: Duration,
 
@@ -209,6 +210,22 @@ pub struct Config {
     /// need another value than a minute.
     #[arg(long, env = "BRIDGE_OUTAGE_SUMMARY_INTERVAL", default_value = "60s", value_parser = humantime::parse_duration, hide = true)]
     pub outage_summary_interval: Duration,
+
+    /// Serve HTTPS on --listen with this PEM certificate chain (the server's certificate
+    /// first, then its intermediates), with --tls-key-file. Without both: plain HTTP. Files
+    /// that change (cert-manager, certbot) are served to new connections without a restart.
+    /// The admin listener stays plain HTTP.
+    #[arg(long, env = "BRIDGE_TLS_CERT_FILE")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1): a secret, never logged
+    /// (a mounted secret, or a systemd credential).
+    #[arg(long, env = "BRIDGE_TLS_KEY_FILE")]
+    pub tls_key_file: Option<PathBuf>,
+
+    /// What the TLS pair serves, set when it is checked at start (`check-config` shows it).
+    #[arg(skip)]
+    pub tls_summary: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -300,8 +317,22 @@ impl Config {
             "shutdown-timeout",
             q(&humantime::format_duration(self.shutdown_timeout).to_string()),
         );
+        // The key's path only, never its contents.
+        for (k, path) in [
+            ("tls-cert-file", &self.tls_cert_file),
+            ("tls-key-file", &self.tls_key_file),
+        ] {
+            if let Some(path) = path {
+                line(k, q(&path.display().to_string()));
+            }
+        }
         let trtc = (self.trtc_key_file.as_deref()).map(|p| (p, self.trtc_keys.len()));
         out.push_str(&tokens::describe(&self.app_tokens, trtc));
+        let tls = self.tls_summary.as_deref();
+        out.push_str(&format!(
+            "# tls: {}\n",
+            tls.unwrap_or("off (plain HTTP on listen)")
+        ));
         out.push_str("\n[kafka-property]\n");
         for (k, v) in &self.kafka_properties {
             let v = if secret(k) { "<redacted>" } else { v.as_str() };

@@ -369,3 +369,32 @@ fn app_token_files_have_an_env_twin_and_a_config_file_table() {
     let counts: Vec<usize> = cfg.app_tokens.iter().map(|a| a.tokens.len()).collect();
     assert_eq!(counts, [1, 2]);
 }
+
+#[test]
+fn tls_files_have_env_twins_and_file_keys_and_come_as_a_pair() {
+    use clap::CommandFactory;
+    let cmd = crate::cli::Cli::command();
+    for (long, env) in [
+        ("tls-cert-file", "BRIDGE_TLS_CERT_FILE"),
+        ("tls-key-file", "BRIDGE_TLS_KEY_FILE"),
+    ] {
+        let arg = cmd.get_arguments().find(|a| a.get_long() == Some(long)).unwrap();
+        assert_eq!(arg.get_env(), Some(std::ffi::OsStr::new(env)));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bridge.toml");
+    std::fs::write(
+        &path,
+        "sdk-app-id = [\"1\"]\nauth-token = \"t\"\ntls-cert-file = \"/c.pem\"\n",
+    )
+    .unwrap();
+    let err = parse_exactly(&["--config", path.to_str().unwrap()]).unwrap_err();
+    assert!(err.contains("give both"), "{err}");
+    let cfg = parse_exactly(&["--config", path.to_str().unwrap(), "--tls-key-file", "/k.pem"]).unwrap();
+    assert_eq!(cfg.tls_cert_file.as_deref(), Some(std::path::Path::new("/c.pem")));
+    let text = cfg.describe();
+    assert!(
+        text.contains("tls-key-file = \"/k.pem\"") && text.contains("# tls: "),
+        "{text}"
+    );
+}

@@ -67,6 +67,10 @@ pub enum ConfigError {
     SpoolTooSmall,
     #[error("--kafka-property: {0}")]
     KafkaProperty(String),
+    #[error("--tls-cert-file and --tls-key-file: give both (HTTPS) or neither (plain HTTP)")]
+    TlsHalfPair,
+    #[error("{0}")]
+    Tls(String),
 }
 
 impl Config {
@@ -116,6 +120,9 @@ impl Config {
         // Space is freed a segment at a time: several segments must fit under the limit, or
         // a drained spool could still look full.
         self.spool_segment_bytes = self.spool_segment_bytes.clamp(4096, self.spool_max_bytes / 4);
+        if self.tls_cert_file.is_some() != self.tls_key_file.is_some() {
+            return Err(ConfigError::TlsHalfPair);
+        }
         Ok(self)
     }
 

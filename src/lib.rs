@@ -57,6 +57,8 @@ pub enum RunError {
     },
     #[error("spool: {0}")]
     Spool(#[from] deliver::spool::SpoolError),
+    #[error("TLS: {0}")]
+    Tls(String),
 }
 
 /// Runs the bridge until `shutdown` resolves, then drains within `--shutdown-timeout`.
@@ -111,6 +113,15 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         Delivery::Spool(writer) => Some(writer.stats().clone()),
         Delivery::Memory(_) | Delivery::Kafka(_) => None,
     };
+    let tls = match (&config.tls_cert_file, &config.tls_key_file) {
+        (Some(cert), Some(key)) => {
+            let tls =
+                ingress::tls::Tls::start(cert, key, &metrics).map_err(|e| RunError::Tls(e.to_string()))?;
+            tokio::spawn(ingress::tls::reload(tls.clone(), metrics.clone()));
+            Some(tls)
+        }
+        _ => None,
+    };
     let app = Arc::new(Ingress {
         pipeline: pipeline(
             &config,
@@ -127,6 +138,8 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         trtc_path: config.trtc_key.is_some().then(|| config.trtc_path.clone()),
         limits: limits(&config),
         refusal_log: ingress::RefusalLog::default(),
+        hangup_log: Arc::default(),
+        tls,
     });
     let listener = bind(config.listen).await?;
     let admin = bind(config.admin_listen).await?;
@@ -149,6 +162,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         trtc_path = config.trtc_key.as_ref().map(|_| config.trtc_path.as_str()),
         delivery = ?config.delivery,
         brokers = %config.brokers,
+        https = config.tls_cert_file.is_some(),
         "tencent-kafka-bridge started"
     );
     if config.allow_unsigned {
@@ -288,6 +302,11 @@ pub fn validate(config: Config) -> Result<Config, ConfigError> {
     let config = config.validate()?;
     publish::check_properties(&config.brokers, &config.kafka_properties)
         .map_err(|e| ConfigError::KafkaProperty(e.to_string()))?;
+    let mut config = config;
+    if let (Some(cert), Some(key)) = (&config.tls_cert_file, &config.tls_key_file) {
+        let loaded = ingress::tls::load(cert, key).map_err(|e| ConfigError::Tls(e.to_string()))?;
+        config.tls_summary = Some(loaded.summary());
+    }
     Ok(config)
 }
 

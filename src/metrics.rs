@@ -7,6 +7,7 @@
 //! Every series an alert in deploy/prometheus/ uses is here (tests/monitoring.rs checks).
 
 mod auth;
+mod ingress;
 mod process;
 mod readings;
 
@@ -87,6 +88,8 @@ pub struct Metrics {
     /// allocating.
     known_topics: Vec<(Arc<str>, Counter)>,
     dlq_topic: Arc<str>,
+    /// The callback listener's: hang-ups, TLS.
+    pub ingress: ingress::IngressMetrics,
 }
 
 impl Metrics {
@@ -126,6 +129,7 @@ impl Metrics {
             unsigned_allowed: Gauge::default(),
             known_topics: Vec::new(),
             dlq_topic: topics.get(EventFamily::Dlq).clone(),
+            ingress: ingress::IngressMetrics::default(),
             registry: Registry::default(),
         };
         let known_topics = topics
@@ -237,6 +241,7 @@ impl Metrics {
             self.unsigned_allowed.clone(),
         );
         self.register_health(r);
+        self.ingress.register(r);
         let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
         r.register("build", "Build of this bridge", build);
     }

@@ -2,15 +2,25 @@
 //! a client gets `header_read` to send a request's headers once it starts one (slowloris),
 //! `keepalive_idle` of silence between requests, and a fresh connection must start its first
 //! request within `header_read`. The body has its own limit in the handler.
+//!
+//! An EOF that arrives once a request head is in (the client shut its sending side: a
+//! half-close or a hang-up) is held back from hyper until the answer is written, and told to
+//! the handler through [`Hangup`]: hyper (with `half_close(false)`) would otherwise end the
+//! connection and drop the request's future, and a half-closed client would get no answer.
+//! With hyper's `half_close(true)` instead, hyper stops reading altogether while an answer is
+//! pending, and nobody would learn that the client left.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
+
+use super::hangup::Hangup;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -34,17 +44,30 @@ pub struct Guarded<S> {
     limits: Timeouts,
     phase: Phase,
     deadline: Pin<Box<Sleep>>,
+    hangup: Arc<Hangup>,
+    /// The client's EOF, seen during a request and not yet given to hyper.
+    eof_held: bool,
 }
 
 impl<S> Guarded<S> {
-    pub fn new(inner: S, limits: Timeouts) -> Self {
+    pub fn new(inner: S, limits: Timeouts, hangup: Arc<Hangup>) -> Self {
         let deadline = Box::pin(tokio::time::sleep(limits.header_read));
         Guarded {
             inner,
             limits,
             phase: Phase::Idle,
             deadline,
+            hangup,
+            eof_held: false,
         }
+    }
+
+    /// The client stopped sending while a request is in: hold the EOF until the answer is
+    /// written ([`Guarded::wrote`] wakes the connection, which reads it then).
+    fn hold_eof(&mut self) -> Poll<io::Result<()>> {
+        self.eof_held = true;
+        self.hangup.set();
+        Poll::Pending
     }
 
     fn arm(&mut self, after: Duration) {
@@ -97,8 +120,22 @@ impl<S: AsyncRead + Unpin> AsyncRead for Guarded<S> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if self.eof_held {
+            return match self.phase {
+                Phase::Rest => Poll::Pending,
+                Phase::Idle | Phase::Head { .. } => Poll::Ready(Ok(())),
+            };
+        }
         let before = buf.filled().len();
+        let room = buf.remaining() > 0;
         match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) if room && buf.filled().len() == before && self.phase == Phase::Rest => {
+                self.hold_eof()
+            }
+            // rustls' word for a peer that closed without close_notify.
+            Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof && self.phase == Phase::Rest => {
+                self.hold_eof()
+            }
             Poll::Ready(Ok(())) => {
                 let this = &mut *self;
                 this.saw(&buf.filled()[before..]);
@@ -165,7 +202,7 @@ mod tests {
             .build()
             .unwrap();
         let _guard = rt.enter();
-        let mut g = Guarded::new(a, limits());
+        let mut g = Guarded::new(a, limits(), Arc::default());
         g.saw(b"POST / HTTP/1.1\r\nhost: x\r");
         assert_eq!(g.phase, Phase::Head { matched: 1 });
         g.saw(b"\n\r");
@@ -177,7 +214,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_silent_client_is_cut_after_the_header_timeout() {
         let (a, _b) = tokio::io::duplex(64);
-        let mut g = Guarded::new(a, limits());
+        let mut g = Guarded::new(a, limits(), Arc::default());
         let mut buf = [0u8; 8];
         let err = g.read(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
@@ -186,7 +223,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_trickled_head_is_cut_but_a_served_connection_waits_for_keepalive_idle() {
         let (a, mut b) = tokio::io::duplex(64);
-        let mut g = Guarded::new(a, limits());
+        let mut g = Guarded::new(a, limits(), Arc::default());
         b.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let mut buf = [0u8; 64];
         let n = g.read(&mut buf).await.unwrap();
@@ -197,5 +234,39 @@ mod tests {
         let err = g.read(&mut buf).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
         assert!(started.elapsed() >= Duration::from_millis(400));
+    }
+}
+
+#[cfg(test)]
+mod eof_tests {
+    use super::*;
+    use std::future::poll_fn;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[tokio::test]
+    async fn an_eof_after_a_request_waits_for_the_answer() {
+        let (a, mut b) = tokio::io::duplex(256);
+        let hangup = Arc::new(Hangup::default());
+        let limits = Timeouts {
+            header_read: Duration::from_secs(5),
+            keepalive_idle: Duration::from_secs(5),
+        };
+        let mut g = Guarded::new(a, limits, hangup.clone());
+        b.write_all(b"POST / HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}")
+            .await
+            .unwrap();
+        b.shutdown().await.unwrap();
+        let mut buf = [0u8; 256];
+        let n = g.read(&mut buf).await.unwrap();
+        assert!(n > 0 && g.phase == Phase::Rest);
+        let held = poll_fn(|cx| {
+            let mut rb = ReadBuf::new(&mut buf);
+            Poll::Ready(Pin::new(&mut g).poll_read(cx, &mut rb).is_pending())
+        })
+        .await;
+        assert!(held, "the EOF is held while the answer is pending");
+        assert!(hangup.is_closed());
+        g.write_all(b"HTTP/1.1 200 OK\r\n\r\n").await.unwrap();
+        assert_eq!(g.read(&mut buf).await.unwrap(), 0, "then the EOF");
     }
 }

@@ -1,91 +1,44 @@
 //! ingress: the hyper server. Routes, limits and Tencent-shaped answers live here; what a
 //! callback means is the pipeline's business. Every limit a hostile client meets is set in
-//! [`Limits`] and applied in [`serve`] (socket and connection limits) or [`callback`] (body).
+//! [`Limits`] and applied in [`serve`] (socket and connection limits) or `handlers` (body).
 //! Two listeners share this server: the public one answers the callback path only, the admin
 //! one (`admin`) the probes and the metrics; each is a [`Role`].
 
 mod admin;
 mod answer;
+mod app;
 mod guard;
+mod handlers;
+mod hangup;
 mod refusal_log;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_LENGTH};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
-use self::answer::{answer, refuse};
+use self::answer::refuse;
+pub use self::app::{Ingress, Limits, Role};
 use self::guard::{Guarded, Timeouts};
+use self::hangup::Conn;
 pub use self::refusal_log::RefusalLog;
 
-use crate::health::Health;
-use crate::metrics::{Metrics, Readings};
-use crate::pipeline::{Pipeline, TrtcHeaders, TrtcOutcome};
-use crate::query::CallbackQuery;
-use crate::refusal::{answer_body, Refusal};
-
-/// What a client may cost the bridge; from the configuration.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    pub max_body_bytes: usize,
-    pub body_read_timeout: Duration,
-    pub header_read_timeout: Duration,
-    pub keepalive_idle_timeout: Duration,
-    pub max_header_bytes: usize,
-    pub max_headers: usize,
-    /// Beyond this, new connections wait in the kernel's accept backlog.
-    pub max_connections: usize,
-}
-
-impl Limits {
-    /// The admin listener's: the same timeouts and head limits, and few connections (probes
-    /// and a scraper need a handful; a port exposed by mistake cannot eat the callbacks').
-    pub fn admin(self) -> Limits {
-        Limits {
-            max_connections: self.max_connections.min(ADMIN_MAX_CONNECTIONS),
-            ..self
-        }
-    }
-}
-
-/// Connections the admin listener serves at once.
-pub const ADMIN_MAX_CONNECTIONS: usize = 32;
-
-/// Which listener a connection came in on: each answers its own paths only, 404 to the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// The public port: the callback path, for Tencent.
-    Callbacks,
-    /// The private port: /healthz, /readyz, /metrics.
-    Admin,
-}
-
-pub struct Ingress {
-    pub pipeline: Pipeline,
-    pub health: Arc<Health>,
-    pub metrics: Arc<Metrics>,
-    /// Reads the producer, the spool and health for a scrape of /metrics.
-    pub readings: Box<dyn Fn() -> Readings + Send + Sync>,
-    pub callback_path: String,
-    /// Served only when a TRTC key is configured.
-    pub trtc_path: Option<String>,
-    pub limits: Limits,
-    pub refusal_log: RefusalLog,
-}
+use crate::refusal::Refusal;
 
 /// Serves `role`'s paths until `shutdown` resolves, then stops accepting and gives requests in
-/// flight up to `grace` to finish. The callback listener's end starts the drain (/readyz 503).
+/// flight, and callbacks still being kept for a client that left, up to `grace` to finish.
+/// The callback listener's end starts the drain (/readyz 503).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<Ingress>,
@@ -99,10 +52,13 @@ pub async fn serve(
         Role::Admin => app.limits.admin(),
     };
     let mut builder = http1::Builder::new();
-    // The socket guard enforces the header and idle timeouts; hyper bounds head size.
+    // The socket guard enforces the header and idle timeouts; hyper bounds head size. The
+    // guard also holds back a client's EOF while its answer is pending (see guard.rs), so
+    // hyper's half_close stays off: on, hyper would stop reading and nobody would learn of it.
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(None)
+        .half_close(false)
         .max_buf_size(limits.max_header_bytes)
         .max_headers(limits.max_headers);
     let timeouts = Timeouts {
@@ -110,10 +66,13 @@ pub async fn serve(
         keepalive_idle: limits.keepalive_idle_timeout,
     };
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    // Handshakes still under way when the shutdown starts are dropped: they hold no request.
+    let (stopping, stop_handshakes) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         // At the connection cap, stop accepting: new clients wait in the backlog, and the
-        // ones being served are not starved.
+        // ones being served are not starved. A callback still being kept for a client that
+        // left holds its connection's place.
         let slot = tokio::select! {
             slot = slots.clone().acquire_owned() => match slot {
                 Ok(slot) => slot,
@@ -133,162 +92,104 @@ pub async fn serve(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let app = app.clone();
-                let service = service_fn(move |req| {
-                    let app = app.clone();
-                    async move { Ok::<_, std::convert::Infallible>(route(&app, role, req).await) }
-                });
-                let io = TokioIo::new(Guarded::new(stream, timeouts));
-                let conn = graceful.watch(builder.serve_connection(io, service));
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
-                    drop(slot);
-                });
+                let conn = Conn { hangup: Arc::default(), slot: Arc::new(slot) };
+                let served = Served {
+                    app: app.clone(),
+                    role,
+                    builder: builder.clone(),
+                    timeouts,
+                    stopping: stop_handshakes.clone(),
+                };
+                tokio::spawn(served.connection(stream, conn, graceful.watcher()));
             }
             () = &mut shutdown => break,
         }
     }
     drop(listener);
+    let _ = stopping.send(true);
+    let deadline = tokio::time::Instant::now() + grace;
     if role == Role::Admin {
-        let _ = tokio::time::timeout(grace, graceful.shutdown()).await;
+        let _ = tokio::time::timeout_at(deadline, graceful.shutdown()).await;
         return;
     }
     app.health.start_draining();
     tracing::info!("shutting down: no new connections, finishing requests in flight");
-    if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+    if tokio::time::timeout_at(deadline, graceful.shutdown())
+        .await
+        .is_err()
+    {
         tracing::warn!("requests still in flight after the shutdown timeout");
+    }
+    // Every place back: no connection open, no callback still being kept for one that left.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout_at(deadline, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!("callbacks of clients that hung up still being kept after the shutdown timeout");
     }
 }
 
-async fn route(app: &Ingress, role: Role, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// What every connection of one listener is served with.
+struct Served {
+    app: Arc<Ingress>,
+    role: Role,
+    builder: http1::Builder,
+    timeouts: Timeouts,
+    /// Turns true when the listener stops.
+    stopping: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Served {
+    /// One accepted connection to its end: the TLS handshake (callback listener with TLS
+    /// only), then HTTP/1.1 through the socket guard.
+    async fn connection(self, stream: TcpStream, conn: Conn, watcher: Watcher) {
+        let Served {
+            app,
+            role,
+            builder,
+            timeouts,
+            mut stopping,
+        } = self;
+        let tls = app.tls.clone().filter(|_| role == Role::Callbacks);
+        let hangup = conn.hangup.clone();
+        let metrics = app.metrics.clone();
+        let service = service_fn(move |req| {
+            let (app, conn) = (app.clone(), conn.clone());
+            async move { Ok::<_, std::convert::Infallible>(route(&app, &conn, role, req).await) }
+        });
+        let served = match tls {
+            None => {
+                let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));
+                watcher.watch(builder.serve_connection(io, service)).await
+            }
+            Some(tls) => {
+                let handshake = tls::handshake(&tls, stream, timeouts.header_read, &metrics);
+                let shook = tokio::select! {
+                    shook = handshake => shook,
+                    _ = stopping.wait_for(|stopping| *stopping) => None,
+                };
+                let Some(stream) = shook else {
+                    return;
+                };
+                let io = TokioIo::new(Guarded::new(stream, timeouts, hangup));
+                watcher.watch(builder.serve_connection(io, service)).await
+            }
+        };
+        if let Err(e) = served {
+            tracing::debug!(error = %e, "connection ended with an error");
+        }
+    }
+}
+
+async fn route(app: &Arc<Ingress>, conn: &Conn, role: Role, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let path = req.uri().path();
     match role {
         Role::Admin => admin::route(&app.health, &app.metrics, &*app.readings, path),
-        Role::Callbacks if path == app.callback_path => callback_path(app, req).await,
-        Role::Callbacks if app.trtc_path.as_deref() == Some(path) => trtc_path(app, req).await,
+        Role::Callbacks if path == app.callback_path => handlers::callback_path(app, conn, req).await,
+        Role::Callbacks if app.trtc_path.as_deref() == Some(path) => {
+            handlers::trtc_path(app, conn, req).await
+        }
         Role::Callbacks => refuse(&Refusal::NotFound),
     }
-}
-
-/// Every answer on the callback path is counted, timed and, when it is a refusal, logged once.
-async fn callback_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let started = Instant::now();
-    let (parts, body) = req.into_parts();
-    let query = CallbackQuery::parse(parts.uri.query().unwrap_or(""));
-    let result = if parts.method == Method::POST {
-        callback(app, &parts.headers, &query, body).await
-    } else {
-        Err(Refusal::MethodNotAllowed)
-    };
-    let ok_query = query.as_ref().ok();
-    let command = ok_query.and_then(|q| q.callback_command.as_deref());
-    app.metrics.callback(
-        command,
-        result.as_ref().map(|_| ()),
-        started.elapsed().as_secs_f64(),
-    );
-    match result {
-        Ok(()) => answer(StatusCode::OK, answer_body(None)),
-        Err(refusal) => refused(app, &refusal, ok_query),
-    }
-}
-
-/// A refusal's answer (with `Allow: POST` for a wrong method), logged within the rate limit.
-fn refused(app: &Ingress, refusal: &Refusal, query: Option<&CallbackQuery<'_>>) -> Response<Full<Bytes>> {
-    if app.refusal_log.admit() {
-        log_refusal(refusal, query);
-    }
-    let mut resp = refuse(refusal);
-    if *refusal == Refusal::MethodNotAllowed {
-        resp.headers_mut().insert(ALLOW, HeaderValue::from_static("POST"));
-    }
-    resp
-}
-
-/// One line per refused callback (up to [`refusal_log::PER_SECOND`] a second). Never the
-/// token or the Sign: the query's `Sign` is not
-/// among the fields, and no refusal's text carries either.
-fn log_refusal(refusal: &Refusal, query: Option<&CallbackQuery<'_>>) {
-    let (status, code) = refusal.status_and_code();
-    let text = |v: &Option<std::borrow::Cow<'_, str>>| crate::refusal::clip(v.as_deref().unwrap_or(""));
-    tracing::warn!(
-        status = status.as_u16(),
-        code,
-        reason = refusal.to_string(),
-        sdk_app_id = query.map(|q| text(&q.sdk_app_id)).unwrap_or_default(),
-        command = query.map(|q| text(&q.callback_command)).unwrap_or_default(),
-        client_ip = query.map(|q| text(&q.client_ip)).unwrap_or_default(),
-        "callback refused"
-    );
-}
-
-async fn callback(
-    app: &Ingress,
-    headers: &HeaderMap,
-    query: &Result<CallbackQuery<'_>, Refusal>,
-    body: Incoming,
-) -> Result<(), Refusal> {
-    let body = read_body(app, headers, body).await?;
-    let query = query.as_ref().map_err(Clone::clone)?;
-    app.pipeline.handle(query, &body).await
-}
-
-/// TRTC's answer: 200 `{"code":0}` once handed off (or kept on the DLQ, or a retry of an
-/// event already taken); otherwise a Tencent-shaped refusal, 503 for what a retry can fix.
-async fn trtc_path(app: &Ingress, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let started = Instant::now();
-    let (parts, body) = req.into_parts();
-    let result = if parts.method == Method::POST {
-        trtc(app, &parts.headers, body).await
-    } else {
-        Err(Refusal::MethodNotAllowed)
-    };
-    app.metrics.trtc(&result, started.elapsed().as_secs_f64());
-    match result {
-        Ok(outcome) => {
-            if let TrtcOutcome::KeptOnDlq(why) = &outcome {
-                tracing::warn!(reason = %why, "TRTC callback undecodable: kept on the DLQ and answered 200, since a retry cannot fix it");
-            }
-            answer(StatusCode::OK, br#"{"code":0}"#.to_vec())
-        }
-        Err(refusal) => refused(app, &refusal, None),
-    }
-}
-
-async fn trtc(app: &Ingress, headers: &HeaderMap, body: Incoming) -> Result<TrtcOutcome, Refusal> {
-    let body = read_body(app, headers, body).await?;
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let trtc_headers = TrtcHeaders {
-        sdk_app_id: header("sdkappid"),
-        sign: header("sign"),
-    };
-    app.pipeline.handle_trtc(trtc_headers, &body).await
-}
-
-/// The body within the size and time limits; refused at once while draining.
-async fn read_body(app: &Ingress, headers: &HeaderMap, body: Incoming) -> Result<Bytes, Refusal> {
-    let limit = app.limits.max_body_bytes;
-    let declared = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(Refusal::BodyTooLarge { limit });
-    }
-    if app.health.is_draining() {
-        return Err(Refusal::ShuttingDown);
-    }
-    let read = Limited::new(body, limit).collect();
-    let body = tokio::time::timeout(app.limits.body_read_timeout, read)
-        .await
-        .map_err(|_| Refusal::BodyTimeout)?
-        .map_err(|e| {
-            if e.downcast_ref::<LengthLimitError>().is_some() {
-                Refusal::BodyTooLarge { limit }
-            } else {
-                Refusal::BodyRead(e.to_string())
-            }
-        })?;
-    Ok(body.to_bytes())
 }

@@ -10,6 +10,7 @@ pub mod http;
 pub mod proxy;
 pub mod samples;
 pub mod spool;
+pub mod tls;
 pub mod tokens;
 pub mod tool;
 

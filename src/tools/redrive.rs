@@ -105,29 +105,61 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
     };
     progress.assign(&consumer, &dlq)?;
     let mut tally = Tally::default();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let mut sent = 0usize;
-    let mut last_line = Instant::now();
     let skip = progress.already_redriven();
     let open = progress.partitions();
-    for (partition, offset, verdict) in
-        read_all(&consumer, open, &skip, |payload| judge(args, &decoder, payload))
-    {
+    let records = read_all(&consumer, open, &skip, |payload| judge(args, &decoder, payload));
+    let send = |record: &Record, at: (i32, i64), reply: &Reply| {
+        let reply = reply.clone();
+        send_when_room(&publisher, record, move |r| {
+            let _ = reply.send((at, r));
+        });
+    };
+    let commit = |progress: &Progress| {
+        if args.dry_run {
+            return Ok(());
+        }
+        progress.commit(&consumer, &dlq)
+    };
+    let failed = redrive_all(records, send, &mut progress, commit, &mut tally, args.dry_run, &dlq)?;
+    tally.print(args.dry_run, failed, &args.brokers);
+    Ok(failed == 0)
+}
+
+/// Records published per batch. A batch's reports are all back before its progress is
+/// committed, so a run cut short (killed, a lost connection) publishes again at most the
+/// batch it was in; consumers drop those by `event_id` and `received_at_ms`.
+const BATCH: usize = 500;
+
+/// Where a publish's report goes: the DLQ record's partition and offset, and the outcome.
+type Reply = std::sync::mpsc::Sender<((i32, i64), Result<(), String>)>;
+
+/// Publishes what `records` says to redrive, batch by batch, committing each batch's
+/// progress once it is delivered; returns how many publishes failed.
+fn redrive_all(
+    records: impl Iterator<Item = (i32, i64, Verdict)>,
+    mut send: impl FnMut(&Record, (i32, i64), &Reply),
+    progress: &mut Progress,
+    mut commit: impl FnMut(&Progress) -> Result<(), KafkaError>,
+    tally: &mut Tally,
+    dry_run: bool,
+    dlq: &str,
+) -> Result<usize, KafkaError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (mut in_batch, mut sent, mut failed) = (0usize, 0usize, 0usize);
+    let mut last_line = Instant::now();
+    for (partition, offset, verdict) in records {
         match verdict {
             Verdict::Skip => progress.mark(partition, offset, Done::No),
             Verdict::Stays(why) => {
                 *tally.stays.entry(why).or_default() += 1;
                 progress.mark(partition, offset, Done::No);
             }
-            Verdict::Redrive(record) if args.dry_run => {
+            Verdict::Redrive(record) if dry_run => {
                 *tally.redriven.entry(record.topic.to_string()).or_default() += 1;
             }
             Verdict::Redrive(record) => {
-                let tx = tx.clone();
-                send_when_room(&publisher, &record, move |r| {
-                    let _ = tx.send(((partition, offset), r));
-                });
-                sent += 1;
+                send(&record, (partition, offset), &tx);
+                (in_batch, sent) = (in_batch + 1, sent + 1);
                 *tally.redriven.entry(record.topic.to_string()).or_default() += 1;
             }
         }
@@ -136,10 +168,22 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
             last_line = Instant::now();
             eprintln!("redrive: {} DLQ records read, {sent} published", tally.read);
         }
+        if in_batch >= BATCH {
+            failed += settle(&rx, std::mem::take(&mut in_batch), progress, dlq);
+            if let Err(e) = commit(progress) {
+                eprintln!("redrive: cannot commit the progress so far ({e}); going on, the next commit may");
+            }
+        }
     }
-    drop(tx);
+    failed += settle(&rx, in_batch, progress, dlq);
+    commit(progress)?;
+    Ok(failed)
+}
+
+/// Waits for `n` reports and marks what each says.
+fn settle(rx: &std::sync::mpsc::Receiver<((i32, i64), Result<(), String>)>, n: usize, progress: &mut Progress, dlq: &str) -> usize {
     let mut failed = 0;
-    for ((partition, offset), result) in rx.iter().take(sent) {
+    for ((partition, offset), result) in rx.iter().take(n) {
         match result {
             Ok(()) => progress.mark(partition, offset, Done::Redriven),
             Err(e) => {
@@ -149,11 +193,7 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
             }
         }
     }
-    if !args.dry_run {
-        progress.commit(&consumer, &dlq)?;
-    }
-    tally.print(args.dry_run, failed, &args.brokers);
-    Ok(failed == 0)
+    failed
 }
 
 fn consumer(args: &RedriveArgs) -> Result<BaseConsumer, KafkaError> {
@@ -283,5 +323,61 @@ impl Tally {
             "{} DLQ records read; {verb} {total} to {brokers}; {failed} failed",
             self.read
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn redrive(offset: i64) -> (i32, i64, Verdict) {
+        let record = Record {
+            topic: "t.room.member".into(),
+            key: Vec::new(),
+            headers: Vec::new(),
+            value: offset.to_string().into_bytes(),
+        };
+        (0, offset, Verdict::Redrive(record))
+    }
+
+    /// A run killed part way, then run again from what it committed: each record is
+    /// published at least once, and at most one batch twice.
+    #[test]
+    fn a_run_cut_short_publishes_again_at_most_one_batch() {
+        const TOTAL: i64 = 3_000;
+        const CUT: i64 = 1_234;
+        let mut published: Vec<i64> = Vec::new();
+        let mut committed = None;
+        let killed = Cell::new(false);
+        let records = (0..TOTAL).map_while(|o| {
+            killed.set(o == CUT);
+            (o < CUT).then(|| redrive(o))
+        });
+        let send = |_: &Record, at: (i32, i64), reply: &Reply| {
+            published.push(at.1);
+            reply.send((at, Ok(()))).unwrap();
+        };
+        let commit = |p: &Progress| {
+            if !killed.get() {
+                committed = p.next_commits().first().map(|c| c.1);
+            }
+            Ok(())
+        };
+        let mut progress = Progress::default();
+        redrive_all(records, send, &mut progress, commit, &mut Tally::default(), false, "t.dlq").unwrap();
+        let from = committed.unwrap_or(0);
+        let send = |_: &Record, at: (i32, i64), reply: &Reply| {
+            published.push(at.1);
+            reply.send((at, Ok(()))).unwrap();
+        };
+        let mut progress = Progress::default();
+        let rerun = (from..TOTAL).map(redrive);
+        redrive_all(rerun, send, &mut progress, |_| Ok(()), &mut Tally::default(), false, "t.dlq").unwrap();
+        let distinct: BTreeSet<i64> = published.iter().copied().collect();
+        assert_eq!(distinct.len() as i64, TOTAL, "every record published");
+        let twice = published.len() - distinct.len();
+        assert!(twice <= 500, "{twice} published twice (committed up to {from}): more than one batch");
     }
 }

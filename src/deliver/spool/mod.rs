@@ -119,7 +119,7 @@ pub fn start(
         reader: store.reader(recovery.watermark),
         cleaner: store.cleaner(),
         stats,
-        publisher,
+        publisher: Box::new(publisher),
         topics,
         problems,
     };

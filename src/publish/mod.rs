@@ -329,8 +329,14 @@ mod tests {
         let kv = |k: &str, v: &str| (k.to_owned(), v.to_owned());
         let cases = [
             vec![kv("delivery.timeout.ms", "5000")],
-            vec![kv("message.timeout.ms", "5000"), kv("delivery.timeout.ms", "7000")],
-            vec![kv("delivery.timeout.ms", "7000"), kv("message.timeout.ms", "5000")],
+            vec![
+                kv("message.timeout.ms", "5000"),
+                kv("delivery.timeout.ms", "7000"),
+            ],
+            vec![
+                kv("delivery.timeout.ms", "7000"),
+                kv("message.timeout.ms", "5000"),
+            ],
         ];
         for user in &cases {
             for _ in 0..20 {

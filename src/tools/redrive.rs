@@ -120,7 +120,15 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
         }
         progress.commit(&consumer, &dlq)
     };
-    let failed = redrive_all(records, send, &mut progress, commit, &mut tally, args.dry_run, &dlq)?;
+    let failed = redrive_all(
+        records,
+        send,
+        &mut progress,
+        commit,
+        &mut tally,
+        args.dry_run,
+        &dlq,
+    )?;
     tally.print(args.dry_run, failed, &args.brokers);
     Ok(failed == 0)
 }
@@ -181,7 +189,12 @@ fn redrive_all(
 }
 
 /// Waits for `n` reports and marks what each says.
-fn settle(rx: &std::sync::mpsc::Receiver<((i32, i64), Result<(), String>)>, n: usize, progress: &mut Progress, dlq: &str) -> usize {
+fn settle(
+    rx: &std::sync::mpsc::Receiver<((i32, i64), Result<(), String>)>,
+    n: usize,
+    progress: &mut Progress,
+    dlq: &str,
+) -> usize {
     let mut failed = 0;
     for ((partition, offset), result) in rx.iter().take(n) {
         match result {
@@ -366,7 +379,16 @@ mod tests {
             Ok(())
         };
         let mut progress = Progress::default();
-        redrive_all(records, send, &mut progress, commit, &mut Tally::default(), false, "t.dlq").unwrap();
+        redrive_all(
+            records,
+            send,
+            &mut progress,
+            commit,
+            &mut Tally::default(),
+            false,
+            "t.dlq",
+        )
+        .unwrap();
         let from = committed.unwrap_or(0);
         let send = |_: &Record, at: (i32, i64), reply: &Reply| {
             published.push(at.1);
@@ -374,10 +396,22 @@ mod tests {
         };
         let mut progress = Progress::default();
         let rerun = (from..TOTAL).map(redrive);
-        redrive_all(rerun, send, &mut progress, |_| Ok(()), &mut Tally::default(), false, "t.dlq").unwrap();
+        redrive_all(
+            rerun,
+            send,
+            &mut progress,
+            |_| Ok(()),
+            &mut Tally::default(),
+            false,
+            "t.dlq",
+        )
+        .unwrap();
         let distinct: BTreeSet<i64> = published.iter().copied().collect();
         assert_eq!(distinct.len() as i64, TOTAL, "every record published");
         let twice = published.len() - distinct.len();
-        assert!(twice <= 500, "{twice} published twice (committed up to {from}): more than one batch");
+        assert!(
+            twice <= 500,
+            "{twice} published twice (committed up to {from}): more than one batch"
+        );
     }
 }

@@ -224,7 +224,11 @@ fn ranges(seqs: &[u64]) -> String {
         while i + 1 < seqs.len() && seqs[i + 1] == seqs[i] + 1 {
             i += 1;
         }
-        parts.push(if start == seqs[i] { start.to_string() } else { format!("{start}-{}", seqs[i]) });
+        parts.push(if start == seqs[i] {
+            start.to_string()
+        } else {
+            format!("{start}-{}", seqs[i])
+        });
         i += 1;
     }
     if parts.len() > 10 {

@@ -116,6 +116,7 @@ pub fn start(
         source: e,
     };
     let parts = drain::DrainParts {
+        dir: dir.to_path_buf(),
         reader: store.reader(recovery.watermark),
         cleaner: store.cleaner(),
         stats,

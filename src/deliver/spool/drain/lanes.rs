@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use super::round::Round;
 
-/// A topic's share of the window.
-pub(super) const LANE_RECORDS: usize = super::WINDOW_RECORDS / 4;
-pub(super) const LANE_BYTES: usize = super::WINDOW_BYTES / 4;
+/// A topic's share of the window: a quarter of it (checked where the window is defined).
+pub(super) const LANE_RECORDS: usize = 1_250;
+pub(super) const LANE_BYTES: usize = 2 << 20;
 
 #[derive(Debug, Default)]
 pub(super) struct Lane {

@@ -14,11 +14,13 @@
 //! again later ([`window`]).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod catchup;
 mod inbox;
 mod lanes;
 mod persist;
@@ -29,6 +31,7 @@ mod sink;
 mod tests;
 mod window;
 
+use self::catchup::CatchUp;
 use self::inbox::{Inbox, Report};
 use self::lanes::Lanes;
 use self::persist::Persisted;
@@ -50,6 +53,7 @@ use crate::route::Topics;
 /// well inside 64 MiB and still lets far more be in flight than one broker needs.
 const WINDOW_RECORDS: usize = 5_000;
 const WINDOW_BYTES: usize = 8 << 20;
+const _: () = assert!(4 * lanes::LANE_RECORDS == WINDOW_RECORDS && 4 * lanes::LANE_BYTES == WINDOW_BYTES);
 /// Records handed over in memory are taken only while the window holds fewer than these: a
 /// drain that keeps up holds just the records in flight. Beyond, the rest of the window is
 /// read from disk, so that an outage does not leave a full window of the request threads'
@@ -72,6 +76,8 @@ pub struct Drain {
 }
 
 pub struct DrainParts {
+    /// The spool directory, for reading deferred records again.
+    pub dir: PathBuf,
     pub reader: Reader,
     pub cleaner: Cleaner,
     pub stats: Arc<SpoolStats>,
@@ -138,9 +144,9 @@ struct State {
     renew_after: Instant,
     /// Every record below this was offered to its lane once.
     frontier: u64,
-    /// The disk scan under way (one more at each rewind) and where it started.
+    /// Reads deferred records again ([`window`]); `scan` numbers its runs from 1.
+    catchup: Option<CatchUp>,
     scan: u64,
-    scan_from: u64,
     /// Durable batches received since the last `fill_window`, oldest first. Kept for one
     /// round only, so a drain that cannot take them (window full, outage) holds no more
     /// memory than one round's worth: what it drops it reads from disk later.
@@ -169,8 +175,8 @@ impl State {
             renewing: false,
             renew_after: Instant::now(),
             frontier: position,
+            catchup: None,
             scan: 0,
-            scan_from: position,
             fresh: Vec::new(),
             persisted: Persisted::new(position),
             stopping: None,
@@ -261,13 +267,10 @@ impl State {
     /// when everything read was delivered (gaps from quarantined segments are passed over).
     fn advance_watermark(&mut self, force: bool) {
         // A deferred record is on disk only: the watermark must not pass it either.
-        let watermark = [
-            self.pending.keys().next().copied(),
-            self.lanes.first_deferred(),
-        ]
-        .into_iter()
-        .flatten()
-        .fold(self.parts.reader.position(), u64::min);
+        let watermark = [self.pending.keys().next().copied(), self.lanes.first_deferred()]
+            .into_iter()
+            .flatten()
+            .fold(self.parts.reader.position(), u64::min);
         let parts = &mut self.parts;
         self.persisted
             .advance(watermark, &mut parts.cleaner, &mut parts.reader, force);

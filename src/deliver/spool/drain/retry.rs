@@ -15,7 +15,9 @@ use rdkafka::error::KafkaError;
 use super::round::Round;
 use super::State;
 use crate::clock::now_ms;
-use crate::publish::{is_permanent, is_purged, is_size, is_unknown_topic, needs_new_producer, Ack, Reported, SendError};
+use crate::publish::{
+    is_permanent, is_purged, is_size, is_unknown_topic, needs_new_producer, Ack, Reported, SendError,
+};
 use crate::route::broker_refused_record_within;
 
 /// The last resort for a DLQ copy the broker refuses for its size.
@@ -47,7 +49,10 @@ impl State {
             return;
         };
         entry.sent_alone = alone;
-        let ack = Ack::Seq(std::sync::Arc::clone(&self.inbox) as std::sync::Arc<dyn Reported>, seq);
+        let ack = Ack::Seq(
+            std::sync::Arc::clone(&self.inbox) as std::sync::Arc<dyn Reported>,
+            seq,
+        );
         match self.parts.publisher.send(&entry.record, ack) {
             Ok(()) => self.lanes.all[entry.lane].outstanding += 1,
             // The producer's own checks, record by record: its size check (message.max.bytes)
@@ -137,15 +142,21 @@ impl State {
             None => {
                 tracing::error!(topic = %entry.record.topic, error = %error, "broker refused a record for good; moving it to the DLQ");
                 let max = self.parts.publisher.max_record_bytes();
-                let copy = broker_refused_record_within(&self.parts.topics, &entry.record, &why, now_ms(), max);
+                let copy =
+                    broker_refused_record_within(&self.parts.topics, &entry.record, &why, now_ms(), max);
                 entry.original = Some(std::mem::replace(&mut entry.record, copy));
             }
             Some(original) if is_size(error) && !entry.shrunk => {
                 // The DLQ takes less than the producer allows: a copy that keeps only the
                 // reason and a sliver of the body must get through, or it blocks the spool.
                 tracing::error!(error = %error, "the DLQ refused a record for its size; keeping a smaller copy");
-                entry.record =
-                    broker_refused_record_within(&self.parts.topics, original, &why, now_ms(), SMALLEST_DLQ_COPY);
+                entry.record = broker_refused_record_within(
+                    &self.parts.topics,
+                    original,
+                    &why,
+                    now_ms(),
+                    SMALLEST_DLQ_COPY,
+                );
                 entry.shrunk = true;
             }
             Some(_) => {
@@ -193,7 +204,9 @@ impl State {
             }
             let mut seqs = std::mem::take(&mut retry.seqs);
             lane.round = Round::Resending;
-            let alone_first = seqs.first().is_some_and(|s| self.pending.get(s).is_some_and(|p| p.alone));
+            let alone_first = seqs
+                .first()
+                .is_some_and(|s| self.pending.get(s).is_some_and(|p| p.alone));
             if !alone_first {
                 tracing::info!(topic = %lane.topic, records = seqs.len(), "re-sending records whose delivery failed");
             }

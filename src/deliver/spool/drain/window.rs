@@ -1,10 +1,14 @@
 //! Filling the window: records handed over in memory while the drain keeps up, read from
 //! disk otherwise, each offered to its topic's lane. A lane past its share defers its newer
-//! records (they stay on disk); once it drains, the reader goes back to the first of them and
-//! reads forward again, passing over what other lanes took already.
+//! records (they stay on disk); once it drains to half its share, a second reader (the
+//! catch-up) goes back to the first of them and reads forward, passing over what other lanes
+//! took already, only as fast as the lanes it serves take records, until it reaches the main
+//! reader. The main reader never goes back: the other lanes' new records never wait on it.
 
-use super::lanes::Lane;
+use super::catchup::CatchUp;
+use super::lanes::{Lane, LANE_BYTES, LANE_RECORDS};
 use super::{Pending, State, FRESH_BYTES, FRESH_RECORDS, WINDOW_BYTES, WINDOW_RECORDS};
+use crate::deliver::spool::reader::Reader;
 use crate::deliver::spool::writer::Durable;
 use crate::record::Record;
 
@@ -15,9 +19,9 @@ const READ_PER_ROUND: usize = 4 * WINDOW_RECORDS;
 impl State {
     /// Takes records as room allows; `true` when it stopped with more to read at once.
     pub(super) fn fill_window(&mut self) -> bool {
-        self.resume_deferred();
+        self.start_catch_up_if_due();
+        let mut read = self.catch_up();
         let mut fresh = std::mem::take(&mut self.fresh).into_iter();
-        let mut read = 0;
         while !self.renewing && self.pending.len() < WINDOW_RECORDS && self.pending_bytes < WINDOW_BYTES {
             if read >= READ_PER_ROUND {
                 return true;
@@ -43,7 +47,6 @@ impl State {
                 self.offer(seq, record);
             }
         }
-        self.end_scan_if_through();
         false
     }
 
@@ -77,31 +80,19 @@ impl State {
         }
     }
 
-    /// Takes the record into the window if its lane has room and nothing older of its lane
-    /// waits on disk; passes over it if its lane took it already.
+    /// A record the main reader reads for the first time: taken if its lane has room and
+    /// nothing older of its lane waits on disk.
     fn offer(&mut self, seq: u64, record: Record) {
+        self.frontier = self.frontier.max(seq + 1);
         let id = self.lanes.id(&record.topic);
-        let frontier = self.frontier;
-        self.frontier = frontier.max(seq + 1);
-        let (scan, scan_from) = (self.scan, self.scan_from);
         let lane = &mut self.lanes.all[id];
-        match lane.deferred_from {
-            None if seq < frontier => return, // taken before this scan
-            Some(from) if seq < from => return,
-            // This scan did not see every deferred record of the lane: one may be older.
-            Some(from) if from < scan_from || lane.passed_in_scan == scan => return,
-            _ => {}
+        if lane.deferred_from.is_some() {
+            return; // after the older ones, which the catch-up reader brings
         }
         let bytes = record.value.len();
         if !lane.has_room(bytes) {
-            defer(lane, seq, scan);
+            defer(lane, seq);
             return;
-        }
-        if lane.deferred_from.is_some() {
-            lane.deferred_from = Some(seq + 1).filter(|next| *next < self.frontier);
-            if lane.deferred_from.is_none() {
-                tracing::info!(topic = %lane.topic, "the spool drain caught up with this topic's deferred records");
-            }
         }
         self.take(seq, record, id, bytes);
     }
@@ -126,36 +117,101 @@ impl State {
         self.send(seq);
     }
 
-    /// Goes back to the first deferred record of a lane that drained enough, unless this
-    /// scan will reach it anyway.
-    fn resume_deferred(&mut self) {
-        let (scan, scan_from) = (self.scan, self.scan_from);
-        let from = self
+    /// Starts a catch-up reader when a deferred lane drained enough and the one under way
+    /// (if any) does not serve it: from the first deferred record of any lane, so that it
+    /// serves them all.
+    fn start_catch_up_if_due(&mut self) {
+        let catchup = self.catchup.as_ref();
+        let due = self
             .lanes
             .all
             .iter()
-            .filter(|l| l.can_resume())
-            .filter_map(|l| l.deferred_from.filter(|&d| d < scan_from || l.passed_in_scan == scan))
-            .min();
-        if let Some(from) = from {
-            tracing::debug!(from, "reading deferred records again");
-            self.parts.reader.rewind(from);
-            self.scan += 1;
-            self.scan_from = from;
-        }
+            .any(|l| l.can_resume() && !catchup.is_some_and(|c| c.serves(l)));
+        let Some(from) = self.lanes.first_deferred().filter(|_| due) else {
+            return;
+        };
+        self.scan += 1;
+        tracing::debug!(from, "reading deferred records again");
+        self.catchup = Some(CatchUp {
+            reader: Reader::new(&self.parts.dir, from),
+            from,
+            scan: self.scan,
+        });
     }
 
-    /// Once a scan reaches the newest record, a lane it took every deferred record of is
-    /// caught up (its records may simply have stopped coming).
-    fn end_scan_if_through(&mut self) {
-        if self.parts.reader.position() < self.frontier {
+    /// Reads deferred records while a lane the catch-up serves has room, each batch no more
+    /// than that lane takes (so that it is not passed over, which would need another scan).
+    /// Returns how many records it read.
+    fn catch_up(&mut self) -> usize {
+        let mut read = 0;
+        while let Some(c) = self.catchup.as_mut() {
+            let room = self
+                .lanes
+                .all
+                .iter()
+                .filter(|l| c.serves(l) && l.records < LANE_RECORDS)
+                .map(|l| (LANE_RECORDS - l.records, LANE_BYTES.saturating_sub(l.bytes)))
+                .reduce(|a, b| (a.0.min(b.0), a.1.min(b.1)));
+            let window = WINDOW_RECORDS.saturating_sub(self.pending.len());
+            let Some((records, bytes)) = room.filter(|_| window > 0 && read < READ_PER_ROUND) else {
+                return read;
+            };
+            let batch = match c
+                .reader
+                .next_batch(self.frontier, records.min(window), bytes.max(1))
+            {
+                Ok(batch) => batch,
+                Err(e) => {
+                    // The main reader reports trouble with the disk; this one tries again.
+                    tracing::debug!(error = %e, "cannot read deferred records yet");
+                    return read;
+                }
+            };
+            if batch.is_empty() {
+                if c.reader.position() >= self.frontier {
+                    self.end_catch_up();
+                }
+                return read;
+            }
+            read += batch.len();
+            for (seq, record) in batch {
+                self.offer_again(seq, record);
+            }
+        }
+        read
+    }
+
+    /// A record the catch-up reader reads: taken if its lane deferred it and has room now.
+    fn offer_again(&mut self, seq: u64, record: Record) {
+        let Some(c) = self.catchup.as_ref() else {
+            return;
+        };
+        let scan = c.scan;
+        let id = self.lanes.id(&record.topic);
+        let lane = &mut self.lanes.all[id];
+        if !c.serves(lane) || lane.deferred_from.is_some_and(|d| seq < d) {
+            return; // taken already, or another scan's
+        }
+        let bytes = record.value.len();
+        if !lane.has_room(bytes) {
+            lane.passed_in_scan = scan;
             return;
         }
+        lane.deferred_from = Some(seq + 1).filter(|next| *next < self.frontier);
+        if lane.deferred_from.is_none() {
+            tracing::info!(topic = %lane.topic, "the spool drain caught up with this topic's deferred records");
+        }
+        self.take(seq, record, id, bytes);
+    }
+
+    /// The catch-up reader reached the newest record: every lane it served is caught up (its
+    /// records may simply have stopped coming).
+    fn end_catch_up(&mut self) {
+        let Some(c) = self.catchup.take() else {
+            return;
+        };
         for lane in &mut self.lanes.all {
-            if lane
-                .deferred_from
-                .is_some_and(|d| d >= self.scan_from && lane.passed_in_scan != self.scan)
-            {
+            if c.serves(lane) {
                 lane.deferred_from = None;
                 tracing::info!(topic = %lane.topic, "the spool drain caught up with this topic's deferred records");
             }
@@ -164,8 +220,8 @@ impl State {
 }
 
 /// The lane's share is full: `seq` and every newer record of the lane stay on disk.
-fn defer(lane: &mut Lane, seq: u64, scan: u64) {
-    lane.passed_in_scan = scan;
+fn defer(lane: &mut Lane, seq: u64) {
+    lane.passed_in_scan = 0; // no scan passed over these yet
     if lane.deferred_from.is_none() {
         lane.deferred_from = Some(seq);
         tracing::warn!(

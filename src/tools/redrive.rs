@@ -138,8 +138,10 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
 /// batch it was in; consumers drop those by `event_id` and `received_at_ms`.
 const BATCH: usize = 500;
 
-/// Where a publish's report goes: the DLQ record's partition and offset, and the outcome.
-type Reply = std::sync::mpsc::Sender<((i32, i64), Result<(), String>)>;
+/// A publish's report: the DLQ record's partition and offset, and the outcome.
+type Report = ((i32, i64), Result<(), String>);
+/// Where a publish's report goes.
+type Reply = std::sync::mpsc::Sender<Report>;
 
 /// Publishes what `records` says to redrive, batch by batch, committing each batch's
 /// progress once it is delivered; returns how many publishes failed.
@@ -189,12 +191,7 @@ fn redrive_all(
 }
 
 /// Waits for `n` reports and marks what each says.
-fn settle(
-    rx: &std::sync::mpsc::Receiver<((i32, i64), Result<(), String>)>,
-    n: usize,
-    progress: &mut Progress,
-    dlq: &str,
-) -> usize {
+fn settle(rx: &std::sync::mpsc::Receiver<Report>, n: usize, progress: &mut Progress, dlq: &str) -> usize {
     let mut failed = 0;
     for ((partition, offset), result) in rx.iter().take(n) {
         match result {

@@ -13,6 +13,7 @@ use std::time::Duration;
 use common::broker::Broker;
 use common::consume::read_until;
 use common::tool::{self, text};
+use common::wait_for;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::ClientConfig;
 
@@ -136,4 +137,81 @@ fn a_redrive_publishes_what_the_decoder_now_accepts_once_even_when_run_twice() {
         );
         assert!(msgs.iter().all(|m| m.timestamp_ms == Some(time)), "{msgs:?}");
     }
+}
+
+/// The tool's committed offset on `tencent.dlq` (one partition), if any.
+fn committed(brokers: &str) -> Option<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "tencent-kafka-bridge-dlq-redrive")
+        .create()
+        .unwrap();
+    let mut tpl = rdkafka::TopicPartitionList::new();
+    tpl.add_partition("tencent.dlq", 0);
+    let got = consumer.committed_offsets(tpl, Duration::from_secs(10)).ok()?;
+    let elem = got.find_partition("tencent.dlq", 0)?;
+    match elem.offset() {
+        rdkafka::Offset::Offset(o) => Some(o),
+        _ => None,
+    }
+}
+
+/// A run killed part way (SIGKILL: no chance to commit at the end) has committed its progress
+/// batch by batch, and the next run starts there: it publishes again only what came after the
+/// last batch the broker had taken (at most one batch). Before, an interrupted run committed
+/// nothing, so the next one published everything again.
+#[test]
+fn a_redrive_killed_part_way_resumes_from_its_last_batch() {
+    const N: i64 = 6_000;
+    let broker = Broker::start_with("tencent.", &["--storage-engine", "sqlite://resume.db"]);
+    let brokers = broker.bootstrap();
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .set("linger.ms", "50")
+        .create()
+        .unwrap();
+    let command = "Room.CallbackAfterMemberEnter";
+    for i in 0..N {
+        let body = format!(
+            r#"{{"CallbackCommand":"{command}","Operator_Account":"u{i}","RoomId":"resume-{i}","MemberCount":2,"Type":"Enter","MemberList_Account":["u{i}"],"EventTime":"1670574414123"}}"#
+        );
+        let value = dead(command, &body, "EventTime: expected integer", 4002);
+        // One key: one partition, whose offsets are the records' order.
+        while producer
+            .send(BaseRecord::to("tencent.dlq").key(APP).payload(&value))
+            .is_err()
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    producer.flush(Duration::from_secs(60)).unwrap();
+
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"))
+        .args(["dlq", "redrive", "--brokers", &brokers])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mid_run = wait_for("a batch committed", Duration::from_secs(60), || {
+        committed(&brokers).filter(|o| *o > 0)
+    });
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run ended before it was cut short (committed {mid_run})"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let from = committed(&brokers).unwrap();
+    assert!(from < N, "committed {from}: the first run was not cut short");
+    assert_eq!(from % 500, 0, "committed {from}: not at a batch's end");
+
+    let second = redrive(&brokers, &[]);
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(
+        text(&second).contains(&format!("redrove {} to tencent.room.member", N - from)),
+        "committed {from}; {}",
+        text(&second)
+    );
+    assert_eq!(committed(&brokers), Some(N));
 }

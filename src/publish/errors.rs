@@ -37,6 +37,14 @@ pub fn is_size(e: &KafkaError) -> bool {
     )
 }
 
+/// librdkafka failed the record because it was told to purge: nothing wrong with the record.
+pub fn is_purged(e: &KafkaError) -> bool {
+    matches!(
+        e.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+    )
+}
+
 /// Errors after which this producer instance never delivers again: the broker fences its
 /// producer id and epoch (e.g. after an epoch bump whose answer an outage cut off), or
 /// librdkafka raised a fatal error. Only a new producer (a new producer id) gets through.

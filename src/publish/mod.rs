@@ -20,7 +20,7 @@ use crate::record::Record;
 mod errors;
 mod settings;
 
-pub use errors::{is_permanent, is_size, is_unknown_topic, needs_new_producer};
+pub use errors::{is_permanent, is_purged, is_size, is_unknown_topic, needs_new_producer};
 pub use settings::{
     check_properties, client_config, overridden_in_spool_mode, properties_for, DEFAULTS, LINGER_UNWAITED,
 };
@@ -321,6 +321,40 @@ mod tests {
         assert_eq!(timeout(DeliveryMode::Memory, &[]).as_deref(), Some("30000"));
         assert_eq!(overridden_in_spool_mode(&user), ["message.timeout.ms=5000"]);
         assert!(overridden_in_spool_mode(&[]).is_empty());
+    }
+
+    /// librdkafka takes `delivery.timeout.ms` as another name for `message.timeout.ms`: set
+    /// both and its hash order picks the winner. Spool mode forces 0 whatever spelling or
+    /// order the user wrote, and says so; librdkafka's own view is what is checked, many
+    /// times, since a wrong answer came about half the time.
+    #[test]
+    fn spool_mode_forces_the_timeout_under_either_spelling_in_any_order() {
+        let kv = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let cases = [
+            vec![kv("delivery.timeout.ms", "5000")],
+            vec![
+                kv("message.timeout.ms", "5000"),
+                kv("delivery.timeout.ms", "7000"),
+            ],
+            vec![
+                kv("delivery.timeout.ms", "7000"),
+                kv("message.timeout.ms", "5000"),
+            ],
+        ];
+        for user in &cases {
+            for _ in 0..20 {
+                let config = client_config("127.0.0.1:9", &properties_for(DeliveryMode::Spool, user));
+                let native = config.create_native_config().unwrap();
+                assert_eq!(native.get("message.timeout.ms").unwrap(), "0", "{user:?}");
+            }
+            assert_eq!(overridden_in_spool_mode(user).len(), user.len(), "{user:?}");
+        }
+        // Kafka mode: the user's value wins over the default under either spelling.
+        for _ in 0..20 {
+            let config = client_config("127.0.0.1:9", &properties_for(DeliveryMode::Kafka, &cases[0]));
+            let native = config.create_native_config().unwrap();
+            assert_eq!(native.get("message.timeout.ms").unwrap(), "5000");
+        }
     }
 
     #[test]

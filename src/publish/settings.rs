@@ -47,7 +47,7 @@ pub fn properties_for(mode: DeliveryMode, user: &[(String, String)]) -> Vec<(Str
     if mode != DeliveryMode::Kafka {
         out.push(("linger.ms".to_owned(), LINGER_UNWAITED.to_owned()));
     }
-    out.extend_from_slice(user);
+    out.extend(user.iter().map(|(k, v)| (canonical(k).to_owned(), v.clone())));
     if mode == DeliveryMode::Spool {
         out.push((SPOOL_TIMEOUT.0.to_owned(), SPOOL_TIMEOUT.1.to_owned()));
     }
@@ -55,6 +55,27 @@ pub fn properties_for(mode: DeliveryMode, user: &[(String, String)]) -> Vec<(Str
 }
 
 const SPOOL_TIMEOUT: (&str, &str) = ("message.timeout.ms", "0");
+
+/// librdkafka's other names for properties the bridge sets itself. librdkafka keeps both
+/// spellings and applies them in the order it is given them, and `ClientConfig` hands them
+/// over in hash order: a user's `delivery.timeout.ms` beside the bridge's
+/// `message.timeout.ms` won about half the time. Every property is set under its canonical
+/// name, so the later setting always wins.
+const ALIASES: &[(&str, &str)] = &[
+    ("delivery.timeout.ms", "message.timeout.ms"),
+    ("queue.buffering.max.ms", "linger.ms"),
+    ("request.required.acks", "acks"),
+    ("compression.codec", "compression.type"),
+    ("metadata.broker.list", "bootstrap.servers"),
+];
+
+/// `key` under the name the bridge sets it by (see [`ALIASES`]).
+fn canonical(key: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map_or(key, |(_, name)| name)
+}
 
 /// The user's timeout properties that spool mode overrides, to warn about at start.
 pub fn overridden_in_spool_mode(user: &[(String, String)]) -> Vec<String> {
@@ -72,7 +93,7 @@ pub fn client_config(brokers: &str, overrides: &[(String, String)]) -> ClientCon
         cfg.set(*k, *v);
     }
     for (k, v) in overrides {
-        cfg.set(k, v);
+        cfg.set(canonical(k), v);
     }
     cfg
 }

@@ -105,29 +105,73 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
     };
     progress.assign(&consumer, &dlq)?;
     let mut tally = Tally::default();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let mut sent = 0usize;
-    let mut last_line = Instant::now();
     let skip = progress.already_redriven();
     let open = progress.partitions();
-    for (partition, offset, verdict) in read_all(&consumer, open, &skip, |payload, place| {
+    let records = read_all(&consumer, open, &skip, |payload, place| {
         judge(args, &decoder, payload, place)
-    }) {
+    });
+    let send = |record: &Record, at: (i32, i64), reply: &Reply| {
+        let reply = reply.clone();
+        send_when_room(&publisher, record, move |r| {
+            let _ = reply.send((at, r));
+        });
+    };
+    let commit = |progress: &Progress| {
+        if args.dry_run {
+            return Ok(());
+        }
+        progress.commit(&consumer, &dlq)
+    };
+    let failed = redrive_all(
+        records,
+        send,
+        &mut progress,
+        commit,
+        &mut tally,
+        args.dry_run,
+        &dlq,
+    )?;
+    tally.print(args.dry_run, failed, &args.brokers);
+    Ok(failed == 0)
+}
+
+/// Records published per batch. A batch's reports are all back before its progress is
+/// committed, so a run cut short (killed, a lost connection) publishes again at most the
+/// batch it was in, with the same `ce_id`: consumers drop those.
+const BATCH: usize = 500;
+
+/// A publish's report: the DLQ record's partition and offset, and the outcome.
+type Report = ((i32, i64), Result<(), String>);
+/// Where a publish's report goes.
+type Reply = std::sync::mpsc::Sender<Report>;
+
+/// Publishes what `records` says to redrive, batch by batch, committing each batch's
+/// progress once it is delivered; returns how many publishes failed.
+fn redrive_all(
+    records: impl Iterator<Item = (i32, i64, Verdict)>,
+    mut send: impl FnMut(&Record, (i32, i64), &Reply),
+    progress: &mut Progress,
+    mut commit: impl FnMut(&Progress) -> Result<(), KafkaError>,
+    tally: &mut Tally,
+    dry_run: bool,
+    dlq: &str,
+) -> Result<usize, KafkaError> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (mut in_batch, mut sent, mut failed) = (0usize, 0usize, 0usize);
+    let mut last_line = Instant::now();
+    for (partition, offset, verdict) in records {
         match verdict {
             Verdict::Skip => progress.mark(partition, offset, Done::No),
             Verdict::Stays(why) => {
                 *tally.stays.entry(why).or_default() += 1;
                 progress.mark(partition, offset, Done::No);
             }
-            Verdict::Redrive(record) if args.dry_run => {
+            Verdict::Redrive(record) if dry_run => {
                 *tally.redriven.entry(record.topic.to_string()).or_default() += 1;
             }
             Verdict::Redrive(record) => {
-                let tx = tx.clone();
-                send_when_room(&publisher, &record, move |r| {
-                    let _ = tx.send(((partition, offset), r));
-                });
-                sent += 1;
+                send(&record, (partition, offset), &tx);
+                (in_batch, sent) = (in_batch + 1, sent + 1);
                 *tally.redriven.entry(record.topic.to_string()).or_default() += 1;
             }
         }
@@ -136,10 +180,22 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
             last_line = Instant::now();
             eprintln!("redrive: {} DLQ records read, {sent} published", tally.read);
         }
+        if in_batch >= BATCH {
+            failed += settle(&rx, std::mem::take(&mut in_batch), progress, dlq);
+            if let Err(e) = commit(progress) {
+                eprintln!("redrive: cannot commit the progress so far ({e}); going on, the next commit may");
+            }
+        }
     }
-    drop(tx);
+    failed += settle(&rx, in_batch, progress, dlq);
+    commit(progress)?;
+    Ok(failed)
+}
+
+/// Waits for `n` reports and marks what each says.
+fn settle(rx: &std::sync::mpsc::Receiver<Report>, n: usize, progress: &mut Progress, dlq: &str) -> usize {
     let mut failed = 0;
-    for ((partition, offset), result) in rx.iter().take(sent) {
+    for ((partition, offset), result) in rx.iter().take(n) {
         match result {
             Ok(()) => progress.mark(partition, offset, Done::Redriven),
             Err(e) => {
@@ -149,11 +205,7 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
             }
         }
     }
-    if !args.dry_run {
-        progress.commit(&consumer, &dlq)?;
-    }
-    tally.print(args.dry_run, failed, &args.brokers);
-    Ok(failed == 0)
+    failed
 }
 
 fn consumer(args: &RedriveArgs) -> Result<BaseConsumer, KafkaError> {
@@ -293,3 +345,7 @@ impl Tally {
         );
     }
 }
+
+#[cfg(test)]
+#[path = "redrive_tests.rs"]
+mod tests;

@@ -117,6 +117,17 @@ impl Progress {
     }
 }
 
+#[cfg(test)]
+impl Progress {
+    /// What [`Progress::commit`] would commit: per partition, the offset.
+    pub fn next_commits(&self) -> Vec<(i32, i64)> {
+        self.partitions
+            .iter()
+            .filter_map(|(&p, s)| s.next_commit().map(|(o, _)| (p, o)))
+            .collect()
+    }
+}
+
 impl Partition {
     /// `None` when this run read nothing here.
     fn next_commit(&self) -> Option<(i64, BTreeSet<i64>)> {

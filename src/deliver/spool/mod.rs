@@ -123,10 +123,11 @@ pub fn start(
         source: e,
     };
     let parts = drain::DrainParts {
+        dir: dir.to_path_buf(),
         reader: store.reader(recovery.watermark),
         cleaner: store.cleaner(),
         stats,
-        publisher,
+        publisher: Box::new(publisher),
         topics,
         problems,
     };

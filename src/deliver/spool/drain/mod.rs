@@ -6,37 +6,54 @@
 //! contiguous delivered prefix;
 //! a failure — a broker outage, `message.timeout.ms` running out — is re-sent, never dropped;
 //! a permanent refusal (schema, size, authorization) goes to the DLQ instead.
+//!
+//! Each topic is a lane ([`lanes`]): its failures hold back only its own newer records, and it
+//! may fill only a quarter of the window, so one topic's trouble (deleted, a partition without
+//! a leader, every batch refused) leaves the others flowing. Memory stays bounded by the window
+//! whatever the outage: a lane past its share leaves its newer records on disk and reads them
+//! again later ([`window`]).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+mod catchup;
 mod inbox;
+mod lanes;
 mod persist;
 mod retry;
 mod round;
+mod sink;
+#[cfg(test)]
+mod tests;
+mod window;
 
+use self::catchup::CatchUp;
 use self::inbox::{Inbox, Report};
+use self::lanes::Lanes;
 use self::persist::Persisted;
 use self::round::Round;
+pub use self::sink::Sink;
 use super::cleaner::Cleaner;
 use super::problems::DeliveryProblems;
 use super::reader::Reader;
 use super::stats::SpoolStats;
 use super::writer::Durable;
 use crate::event::received_at_ms;
-use crate::publish::{is_permanent, needs_new_producer, Ack, Publisher, Reported, SendError};
 use crate::record::Record;
 use crate::route::Topics;
 
-/// Records read from disk but not yet delivered: the bound on this thread's memory. librdkafka
+/// Records read from disk but not yet delivered: the bound on this thread's memory, whatever
+/// the lanes do (records they defer cost nothing until read again). librdkafka
 /// holds a copy of each, so the window counts about twice in RSS; 10 000 records / 16 MiB let
 /// the 5-minute outage run touch 65 MiB while catching up (session 6), half of that keeps it
 /// well inside 64 MiB and still lets far more be in flight than one broker needs.
 const WINDOW_RECORDS: usize = 5_000;
 const WINDOW_BYTES: usize = 8 << 20;
+const _: () = assert!(4 * lanes::LANE_RECORDS == WINDOW_RECORDS && 4 * lanes::LANE_BYTES == WINDOW_BYTES);
 /// Records handed over in memory are taken only while the window holds fewer than these: a
 /// drain that keeps up holds just the records in flight. Beyond, the rest of the window is
 /// read from disk, so that an outage does not leave a full window of the request threads'
@@ -59,10 +76,12 @@ pub struct Drain {
 }
 
 pub struct DrainParts {
+    /// The spool directory, for reading deferred records again.
+    pub dir: PathBuf,
     pub reader: Reader,
     pub cleaner: Cleaner,
     pub stats: Arc<SpoolStats>,
-    pub publisher: Publisher,
+    pub publisher: Box<dyn Sink>,
     pub topics: Topics,
     pub problems: Arc<dyn DeliveryProblems>,
 }
@@ -96,8 +115,18 @@ struct Pending {
     record: Record,
     /// Counted against the window when read.
     bytes: usize,
-    /// Already replaced by its DLQ record after a permanent refusal.
-    to_dlq: bool,
+    /// Its lane: its topic as read (a DLQ copy moves to the DLQ's lane).
+    lane: usize,
+    /// The record as read, once `record` is its DLQ copy: a smaller copy is cut from this,
+    /// never from the copy.
+    original: Option<Record>,
+    /// Refused for its size with batch-mates: goes again with nothing else of its topic in
+    /// flight, so that only a record too large alone goes to the DLQ.
+    alone: bool,
+    /// Its last send had nothing else of its topic in flight.
+    sent_alone: bool,
+    /// Its DLQ copy was cut to the smallest copy already.
+    shrunk: bool,
 }
 
 struct State {
@@ -107,9 +136,17 @@ struct State {
     reports: Vec<Report>,
     pending: BTreeMap<u64, Pending>,
     pending_bytes: usize,
-    outstanding: usize,
-    /// Sending, waiting to send failed records again, or waiting for those to get through.
-    round: Round,
+    /// Per topic: its share of the window, its failed records' rounds, what it deferred.
+    lanes: Lanes,
+    /// The producer is fenced: nothing is sent until a new one replaces it, which waits for
+    /// every report of the old one (`renew_after`: not before, after a failed attempt).
+    renewing: bool,
+    renew_after: Instant,
+    /// Every record below this was offered to its lane once.
+    frontier: u64,
+    /// Reads deferred records again ([`window`]); `scan` numbers its runs from 1.
+    catchup: Option<CatchUp>,
+    scan: u64,
     /// Durable batches received since the last `fill_window`, oldest first. Kept for one
     /// round only, so a drain that cannot take them (window full, outage) holds no more
     /// memory than one round's worth: what it drops it reads from disk later.
@@ -124,7 +161,7 @@ struct State {
 
 impl State {
     fn new(parts: DrainParts, tx: Sender<Msg>) -> Self {
-        let persisted = parts.reader.position();
+        let position = parts.reader.position();
         let inbox = Inbox::new(move || {
             let _ = tx.send(Msg::Reports);
         });
@@ -134,18 +171,29 @@ impl State {
             reports: Vec::new(),
             pending: BTreeMap::new(),
             pending_bytes: 0,
-            outstanding: 0,
-            round: Round::Sending,
+            lanes: Lanes::default(),
+            renewing: false,
+            renew_after: Instant::now(),
+            frontier: position,
+            catchup: None,
+            scan: 0,
             fresh: Vec::new(),
-            persisted: Persisted::new(persisted),
+            persisted: Persisted::new(position),
             stopping: None,
             oldest: None,
         }
     }
 
     fn run(mut self, rx: Receiver<Msg>) {
+        let mut more_to_read = false;
         loop {
-            let idle = Duration::from_millis(if self.round.is_waiting() { 20 } else { 100 });
+            let idle = Duration::from_millis(if more_to_read {
+                0
+            } else if self.renewing || self.lanes.any_waiting() {
+                20
+            } else {
+                100
+            });
             match rx.recv_timeout(idle) {
                 Ok(msg) => self.handle(msg),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -156,12 +204,13 @@ impl State {
             }
             self.handle_reports();
             self.resend_if_due();
-            self.fill_window();
+            more_to_read = self.fill_window();
             self.advance_watermark(self.stopping.is_some());
             self.note_oldest();
             if let Some(deadline) = self.stopping {
-                let caught_up =
-                    self.pending.is_empty() && self.parts.reader.position() >= self.parts.stats.committed();
+                let caught_up = self.pending.is_empty()
+                    && self.lanes.first_deferred().is_none()
+                    && self.parts.reader.position() >= self.parts.stats.committed();
                 if caught_up || Instant::now() >= deadline {
                     self.advance_watermark(true);
                     self.log_stop(caught_up);
@@ -184,129 +233,44 @@ impl State {
         let mut reports = std::mem::take(&mut self.reports);
         self.inbox.take(&mut reports);
         for (seq, result) in reports.drain(..) {
-            self.outstanding = self.outstanding.saturating_sub(1);
+            let Some(id) = self.pending.get(&seq).map(|p| p.lane) else {
+                continue;
+            };
+            let lane = &mut self.lanes.all[id];
+            lane.outstanding = lane.outstanding.saturating_sub(1);
             match result {
-                Ok(()) => {
-                    if let Some(done) = self.pending.remove(&seq) {
-                        self.pending_bytes -= done.bytes;
-                        if done.to_dlq {
-                            self.parts.problems.set_delivery_problem(None);
-                        }
-                    }
-                }
-                Err(e) => self.failed(seq, &e),
+                Ok(()) => self.delivered(seq),
+                Err(e) => self.failed(seq, &e, true),
+            }
+            let lane = &mut self.lanes.all[id];
+            if lane.outstanding == 0 && matches!(lane.round, Round::Resending) {
+                lane.round = Round::Sending; // its re-sent round is through
             }
         }
         self.reports = reports;
     }
 
-    fn fill_window(&mut self) {
-        if matches!(self.round, Round::Resending) && self.outstanding == 0 {
-            self.round = Round::Sending; // the re-sent round is through
-        }
-        let mut fresh = std::mem::take(&mut self.fresh).into_iter();
-        while matches!(self.round, Round::Sending)
-            && self.pending.len() < WINDOW_RECORDS
-            && self.pending_bytes < WINDOW_BYTES
-        {
-            let batch = match fresh.find(|b| b.first_seq >= self.parts.reader.position()) {
-                Some(b) if b.first_seq == self.parts.reader.position() && self.has_room_for(&b) => {
-                    let next = b.first_seq + b.records.len() as u64;
-                    self.parts.reader.skip_to(next, b.segment, b.end_offset);
-                    (b.first_seq..next).zip(b.records).collect()
-                }
-                // Behind, or the window is past what is taken from memory: the disk has it all.
-                _ => match self.read_from_disk() {
-                    Some(batch) => batch,
-                    None => return,
-                },
-            };
-            if batch.is_empty() {
-                return;
-            }
-            for (seq, record) in batch {
-                self.take(seq, record);
-            }
-        }
-    }
-
-    fn has_room_for(&self, batch: &Durable) -> bool {
-        let bytes: usize = batch.records.iter().map(|r| r.value.len()).sum();
-        self.pending.len() + batch.records.len() <= FRESH_RECORDS && self.pending_bytes + bytes <= FRESH_BYTES
-    }
-
-    /// The next records past the reader's position, as many as the window has room for.
-    fn read_from_disk(&mut self) -> Option<Vec<(u64, Record)>> {
-        let room = WINDOW_RECORDS - self.pending.len();
-        match self.parts.reader.next_batch(
-            self.parts.stats.committed(),
-            room,
-            WINDOW_BYTES - self.pending_bytes,
-        ) {
-            Ok(batch) => {
-                if self.parts.stats.set_read_problem(None) {
-                    tracing::info!("the spool reads again");
-                }
-                Some(batch)
-            }
-            Err(e) => {
-                // Nothing was skipped: the same records are read again on the next round.
-                self.parts.stats.count_read_error();
-                if self.parts.stats.set_read_problem(Some(e.to_string())) {
-                    tracing::error!(error = %e, "cannot read the spool; retrying from the same record");
-                }
-                None
-            }
-        }
-    }
-
-    fn take(&mut self, seq: u64, record: Record) {
-        let bytes = record.value.len();
-        self.pending_bytes += bytes;
-        self.pending.insert(
-            seq,
-            Pending {
-                record,
-                bytes,
-                to_dlq: false,
-            },
-        );
-        self.send(seq);
-    }
-
-    fn send(&mut self, seq: u64) {
-        if let Round::Waiting(retry) = &mut self.round {
-            // An older record is waiting to go again: this one goes after it, in the next round.
-            retry.seqs.insert(seq);
-            return;
-        }
-        let Some(entry) = self.pending.get(&seq) else {
+    fn delivered(&mut self, seq: u64) {
+        let Some(done) = self.pending.remove(&seq) else {
             return;
         };
-        let ack = Ack::Seq(Arc::clone(&self.inbox) as Arc<dyn Reported>, seq);
-        match self.parts.publisher.send(&entry.record, ack) {
-            Ok(()) => self.outstanding += 1,
-            // The producer's own size check (message.max.bytes) refuses before the broker
-            // sees it: as permanent as the broker's refusal, so the DLQ takes it, not a retry
-            // that would block every record behind it forever. A fatal producer error goes the
-            // same way, so that the producer is renewed.
-            Err(SendError::Kafka(e)) if is_permanent(&e) || needs_new_producer(&e) => self.failed(seq, &e),
-            Err(e) => {
-                tracing::debug!(error = %e, "producer refused to enqueue; will retry");
-                self.retry_later(seq);
-            }
+        self.pending_bytes -= done.bytes;
+        let lane = &mut self.lanes.all[done.lane];
+        lane.records = lane.records.saturating_sub(1);
+        lane.bytes = lane.bytes.saturating_sub(done.bytes);
+        if done.original.is_some() {
+            self.parts.problems.set_delivery_problem(None);
         }
     }
 
-    /// The watermark is the oldest undelivered record, or the reader's position when
-    /// everything read was delivered (gaps from quarantined segments are passed over).
+    /// The watermark is the oldest undelivered or deferred record, or the reader's position
+    /// when everything read was delivered (gaps from quarantined segments are passed over).
     fn advance_watermark(&mut self, force: bool) {
-        let watermark = self
-            .pending
-            .keys()
-            .next()
-            .copied()
-            .unwrap_or_else(|| self.parts.reader.position());
+        // A deferred record is on disk only: the watermark must not pass it either.
+        let watermark = [self.pending.keys().next().copied(), self.lanes.first_deferred()]
+            .into_iter()
+            .flatten()
+            .fold(self.parts.reader.position(), u64::min);
         let parts = &mut self.parts;
         self.persisted
             .advance(watermark, &mut parts.cleaner, &mut parts.reader, force);

@@ -1,6 +1,6 @@
-//! The drain's rounds, named. Order is the point: a record that failed goes again before
-//! anything newer, and newer records wait until the re-sent round is through, so none of them
-//! reaches Kafka ahead of an older one that fails again.
+//! A lane's rounds, named. Order is the point: a record that failed goes again before
+//! anything newer of its topic, and newer records wait until the re-sent round is through, so
+//! none of them reaches Kafka ahead of an older one that fails again.
 
 use std::collections::BTreeSet;
 use std::time::Instant;
@@ -23,10 +23,9 @@ pub(super) enum Round {
 pub(super) struct Retry {
     /// Their seqs, sent again in this order.
     pub seqs: BTreeSet<u64>,
-    /// Not before this, so a broker that refuses everything is not hammered.
+    /// Not before this, so a broker that refuses everything is not hammered (now, for a
+    /// record that goes again alone or was only purged).
     pub until: Instant,
-    /// The producer is fenced or broken: re-send through a new one.
-    pub renew_producer: bool,
     /// The producer's queue was purged after this round's first timeout.
     pub purged: bool,
 }
@@ -40,7 +39,6 @@ impl Round {
             Round::Sending | Round::Resending => Retry {
                 seqs: BTreeSet::new(),
                 until: Instant::now(),
-                renew_producer: false,
                 purged: false,
             },
         }

@@ -39,7 +39,7 @@ LAYERS = [
     ["route"],
     ["callbacks"],
     ["event"],
-    ["config", "config_file"],
+    ["config", "config_file", "kafka_args"],
     ["query"],
     ["refusal", "record", "clock", "watch"],
 ]

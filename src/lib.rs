@@ -16,6 +16,7 @@ pub mod deliver;
 pub mod event;
 pub(crate) mod health;
 pub(crate) mod ingress;
+pub mod kafka_args;
 pub(crate) mod kafka_log;
 pub(crate) mod metrics;
 pub(crate) mod outage;
@@ -63,21 +64,21 @@ pub enum RunError {
 
 /// Runs the bridge until `shutdown` resolves, then drains within `--shutdown-timeout`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
-    let topics = Topics::new(&config.topic_prefix);
+    let topics = Topics::new(&config.topic.topic_prefix);
     let keyring = Arc::new(auth::Keyring::from_config(&config));
     let metrics = Metrics::with_auth(&topics, Some(keyring.clone()));
     let token_watches = auth::reload::watch_files(&keyring, watch::INTERVAL);
     metrics.set_unsigned_allowed(config.allow_unsigned);
-    let properties = publish::properties_for(config.delivery, &config.kafka_properties);
+    let properties = publish::properties_for(config.delivery, &config.kafka.kafka_properties);
     if config.delivery == DeliveryMode::Spool {
-        for ignored in publish::overridden_in_spool_mode(&config.kafka_properties) {
+        for ignored in publish::overridden_in_spool_mode(&config.kafka.kafka_properties) {
             tracing::warn!(property = %ignored, "ignored in spool mode: librdkafka never expires a record there (message.timeout.ms=0), so a timeout cannot reorder a room; the spool keeps it until delivered");
         }
     }
-    let publisher = Publisher::new(&config.brokers, &properties, metrics.clone())?;
+    let publisher = Publisher::new(&config.kafka.brokers, &properties, metrics.clone())?;
     let health = Health::new();
     health.log_outages(outage::OutageLog::new(
-        &config.brokers,
+        &config.kafka.brokers,
         config.delivery,
         config.outage_summary_interval,
     ));
@@ -97,7 +98,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 commit_window: config.spool_commit_window,
             };
             let spool = deliver::spool::start(
-                &config.spool_dir,
+                &config.spool.spool_dir,
                 &settings,
                 publisher.clone(),
                 topics.clone(),
@@ -161,7 +162,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         callback_path = %config.callback_path,
         trtc_path = config.trtc_key.as_ref().map(|_| config.trtc_path.as_str()),
         delivery = ?config.delivery,
-        brokers = %config.brokers,
+        brokers = %config.kafka.brokers,
         https = config.tls_cert_file.is_some(),
         "tencent-kafka-bridge started"
     );
@@ -300,7 +301,7 @@ fn readings(
 /// later. Here, not in `config`, because only the producer knows its properties.
 pub fn validate(config: Config) -> Result<Config, ConfigError> {
     let config = config.validate()?;
-    publish::check_properties(&config.brokers, &config.kafka_properties)
+    publish::check_properties(&config.kafka.brokers, &config.kafka.kafka_properties)
         .map_err(|e| ConfigError::KafkaProperty(e.to_string()))?;
     let mut config = config;
     if let (Some(cert), Some(key)) = (&config.tls_cert_file, &config.tls_key_file) {

@@ -5,8 +5,8 @@ use std::ffi::OsString;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::config::file as config_file;
 use crate::config::Config;
-use crate::config_file;
 use crate::kafka_args::KafkaArgs;
 use crate::tools::send::SendArgs;
 use crate::tools::spool::SpoolCommand;

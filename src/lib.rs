@@ -9,15 +9,12 @@ pub mod callbacks;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub(crate) mod config_file;
 pub(crate) mod decode;
-pub(crate) mod dedup;
 pub mod deliver;
 pub mod event;
 pub(crate) mod health;
 pub(crate) mod ingress;
 pub mod kafka_args;
-pub(crate) mod kafka_log;
 pub(crate) mod metrics;
 pub(crate) mod outage;
 pub(crate) mod pipeline;
@@ -64,8 +61,25 @@ pub enum RunError {
 
 /// Runs the bridge until `shutdown` resolves, then drains within `--shutdown-timeout`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let bridge = build(&config)?;
+    serve(&config, bridge, shutdown).await
+}
+
+/// Every stage, built and wired, and the tasks already running beside them: what [`serve`]
+/// puts on the listeners and stops in order.
+struct Bridge {
+    app: Arc<Ingress>,
+    publisher: Publisher,
+    drain: Option<deliver::spool::Drain>,
+    monitor: tokio::task::JoinHandle<()>,
+    token_watches: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Builds every stage from the configuration (a spool is opened and recovered here); starts
+/// the Kafka check and the token file watches. Inside the runtime, before anything listens.
+fn build(config: &Config) -> Result<Bridge, RunError> {
     let topics = Topics::new(&config.topic.topic_prefix);
-    let keyring = Arc::new(auth::Keyring::from_config(&config));
+    let keyring = Arc::new(auth::Keyring::from_config(config));
     let metrics = Metrics::with_auth(&topics, Some(keyring.clone()));
     let token_watches = auth::reload::watch_files(&keyring, watch::INTERVAL);
     metrics.set_unsigned_allowed(config.allow_unsigned);
@@ -125,7 +139,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let app = Arc::new(Ingress {
         pipeline: pipeline(
-            &config,
+            config,
             &keyring,
             topics.clone(),
             delivery,
@@ -137,11 +151,31 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         metrics,
         callback_path: config.callback_path.clone(),
         trtc_path: config.trtc_key.is_some().then(|| config.trtc_path.clone()),
-        limits: limits(&config),
+        limits: limits(config),
         refusal_log: ingress::RefusalLog::default(),
         hangup_log: Arc::default(),
         tls,
     });
+    Ok(Bridge {
+        app,
+        publisher,
+        drain,
+        monitor,
+        token_watches,
+    })
+}
+
+/// Listens (callbacks and admin) until `shutdown` resolves, then drains within
+/// `--shutdown-timeout`: the callbacks in flight, the spool's drain, the producer's queue;
+/// the admin listener last.
+async fn serve(config: &Config, bridge: Bridge, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let Bridge {
+        app,
+        publisher,
+        drain,
+        monitor,
+        token_watches,
+    } = bridge;
     let listener = bind(config.listen).await?;
     let admin = bind(config.admin_listen).await?;
     let admin_addr = admin.local_addr().unwrap_or(config.admin_listen);

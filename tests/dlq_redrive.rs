@@ -61,7 +61,7 @@ fn a_redrive_publishes_what_the_decoder_now_accepts_once_even_when_run_twice() {
         .unwrap();
     // One partition (one key); the still-refused record last. (Records redriven after one still
     // refused are remembered in the commit's metadata, which tansu 0.6 does not keep: that
-    // part is unit-tested in src/tools/redrive_state.rs.)
+    // part is unit-tested in src/tools/redrive/state.rs.)
     for value in [
         dead(room_cmd, room, "EventTime: expected integer", 4002),
         dead(

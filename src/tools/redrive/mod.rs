@@ -16,10 +16,10 @@ use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 
+use self::state::{Done, Progress};
 use super::error::ToolError;
 use super::filter::parse_time;
 use super::produce::send_when_room;
-use super::redrive_state::{Done, Progress};
 use crate::config::{DeliveryMode, TopicPrefixArg, UnknownCommands};
 use crate::decode::Decoder;
 use crate::kafka_args::KafkaArgs;
@@ -27,6 +27,8 @@ use crate::metrics::Metrics;
 use crate::publish::{self, Publisher};
 use crate::record::Record;
 use crate::route::{Topics, BROKER_REFUSED_CODE};
+
+mod state;
 
 #[derive(Debug, Args)]
 pub struct RedriveArgs {
@@ -339,5 +341,4 @@ impl Tally {
 }
 
 #[cfg(test)]
-#[path = "redrive_tests.rs"]
 mod tests;

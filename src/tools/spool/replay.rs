@@ -10,9 +10,6 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::error::ToolError;
-use super::filter::{event_id, Filter};
-use super::produce::send_when_room;
 use crate::config::{DeliveryMode, SpoolDirArg};
 use crate::deliver::spool::SpoolView;
 use crate::kafka_args::KafkaArgs;
@@ -20,6 +17,9 @@ use crate::metrics::Metrics;
 use crate::publish::{self, Publisher};
 use crate::record::Record;
 use crate::route::Topics;
+use crate::tools::error::ToolError;
+use crate::tools::filter::{event_id, Filter};
+use crate::tools::produce::send_when_room;
 
 /// The header that tells a replayed record from the original (RFC 3339, when it was replayed).
 pub const REPLAYED_AT: &str = "replayed-at";
@@ -143,7 +143,7 @@ pub fn run(args: &ReplayArgs) -> Result<bool, ToolError> {
     }
     let properties = publish::properties_for(DeliveryMode::Kafka, &args.kafka.properties()?);
     let publisher = Publisher::new(&args.kafka.brokers, &properties, Metrics::new(&Topics::new("")))?;
-    let replayed_at = super::filter::time(crate::clock::now_ms());
+    let replayed_at = crate::tools::filter::time(crate::clock::now_ms());
     let outcome = replay(&view, &args.filter, &plan, &replayed_at, |record, reply| {
         send_when_room(&publisher, record, move |r| reply.report(r));
     })?;

@@ -8,11 +8,12 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::error::ToolError;
 use super::filter::Filter;
-use super::replay;
 use crate::config::SpoolDirArg;
 use crate::deliver::spool::{SpoolView, Walk};
 use crate::event::received_at_ms;
 use crate::record::Record;
+
+pub(crate) mod replay;
 
 #[derive(Debug, Subcommand)]
 pub enum SpoolCommand {

@@ -36,6 +36,7 @@ LAYERS = [
     ["deliver"],
     ["publish"],
     ["kafka_log"],
+    ["dlq"],
     ["route"],
     ["callbacks"],
     ["event"],

@@ -13,6 +13,7 @@ pub(crate) mod config_file;
 pub(crate) mod decode;
 pub(crate) mod dedup;
 pub mod deliver;
+pub mod dlq;
 pub mod event;
 pub(crate) mod health;
 pub(crate) mod ingress;

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::clock::now_ms;
-use crate::outage::{OutageLog, SpoolNow};
+use crate::deliver::spool::SpoolStats;
+use crate::outage::OutageLog;
 use crate::publish::Publisher;
 use crate::route::Topics;
 
@@ -47,18 +47,6 @@ impl std::fmt::Display for KafkaProblem {
     }
 }
 
-/// What readiness and the outage summary read of the spool: a narrow view handed in by
-/// `lib.rs` (the spool's `SpoolStats` is one), so health knows no spool type.
-pub trait SpoolGauge: Send + Sync {
-    fn bytes(&self) -> u64;
-    /// Records not yet delivered.
-    fn records(&self) -> u64;
-    /// `received_at_ms` of the oldest record not yet delivered; 0 when none.
-    fn oldest_undelivered_ms(&self) -> i64;
-    fn read_problem(&self) -> Option<String>;
-    fn write_problem(&self) -> Option<String>;
-}
-
 #[derive(Default)]
 pub struct Health {
     /// Broker and topics: `None` = fine; otherwise why not.
@@ -72,8 +60,8 @@ pub struct Health {
     /// kafka and memory mode: the producer can never deliver again (fenced, fatal). Only a
     /// restart helps, so liveness fails. Spool mode's drain replaces its producer itself.
     fatal: Mutex<Option<String>>,
-    /// Spool mode: the spool's counters and its size limit.
-    spool: OnceLock<(Arc<dyn SpoolGauge>, u64)>,
+    /// Spool mode: the spool's counters and its size limit, read as one snapshot.
+    spool: OnceLock<Arc<SpoolStats>>,
     /// Tells a broker outage in a few lines (the checks below feed it).
     outage: OnceLock<OutageLog>,
 }
@@ -99,20 +87,13 @@ impl Health {
 
     /// While Kafka is away: the outage's summary line, when one is due.
     fn summarize_outage(&self) {
-        let spool = self.spool.get().map(|(stats, _)| SpoolNow {
-            bytes: stats.bytes(),
-            records: stats.records(),
-            oldest: match stats.oldest_undelivered_ms() {
-                0 => None,
-                oldest => Some(Duration::from_millis((now_ms() - oldest).max(0) as u64)),
-            },
-        });
-        self.outage().tick(std::time::Instant::now(), spool);
+        let spool = self.spool.get().map(|stats| stats.snapshot());
+        self.outage().tick(std::time::Instant::now(), spool.as_ref());
     }
 
     /// Spool mode: readiness also says no while the spool is full.
-    pub fn watch_spool(&self, stats: Arc<dyn SpoolGauge>, max_bytes: u64) {
-        let _ = self.spool.set((stats, max_bytes));
+    pub fn watch_spool(&self, stats: Arc<SpoolStats>) {
+        let _ = self.spool.set(stats);
     }
 
     /// `Some(why)`: publishing is stuck (the spool's drain: the DLQ refuses records).
@@ -159,25 +140,21 @@ impl Health {
             .is_ok_and(|p| !matches!(&*p, Some(KafkaProblem::Unreachable(_))))
     }
 
-    /// Spool mode: the spool's size limit.
-    pub fn spool_max_bytes(&self) -> Option<u64> {
-        self.spool.get().map(|(_, max)| *max)
-    }
-
     /// `Ok(None)`: ready. `Ok(Some(note))`: ready but degraded (spool mode, Kafka away).
     /// `Err(why)`: not ready.
     pub fn readiness(&self) -> Result<Option<String>, String> {
         if self.draining.load(Ordering::Relaxed) {
             return Err("draining".into());
         }
-        if let Some((stats, max)) = self.spool.get() {
-            if stats.bytes() >= *max {
+        let spool = self.spool.get().map(|stats| stats.snapshot());
+        if let Some(spool) = &spool {
+            if spool.full() {
                 return Err(format!(
-                    "spool full ({} of {max} bytes); waiting for Kafka to drain it",
-                    stats.bytes()
+                    "spool full ({} of {} bytes); waiting for Kafka to drain it",
+                    spool.bytes, spool.max_bytes
                 ));
             }
-            if let Some(why) = stats.write_problem() {
+            if let Some(why) = &spool.write_problem {
                 return Err(format!("spool cannot write: {why}"));
             }
         }
@@ -202,7 +179,7 @@ impl Health {
             None => delivery.map_or(Ok(None), Err)?,
         };
         // Still ready: appends stay durable, and the drain retries from the same record.
-        let read = self.spool.get().and_then(|(stats, _)| stats.read_problem());
+        let read = spool.and_then(|s| s.read_problem);
         Ok(match (note, read) {
             (note, None) => note,
             (None, Some(read)) => Some(format!("spool cannot be read, retrying: {read}")),
@@ -326,8 +303,12 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deliver::spool::SpoolStats;
 
+    fn stats(max_bytes: u64) -> Arc<SpoolStats> {
+        let stats = SpoolStats::default();
+        stats.set_max_bytes(max_bytes);
+        Arc::new(stats)
+    }
     #[test]
     fn readiness_and_liveness_follow_the_delivery_mode() {
         let direct = Health::new();
@@ -339,7 +320,7 @@ mod tests {
         assert!(direct.readiness().is_err());
 
         let spool = Health::new();
-        spool.watch_spool(Arc::new(SpoolStats::default()), 1 << 20);
+        spool.watch_spool(stats(1 << 20));
         assert!(matches!(spool.readiness(), Ok(Some(note)) if note.contains("spooled")));
         spool.set(Some(KafkaProblem::MissingTopics {
             topics: vec!["t".into()],
@@ -385,8 +366,8 @@ mod tests {
     #[test]
     fn spool_disk_problems_show_in_readiness() {
         let health = Health::new();
-        let stats = Arc::new(SpoolStats::default());
-        health.watch_spool(stats.clone(), 1 << 20);
+        let stats = stats(1 << 20);
+        health.watch_spool(stats.clone());
         health.set(None);
         assert_eq!(health.readiness(), Ok(None));
         assert!(stats.set_read_problem(Some("EMFILE".into())));

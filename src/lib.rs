@@ -42,7 +42,7 @@ use crate::deliver::spool::SpoolStats;
 use crate::deliver::{Delivery, KafkaDelivery, MemoryDelivery};
 use crate::health::Health;
 use crate::ingress::{Ingress, Role};
-use crate::metrics::{Metrics, Readings, SpoolReadings};
+use crate::metrics::{Metrics, Readings};
 use crate::pipeline::Pipeline;
 use crate::publish::Publisher;
 use crate::route::Topics;
@@ -104,7 +104,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 topics.clone(),
                 health.clone(),
             )?;
-            health.watch_spool(spool.writer.stats().clone(), config.spool_max_bytes);
+            health.watch_spool(spool.writer.stats().clone());
             (Delivery::Spool(spool.writer), Some(spool.drain))
         }
         DeliveryMode::Memory => (Delivery::Memory(MemoryDelivery::new(publisher.clone())), None),
@@ -226,31 +226,6 @@ impl pipeline::MissingTopics for Health {
     }
 }
 
-/// Readiness reads the spool's counters.
-impl health::SpoolGauge for SpoolStats {
-    /// What counts against `--spool-max-bytes` (a fully delivered writer's segment does not),
-    /// as the writer counts it: otherwise readiness would say "full" when appends are taken.
-    fn bytes(&self) -> u64 {
-        SpoolStats::counted_bytes(self)
-    }
-
-    fn records(&self) -> u64 {
-        self.pending()
-    }
-
-    fn oldest_undelivered_ms(&self) -> i64 {
-        SpoolStats::oldest_undelivered_ms(self)
-    }
-
-    fn read_problem(&self) -> Option<String> {
-        SpoolStats::read_problem(self)
-    }
-
-    fn write_problem(&self) -> Option<String> {
-        SpoolStats::write_problem(self)
-    }
-}
-
 /// The callback pipeline's stages, from the configuration. `max_record_bytes`: the producer's
 /// `message.max.bytes`; a bigger event is refused before the OK, not lost after it.
 fn pipeline(
@@ -278,18 +253,7 @@ fn readings(
 ) -> impl Fn() -> Readings + Send + Sync {
     move || Readings {
         queue_depth: publisher.in_flight(),
-        spool: spool.as_deref().map(|stats| SpoolReadings {
-            // As the limit counts it (the alert compares it with spool_max_bytes).
-            bytes: stats.counted_bytes(),
-            records: stats.pending(),
-            oldest_undelivered_ms: stats.oldest_undelivered_ms(),
-            records_lost: stats.records_lost(),
-            retained_bytes: stats.retained_bytes(),
-            read_errors: stats.read_errors(),
-            read_failing: stats.read_problem().is_some(),
-            write_failing: stats.write_problem().is_some(),
-        }),
-        spool_max_bytes: health.spool_max_bytes().unwrap_or(0),
+        spool: spool.as_deref().map(SpoolStats::snapshot),
         ready: health.readiness().is_ok(),
         kafka_reachable: health.kafka_reachable(),
         missing_topics: health.missing_topics(),

@@ -67,7 +67,7 @@ pub use problems::DeliveryProblems;
 pub use reader::Reader;
 pub use recover::Piece;
 pub use salvage::Damage;
-pub use stats::SpoolStats;
+pub use stats::{SpoolSnapshot, SpoolStats};
 pub use store::{Recovery, Store};
 pub use writer::SpoolWriter;
 

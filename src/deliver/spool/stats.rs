@@ -1,14 +1,62 @@
 //! What the spool tells the rest of the bridge: sizes, positions, losses and disk problems.
-//! Shared (behind an `Arc`) by the writer, the drain, health and metrics, which only read it.
+//! Shared (behind an `Arc`) by the writer, the drain, health and metrics; whoever only reads
+//! takes one [`SpoolSnapshot`] (as Vector's buffer usage handle), so a new spool number is a
+//! field here and a line where it is shown. "Full" is decided here, once.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
+
+/// The spool's numbers and its limit at one moment: what readiness, `/metrics` and the
+/// outage log read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpoolSnapshot {
+    /// What counts against the limit ([`SpoolStats::counted_bytes`]): the alert compares it
+    /// with `max_bytes`.
+    pub bytes: u64,
+    /// `--spool-max-bytes`.
+    pub max_bytes: u64,
+    /// Records not yet delivered.
+    pub records: u64,
+    /// `received_at_ms` of the oldest record not yet delivered; 0 when none.
+    pub oldest_undelivered_ms: i64,
+    pub records_lost: u64,
+    pub retained_bytes: u64,
+    pub read_errors: u64,
+    /// Why the drain cannot read the spool, while it cannot.
+    pub read_problem: Option<String>,
+    /// Why appends fail, while they do.
+    pub write_problem: Option<String>,
+}
+
+impl SpoolSnapshot {
+    /// At the limit: appends are refused (503) and readiness says no.
+    pub fn full(&self) -> bool {
+        full(self.bytes, self.max_bytes)
+    }
+
+    /// Age of the oldest record not yet delivered at `now_ms`; `None` when there is none.
+    pub fn oldest_age(&self, now_ms: i64) -> Option<Duration> {
+        match self.oldest_undelivered_ms {
+            0 => None,
+            oldest => Some(Duration::from_millis((now_ms - oldest).max(0) as u64)),
+        }
+    }
+}
+
+/// A soft limit: the spool may pass it by one batch, then refuses until the drain has
+/// delivered enough for delivered segments to be deleted.
+fn full(counted_bytes: u64, max_bytes: u64) -> bool {
+    counted_bytes >= max_bytes
+}
 
 /// Counters updated only after the fact they describe is durable, so a reader of `committed`
 /// never sees a seq that could be lost.
 #[derive(Debug, Default)]
 pub struct SpoolStats {
     bytes: AtomicU64,
+    /// `--spool-max-bytes`, set once when the writer starts.
+    max_bytes: AtomicU64,
     committed: AtomicU64,
     watermark: AtomicU64,
     /// Delivered below this, as the drain knows it (persisted or not yet).
@@ -27,6 +75,28 @@ pub struct SpoolStats {
 }
 
 impl SpoolStats {
+    /// The numbers now, for whoever shows them.
+    pub fn snapshot(&self) -> SpoolSnapshot {
+        SpoolSnapshot {
+            bytes: self.counted_bytes(),
+            max_bytes: self.max_bytes(),
+            records: self.pending(),
+            oldest_undelivered_ms: self.oldest_undelivered_ms(),
+            records_lost: self.records_lost(),
+            retained_bytes: self.retained_bytes(),
+            read_errors: self.read_errors(),
+            read_problem: self.read_problem(),
+            write_problem: self.write_problem(),
+        }
+    }
+    /// At the limit (see [`SpoolSnapshot::full`]), without taking a whole snapshot.
+    pub fn full(&self) -> bool {
+        full(self.counted_bytes(), self.max_bytes())
+    }
+    /// The spool's size limit.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes.load(Ordering::Relaxed)
+    }
     /// Total size of the spool's files: live segments and damaged bytes set aside.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Acquire)
@@ -85,6 +155,9 @@ impl SpoolStats {
         self.write_problem.lock().map_or(None, |p| p.clone())
     }
 
+    pub(crate) fn set_max_bytes(&self, n: u64) {
+        self.max_bytes.store(n, Ordering::Relaxed);
+    }
     pub(crate) fn add_bytes(&self, n: u64) {
         self.bytes.fetch_add(n, Ordering::AcqRel);
     }

@@ -42,7 +42,6 @@ struct Append {
 pub struct SpoolWriter {
     tx: mpsc::Sender<Append>,
     stats: Arc<SpoolStats>,
-    max_bytes: u64,
 }
 
 impl SpoolWriter {
@@ -56,10 +55,11 @@ impl SpoolWriter {
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = store.stats();
+        stats.set_max_bytes(max_bytes);
         std::thread::Builder::new()
             .name("spool-writer".into())
-            .spawn(move || write_loop(store, rx, max_bytes, window, on_commit))?;
-        Ok(SpoolWriter { tx, stats, max_bytes })
+            .spawn(move || write_loop(store, rx, window, on_commit))?;
+        Ok(SpoolWriter { tx, stats })
     }
 
     /// Resolves once the record is on disk and fsynced: only then may the OK go out.
@@ -75,10 +75,9 @@ impl SpoolWriter {
         rx.await.unwrap_or(Err(Refusal::ShuttingDown))
     }
 
-    /// A soft limit: the spool may pass it by one batch, then refuses until the publisher
-    /// has drained enough for delivered segments to be deleted.
+    /// See [`SpoolStats::full`].
     pub fn is_full(&self) -> bool {
-        self.stats.counted_bytes() >= self.max_bytes
+        self.stats.full()
     }
 
     pub fn stats(&self) -> &Arc<SpoolStats> {
@@ -89,7 +88,6 @@ impl SpoolWriter {
 fn write_loop(
     mut store: Store,
     mut rx: mpsc::Receiver<Append>,
-    max_bytes: u64,
     mut window: CommitWindow,
     on_commit: impl Fn(Durable),
 ) {
@@ -106,12 +104,12 @@ fn write_loop(
             gather(timer, &mut rx, &mut batch, wait);
         }
         // At the limit with everything delivered: a new segment lets the old one go now.
-        if stats.bytes() >= max_bytes && store.roll_if_delivered() {
+        if stats.bytes() >= stats.max_bytes() && store.roll_if_delivered() {
             if let Err(e) = cleaner.advance(stats.delivered()) {
                 tracing::warn!(error = %e, "spool: cannot delete a delivered segment");
             }
         }
-        if stats.counted_bytes() >= max_bytes {
+        if stats.full() {
             for a in batch {
                 let _ = a.done.send(Err(Refusal::SpoolFull));
             }

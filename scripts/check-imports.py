@@ -42,6 +42,7 @@ LAYERS = [
     ["event"],
     ["config", "config_file"],
     ["query"],
+    ["spool"],
     ["refusal", "record", "clock", "watch"],
 ]
 

@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::deliver::spool::SpoolStats;
 use crate::outage::OutageLog;
 use crate::publish::Publisher;
 use crate::route::Topics;
+use crate::spool::SpoolStats;
 
 /// What the background check found wrong with Kafka.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -26,6 +26,7 @@ pub mod query;
 pub mod record;
 pub mod refusal;
 pub mod route;
+pub mod spool;
 pub mod tools;
 pub mod watch;
 
@@ -38,7 +39,6 @@ use tokio::net::TcpListener;
 use crate::auth::{Authenticator, TrtcAuth};
 use crate::config::{Config, ConfigError, DeliveryMode};
 use crate::decode::Decoder;
-use crate::deliver::spool::SpoolStats;
 use crate::deliver::{Delivery, KafkaDelivery, MemoryDelivery};
 use crate::health::Health;
 use crate::ingress::{Ingress, Role};
@@ -46,6 +46,7 @@ use crate::metrics::{Metrics, Readings};
 use crate::pipeline::Pipeline;
 use crate::publish::Publisher;
 use crate::route::Topics;
+use crate::spool::SpoolStats;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -57,7 +58,7 @@ pub enum RunError {
         source: std::io::Error,
     },
     #[error("spool: {0}")]
-    Spool(#[from] deliver::spool::SpoolError),
+    Spool(#[from] spool::SpoolError),
     #[error("TLS: {0}")]
     Tls(String),
 }
@@ -288,9 +289,9 @@ fn limits(config: &Config) -> ingress::Limits {
     }
 }
 
-fn retention(retain: Option<config::Retain>) -> deliver::spool::Retention {
+fn retention(retain: Option<config::Retain>) -> spool::Retention {
     use config::Retain;
-    deliver::spool::Retention {
+    spool::Retention {
         max_age: match retain {
             Some(Retain::For(age)) => Some(age),
             _ => None,

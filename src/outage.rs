@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::now_ms;
 use crate::config::DeliveryMode;
-use crate::deliver::spool::SpoolSnapshot;
+use crate::spool::SpoolSnapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

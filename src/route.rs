@@ -10,16 +10,7 @@ use crate::record::{Header, Record};
 mod identity;
 pub use identity::{ce_id, fresh_ce_suffix, redrive_ce_suffix, with_ce_suffix};
 
-/// The header names the bridge writes (CloudEvents binary mode), in the order it writes them.
-pub const HEADER_NAMES: [&str; 7] = [
-    "ce_specversion",
-    "ce_id",
-    "ce_source",
-    "ce_type",
-    "ce_time",
-    "ce_subject",
-    "content-type",
-];
+pub use crate::record::HEADER_NAMES;
 
 /// Topic names, built once from the prefix.
 #[derive(Debug, Clone)]

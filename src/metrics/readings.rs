@@ -2,7 +2,7 @@
 //! state. `lib.rs` hands the admin listener a closure that reads the producer, the spool and
 //! health into these, so metrics holds none of them.
 
-use crate::deliver::spool::SpoolSnapshot;
+use crate::spool::SpoolSnapshot;
 
 /// One scrape's readings.
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 use crate::clock::now_ms;
-use crate::deliver::spool::SpoolSnapshot;
+use crate::spool::SpoolSnapshot;
 
 #[derive(Debug, Default)]
 pub struct SpoolMetrics {

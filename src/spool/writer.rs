@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use super::commit_window::CommitWindow;
+use super::commit_window::CommitWindow;
+use super::error::AppendError;
 use super::stats::SpoolStats;
 use super::store::Store;
 use crate::record::Record;
-use crate::refusal::Refusal;
 
 /// Appends waiting beyond this make the request wait for room (bounded memory).
 const QUEUE: usize = 4096;
@@ -34,7 +34,7 @@ pub struct Durable {
 
 struct Append {
     record: Record,
-    done: oneshot::Sender<Result<(), Refusal>>,
+    done: oneshot::Sender<Result<(), AppendError>>,
 }
 
 /// The request side of the spool. Cheap to clone.
@@ -63,16 +63,16 @@ impl SpoolWriter {
     }
 
     /// Resolves once the record is on disk and fsynced: only then may the OK go out.
-    pub async fn append(&self, record: Record) -> Result<(), Refusal> {
+    pub async fn append(&self, record: Record) -> Result<(), AppendError> {
         if self.is_full() {
-            return Err(Refusal::SpoolFull);
+            return Err(AppendError::Full);
         }
         let (done, rx) = oneshot::channel();
         self.tx
             .send(Append { record, done })
             .await
-            .map_err(|_| Refusal::ShuttingDown)?;
-        rx.await.unwrap_or(Err(Refusal::ShuttingDown))
+            .map_err(|_| AppendError::Stopped)?;
+        rx.await.unwrap_or(Err(AppendError::Stopped))
     }
 
     /// See [`SpoolStats::full`].
@@ -111,7 +111,7 @@ fn write_loop(
         }
         if stats.full() {
             for a in batch {
-                let _ = a.done.send(Err(Refusal::SpoolFull));
+                let _ = a.done.send(Err(AppendError::Full));
             }
             continue;
         }
@@ -133,7 +133,7 @@ fn write_loop(
         let answer = result
             .as_ref()
             .map(|_| ())
-            .map_err(|e| Refusal::SpoolWrite(e.to_string()));
+            .map_err(|e| AppendError::Write(e.to_string()));
         for w in waiters {
             let _ = w.send(answer.clone());
         }
@@ -200,7 +200,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::deliver::spool::testutil::{read_all, rec, seqs};
+    use crate::spool::testutil::{read_all, rec, seqs};
 
     /// With a commit window, a crowd of appends is gathered and every one of them is answered
     /// only once durable; nothing is lost or answered twice.

@@ -28,7 +28,6 @@ LAYERS = [
     ["ingress"],
     ["metrics"],
     ["health"],
-    ["outage"],
     ["pipeline"],
     ["dedup"],
     ["decode"],

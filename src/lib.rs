@@ -19,7 +19,6 @@ pub(crate) mod health;
 pub(crate) mod ingress;
 pub(crate) mod kafka_log;
 pub(crate) mod metrics;
-pub(crate) mod outage;
 pub(crate) mod pipeline;
 pub mod publish;
 pub mod query;
@@ -78,7 +77,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     }
     let publisher = Publisher::new(&config.brokers, &properties, metrics.clone())?;
     let health = Health::new();
-    health.log_outages(outage::OutageLog::new(
+    health.log_outages(health::OutageLog::new(
         &config.brokers,
         config.delivery,
         config.outage_summary_interval,

@@ -80,12 +80,13 @@ impl SpoolStats {
         SpoolSnapshot {
             bytes: self.counted_bytes(),
             max_bytes: self.max_bytes(),
-            records: self.pending(),
-            oldest_undelivered_ms: self.oldest_undelivered_ms(),
+            // Approximate: gaps count too.
+            records: self.committed().saturating_sub(self.watermark()),
+            oldest_undelivered_ms: self.oldest_ms.load(Ordering::Relaxed),
             records_lost: self.records_lost(),
             retained_bytes: self.retained_bytes(),
-            read_errors: self.read_errors(),
-            read_problem: self.read_problem(),
+            read_errors: self.read_errors.load(Ordering::Relaxed),
+            read_problem: self.read_problem.lock().map_or(None, |p| p.clone()),
             write_problem: self.write_problem(),
         }
     }
@@ -125,10 +126,6 @@ impl SpoolStats {
             bytes
         }
     }
-    /// Records written but not yet delivered (approximate: gaps count too).
-    pub fn pending(&self) -> u64 {
-        self.committed().saturating_sub(self.watermark())
-    }
     /// Acknowledged records that damage made unreadable, since start. 0 in normal life.
     pub fn records_lost(&self) -> u64 {
         self.records_lost.load(Ordering::Relaxed)
@@ -136,19 +133,6 @@ impl SpoolStats {
     /// Delivered segments kept for replay (`--spool-retain`), not counted in [`Self::bytes`].
     pub fn retained_bytes(&self) -> u64 {
         self.retained_bytes.load(Ordering::Relaxed)
-    }
-    /// Failed reads of the spool by the drain, since start (each retried).
-    pub fn read_errors(&self) -> u64 {
-        self.read_errors.load(Ordering::Relaxed)
-    }
-    /// When the oldest undelivered record the drain holds was received (ms since the epoch),
-    /// or 0 when it holds none.
-    pub fn oldest_undelivered_ms(&self) -> i64 {
-        self.oldest_ms.load(Ordering::Relaxed)
-    }
-    /// Why the drain cannot read the spool, while it cannot.
-    pub fn read_problem(&self) -> Option<String> {
-        self.read_problem.lock().map_or(None, |p| p.clone())
     }
     /// Why appends fail, while they do.
     pub fn write_problem(&self) -> Option<String> {
@@ -162,10 +146,7 @@ impl SpoolStats {
         self.bytes.fetch_add(n, Ordering::AcqRel);
     }
     pub(crate) fn sub_bytes(&self, n: u64) {
-        // Saturating: a miscount must never wrap into an absurd "disk full" figure.
-        let _ = self
-            .bytes
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
+        sub_saturating(&self.bytes, n);
     }
     pub(crate) fn set_active_bytes(&self, n: u64) {
         self.active_bytes.store(n, Ordering::Release);
@@ -186,11 +167,7 @@ impl SpoolStats {
         self.retained_bytes.fetch_add(n, Ordering::Relaxed);
     }
     pub(crate) fn sub_retained_bytes(&self, n: u64) {
-        let _ = self
-            .retained_bytes
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                Some(b.saturating_sub(n))
-            });
+        sub_saturating(&self.retained_bytes, n);
     }
     pub(crate) fn add_records_lost(&self, n: u64) {
         self.records_lost.fetch_add(n, Ordering::Relaxed);
@@ -206,6 +183,11 @@ impl SpoolStats {
     pub(crate) fn set_write_problem(&self, problem: Option<String>) -> bool {
         replace(&self.write_problem, problem)
     }
+}
+
+/// Saturating: a miscount must never wrap into an absurd "disk full" figure.
+fn sub_saturating(counter: &AtomicU64, n: u64) {
+    let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
 }
 
 fn replace(slot: &Mutex<Option<String>>, value: Option<String>) -> bool {

@@ -22,9 +22,6 @@ pub struct SpoolMode {
     pub drain: Drain,
 }
 
-/// Opens (and recovers) the spool, then starts the drain and the writer threads. Everything
-/// past the watermark is delivered while new callbacks are accepted. `problems` hears of
-/// delivery problems (the DLQ refusing records) and says which topics are missing.
 /// How the spool is sized and paced (from the bridge's flags).
 #[derive(Debug, Clone)]
 pub struct SpoolSettings {
@@ -36,7 +33,8 @@ pub struct SpoolSettings {
 }
 
 /// Opens (and recovers) the spool, then starts the drain and the writer threads. Everything
-/// past the watermark is delivered while new callbacks are accepted.
+/// past the watermark is delivered while new callbacks are accepted. `problems` hears of
+/// delivery problems (the DLQ refusing records) and says which topics are missing.
 pub fn start(
     dir: &Path,
     settings: &SpoolSettings,

@@ -28,7 +28,6 @@ LAYERS = [
     ["ingress"],
     ["metrics"],
     ["health"],
-    ["outage"],
     ["pipeline"],
     ["dedup"],
     ["decode"],
@@ -36,11 +35,13 @@ LAYERS = [
     ["deliver"],
     ["publish"],
     ["kafka_log"],
+    ["dlq"],
     ["route"],
     ["callbacks"],
     ["event"],
     ["config", "config_file"],
     ["query"],
+    ["spool"],
     ["refusal", "record", "clock", "watch"],
 ]
 

@@ -15,11 +15,11 @@ use super::error::ToolError;
 use super::filter::{event_id, Filter};
 use super::produce::send_when_room;
 use crate::config::DeliveryMode;
-use crate::deliver::spool::SpoolView;
 use crate::metrics::Metrics;
 use crate::publish::{self, Publisher};
 use crate::record::Record;
 use crate::route::Topics;
+use crate::spool::SpoolView;
 
 /// The header that tells a replayed record from the original (RFC 3339, when it was replayed).
 pub const REPLAYED_AT: &str = "replayed-at";
@@ -303,7 +303,7 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deliver::spool::Store;
+    use crate::spool::Store;
 
     fn record(i: u64) -> Record {
         Record {

@@ -10,9 +10,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::error::ToolError;
 use super::filter::Filter;
 use super::replay;
-use crate::deliver::spool::{SpoolView, Walk};
 use crate::event::received_at_ms;
 use crate::record::Record;
+use crate::spool::{SpoolView, Walk};
 
 #[derive(Debug, Subcommand)]
 pub enum SpoolCommand {

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 
 use crate::callbacks::{trtc, Callback, Kind};
 use crate::config::UnknownCommands;
+use crate::dlq::Dlq;
 use crate::event::{Event, Origin};
 use crate::query::CallbackQuery;
 use crate::record::Record;
@@ -21,6 +22,11 @@ pub struct Decoder {
 }
 
 impl Decoder {
+    /// Builds the DLQ copies of what this decoder refuses, within the same record limit.
+    pub fn dlq(&self) -> Dlq {
+        Dlq::new(self.topics.clone(), self.max_record_bytes)
+    }
+
     /// decode → normalize → route. `ce_suffix` makes the record's `ce_id`
     /// ([`route::ce_id`]): a fresh one per accepted callback, a stable one on redrive.
     pub fn callback(

@@ -11,18 +11,19 @@ pub mod clock;
 pub mod config;
 pub(crate) mod decode;
 pub mod deliver;
+pub mod dlq;
 pub mod event;
 pub(crate) mod health;
 pub(crate) mod ingress;
 pub mod kafka_args;
 pub(crate) mod metrics;
-pub(crate) mod outage;
 pub(crate) mod pipeline;
 pub mod publish;
 pub mod query;
 pub mod record;
 pub mod refusal;
 pub mod route;
+pub mod spool;
 pub mod tools;
 pub mod watch;
 
@@ -35,14 +36,14 @@ use tokio::net::TcpListener;
 use crate::auth::{Authenticator, TrtcAuth};
 use crate::config::{Config, ConfigError, DeliveryMode};
 use crate::decode::Decoder;
-use crate::deliver::spool::SpoolStats;
 use crate::deliver::{Delivery, KafkaDelivery, MemoryDelivery};
 use crate::health::Health;
 use crate::ingress::{Ingress, Role};
-use crate::metrics::{Metrics, Readings, SpoolReadings};
+use crate::metrics::{Metrics, Readings};
 use crate::pipeline::Pipeline;
 use crate::publish::Publisher;
 use crate::route::Topics;
+use crate::spool::SpoolStats;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -54,7 +55,7 @@ pub enum RunError {
         source: std::io::Error,
     },
     #[error("spool: {0}")]
-    Spool(#[from] deliver::spool::SpoolError),
+    Spool(#[from] spool::SpoolError),
     #[error("TLS: {0}")]
     Tls(String),
 }
@@ -91,7 +92,7 @@ fn build(config: &Config) -> Result<Bridge, RunError> {
     }
     let publisher = Publisher::new(&config.kafka.brokers, &properties, metrics.clone())?;
     let health = Health::new();
-    health.log_outages(outage::OutageLog::new(
+    health.log_outages(health::OutageLog::new(
         &config.kafka.brokers,
         config.delivery,
         config.outage_summary_interval,
@@ -118,7 +119,7 @@ fn build(config: &Config) -> Result<Bridge, RunError> {
                 topics.clone(),
                 health.clone(),
             )?;
-            health.watch_spool(spool.writer.stats().clone(), config.spool_max_bytes);
+            health.watch_spool(spool.writer.stats().clone());
             (Delivery::Spool(spool.writer), Some(spool.drain))
         }
         DeliveryMode::Memory => (Delivery::Memory(MemoryDelivery::new(publisher.clone())), None),
@@ -260,31 +261,6 @@ impl pipeline::MissingTopics for Health {
     }
 }
 
-/// Readiness reads the spool's counters.
-impl health::SpoolGauge for SpoolStats {
-    /// What counts against `--spool-max-bytes` (a fully delivered writer's segment does not),
-    /// as the writer counts it: otherwise readiness would say "full" when appends are taken.
-    fn bytes(&self) -> u64 {
-        SpoolStats::counted_bytes(self)
-    }
-
-    fn records(&self) -> u64 {
-        self.pending()
-    }
-
-    fn oldest_undelivered_ms(&self) -> i64 {
-        SpoolStats::oldest_undelivered_ms(self)
-    }
-
-    fn read_problem(&self) -> Option<String> {
-        SpoolStats::read_problem(self)
-    }
-
-    fn write_problem(&self) -> Option<String> {
-        SpoolStats::write_problem(self)
-    }
-}
-
 /// The callback pipeline's stages, from the configuration. `max_record_bytes`: the producer's
 /// `message.max.bytes`; a bigger event is refused before the OK, not lost after it.
 fn pipeline(
@@ -312,18 +288,7 @@ fn readings(
 ) -> impl Fn() -> Readings + Send + Sync {
     move || Readings {
         queue_depth: publisher.in_flight(),
-        spool: spool.as_deref().map(|stats| SpoolReadings {
-            // As the limit counts it (the alert compares it with spool_max_bytes).
-            bytes: stats.counted_bytes(),
-            records: stats.pending(),
-            oldest_undelivered_ms: stats.oldest_undelivered_ms(),
-            records_lost: stats.records_lost(),
-            retained_bytes: stats.retained_bytes(),
-            read_errors: stats.read_errors(),
-            read_failing: stats.read_problem().is_some(),
-            write_failing: stats.write_problem().is_some(),
-        }),
-        spool_max_bytes: health.spool_max_bytes().unwrap_or(0),
+        spool: spool.as_deref().map(SpoolStats::snapshot),
         ready: health.readiness().is_ok(),
         kafka_reachable: health.kafka_reachable(),
         missing_topics: health.missing_topics(),
@@ -358,9 +323,9 @@ fn limits(config: &Config) -> ingress::Limits {
     }
 }
 
-fn retention(retain: Option<config::Retain>) -> deliver::spool::Retention {
+fn retention(retain: Option<config::Retain>) -> spool::Retention {
     use config::Retain;
-    deliver::spool::Retention {
+    spool::Retention {
         max_age: match retain {
             Some(Retain::For(age)) => Some(age),
             _ => None,

@@ -7,13 +7,14 @@
 //! Every series an alert in deploy/prometheus/ uses is here (tests/monitoring.rs checks).
 
 mod auth;
+mod health;
 mod ingress;
 mod process;
 mod readings;
+mod spool;
 
-pub use readings::{Readings, SpoolReadings};
+pub use readings::Readings;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use prometheus_client::encoding::{text, EncodeLabelSet};
@@ -26,7 +27,6 @@ use prometheus_client::registry::Registry;
 
 use crate::callbacks::trtc;
 use crate::callbacks::Kind;
-use crate::clock::now_ms;
 use crate::event::Family as EventFamily;
 use crate::pipeline::TrtcOutcome;
 use crate::refusal::Refusal;
@@ -71,18 +71,8 @@ pub struct Metrics {
     trtc_duplicates: Counter,
     trtc_kept_on_dlq: Counter,
     queue_depth: Gauge,
-    spool_bytes: Gauge,
-    spool_records: Gauge,
-    spool_oldest_age: Gauge<f64, AtomicU64>,
-    spool_records_lost: Counter,
-    spool_retained_bytes: Gauge,
-    spool_read_errors: Counter,
-    spool_read_failing: Gauge,
-    spool_write_failing: Gauge,
-    spool_max_bytes: Gauge,
-    ready: Gauge,
-    kafka_reachable: Gauge,
-    topic_missing: Family<TopicLabels, Gauge>,
+    spool: spool::SpoolMetrics,
+    health: health::HealthMetrics,
     unsigned_allowed: Gauge,
     /// The bridge's own topics, resolved once: a delivery report finds its counter without
     /// allocating.
@@ -114,18 +104,8 @@ impl Metrics {
             trtc_duplicates: Counter::default(),
             trtc_kept_on_dlq: Counter::default(),
             queue_depth: Gauge::default(),
-            spool_bytes: Gauge::default(),
-            spool_records: Gauge::default(),
-            spool_oldest_age: Gauge::default(),
-            spool_records_lost: Counter::default(),
-            spool_retained_bytes: Gauge::default(),
-            spool_read_errors: Counter::default(),
-            spool_read_failing: Gauge::default(),
-            spool_write_failing: Gauge::default(),
-            spool_max_bytes: Gauge::default(),
-            ready: Gauge::default(),
-            kafka_reachable: Gauge::default(),
-            topic_missing: Family::default(),
+            spool: spool::SpoolMetrics::default(),
+            health: health::HealthMetrics::default(),
             unsigned_allowed: Gauge::default(),
             known_topics: Vec::new(),
             dlq_topic: topics.get(EventFamily::Dlq).clone(),
@@ -195,46 +175,7 @@ impl Metrics {
             "Records queued in the Kafka producer or in flight",
             self.queue_depth.clone(),
         );
-        r.register(
-            "spool_bytes",
-            "Size of the spool's segment files and set-aside bytes, as counted against --spool-max-bytes (a fully delivered segment being written is not)",
-            self.spool_bytes.clone(),
-        );
-        r.register(
-            "spool_records",
-            "Records in the spool not yet delivered",
-            self.spool_records.clone(),
-        );
-        r.register(
-            "spool_oldest_undelivered_age_seconds",
-            "Age of the oldest record in the spool not yet delivered (0 when none)",
-            self.spool_oldest_age.clone(),
-        );
-        r.register(
-            "spool_retained_bytes",
-            "Delivered spool segments kept for replay (--spool-retain), not counted in spool_bytes",
-            self.spool_retained_bytes.clone(),
-        );
-        r.register(
-            "spool_records_lost",
-            "Acknowledged records made unreadable by damage to the spool since start (0 in normal life: alert on any)",
-            self.spool_records_lost.clone(),
-        );
-        r.register(
-            "spool_read_errors",
-            "Failed reads of the spool by the drain since start; each is retried from the same record",
-            self.spool_read_errors.clone(),
-        );
-        r.register(
-            "spool_read_failing",
-            "1 while the drain cannot read the spool (it retries), else 0",
-            self.spool_read_failing.clone(),
-        );
-        r.register(
-            "spool_write_failing",
-            "1 while appends to the spool fail and callbacks are answered 503, else 0",
-            self.spool_write_failing.clone(),
-        );
+        self.spool.register(r);
         r.register(
             "auth_unsigned_allowed",
             "1 when the bridge runs with --allow-unsigned: no auth token, callback signatures not checked (alert on it)",
@@ -264,26 +205,8 @@ impl Metrics {
     }
 
     fn register_health(&self, r: &mut Registry) {
-        r.register(
-            "spool_max_bytes",
-            "The spool's size limit (--spool-max-bytes; 0 outside spool mode): at it callbacks get 503",
-            self.spool_max_bytes.clone(),
-        );
-        r.register(
-            "ready",
-            "1 while /readyz says the bridge can accept callbacks, else 0",
-            self.ready.clone(),
-        );
-        r.register(
-            "kafka_reachable",
-            "1 while the last check reached the brokers, else 0",
-            self.kafka_reachable.clone(),
-        );
-        r.register(
-            "topic_missing",
-            "1 for each of the bridge's topics the cluster does not have (its events go to the DLQ), else 0",
-            self.topic_missing.clone(),
-        );
+        self.spool.register_limit(r);
+        self.health.register(r);
     }
 
     /// Whether the bridge runs with `--allow-unsigned` (set once at start).
@@ -368,41 +291,13 @@ impl Metrics {
     /// The text exposition, with the mirrored gauges read now.
     pub fn render(&self, now: &Readings) -> String {
         self.queue_depth.set(i64::from(now.queue_depth));
-        if let Some(spool) = &now.spool {
-            self.spool_bytes.set(clamp(spool.bytes));
-            self.spool_records.set(clamp(spool.records));
-            let age_ms = match spool.oldest_undelivered_ms {
-                0 => 0,
-                oldest => (now_ms() - oldest).max(0),
-            };
-            self.spool_oldest_age.set(age_ms as f64 / 1000.0);
-            mirror(&self.spool_records_lost, spool.records_lost);
-            self.spool_retained_bytes.set(clamp(spool.retained_bytes));
-            mirror(&self.spool_read_errors, spool.read_errors);
-            self.spool_read_failing.set(i64::from(spool.read_failing));
-            self.spool_write_failing.set(i64::from(spool.write_failing));
-        }
-        self.read_health(now);
+        self.spool.read(now.spool.as_ref());
+        self.health.read(now, self.known_topics.iter().map(|(t, _)| t));
         let mut out = String::with_capacity(4096);
         if let Err(e) = text::encode(&mut out, &self.registry) {
             tracing::error!(error = %e, "cannot encode metrics");
         }
         out
-    }
-}
-
-impl Metrics {
-    fn read_health(&self, now: &Readings) {
-        self.spool_max_bytes.set(clamp(now.spool_max_bytes));
-        self.ready.set(i64::from(now.ready));
-        self.kafka_reachable.set(i64::from(now.kafka_reachable));
-        let missing = &now.missing_topics;
-        for (topic, _) in &self.known_topics {
-            let gauge = self
-                .topic_missing
-                .get_or_create(&TopicLabels { topic: topic.clone() });
-            gauge.set(i64::from(missing.iter().any(|m| **m == **topic)));
-        }
     }
 }
 
@@ -421,16 +316,4 @@ impl crate::publish::Tally for Metrics {
     fn delivered(&self, topic: &str, outcome: Result<(), bool>) {
         Metrics::delivered(self, topic, outcome);
     }
-}
-
-/// Brings a counter up to a total kept elsewhere (the spool counts; this only exports).
-fn mirror(counter: &Counter, total: u64) {
-    let seen = counter.get();
-    if total > seen {
-        counter.inc_by(total - seen);
-    }
-}
-
-fn clamp(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }

@@ -113,7 +113,7 @@ impl Refusal {
             QueueFull => (StatusCode::SERVICE_UNAVAILABLE, 5030),
             ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, 5031),
             KafkaFailed(_) => (StatusCode::SERVICE_UNAVAILABLE, 5040),
-            // 5041 is taken: DLQ records the broker refused (route::BROKER_REFUSED_CODE).
+            // 5041 is taken: DLQ records the broker refused (dlq::BROKER_REFUSED_CODE).
             SpoolFull => (StatusCode::SERVICE_UNAVAILABLE, 5032),
             SpoolWrite(_) => (StatusCode::SERVICE_UNAVAILABLE, 5033),
         }

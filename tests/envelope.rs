@@ -17,8 +17,8 @@ use common::http::{get_text_blocking, post_with};
 use common::samples::{trtc, trtc_headers, TRTC_KEY};
 use common::wait_for;
 use serde_json::{json, Value};
-use tencent_kafka_bridge::deliver::spool::SpoolView;
 use tencent_kafka_bridge::event::event_id;
+use tencent_kafka_bridge::spool::SpoolView;
 use tencent_kafka_bridge::tools::samples;
 
 fn sample(name: &str) -> (&'static str, &'static str) {

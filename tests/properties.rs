@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use common::assert_schema;
 use strategies::{body, field_name, json_value, Field, Generated};
 use tencent_kafka_bridge::callbacks::{Callback, Kind};
+use tencent_kafka_bridge::dlq::Dlq;
 use tencent_kafka_bridge::event::{event_id, snake_case, Event, Origin};
 use tencent_kafka_bridge::query::CallbackQuery;
 use tencent_kafka_bridge::record::Record;
@@ -62,7 +63,7 @@ fn check_refusal(refusal: &Refusal, command: &str, body: &[u8]) {
     assert_eq!(answer["ErrorCode"], code);
     let raw_query = query(command);
     let q = CallbackQuery::parse(&raw_query).unwrap();
-    let dlq = route::dlq_record(&Topics::new("tencent."), &q, refusal, body, 1);
+    let dlq = Dlq::new(Topics::new("tencent."), usize::MAX).refused_callback(&q, refusal, body, 1);
     let v: Value = serde_json::from_slice(&dlq.value).unwrap();
     assert_schema("dlq", &v);
     assert_eq!(v["error_code"], code);
@@ -338,7 +339,8 @@ fn any_event_time_makes_a_record_with_a_valid_ce_time() {
 /// the first 128 KiB (never inside a UTF-8 character), the cut said in `reason`.
 #[test]
 fn a_refused_records_dlq_copy_is_bounded_and_valid() {
-    use tencent_kafka_bridge::route::{broker_refused_record, DLQ_MAX_KEPT_BYTES};
+    use tencent_kafka_bridge::dlq::DLQ_MAX_KEPT_BYTES;
+    use tencent_kafka_bridge::route::DEFAULT_MAX_RECORD_BYTES;
     let live = Kind::LiveMemberStateChanged.canonical();
     let members: Vec<String> = (0..200_000).map(|i| format!("房间{i}")).collect();
     let body = serde_json::json!({
@@ -355,7 +357,11 @@ fn a_refused_records_dlq_copy_is_bounded_and_valid() {
     for (value_len, cut) in [(record.value.len(), true), (small, false)] {
         let mut r = record.clone();
         r.value.truncate(value_len);
-        let dlq = broker_refused_record(&Topics::new("tencent."), &r, "MessageSizeTooLarge", 1);
+        let dlq = Dlq::new(Topics::new("tencent."), DEFAULT_MAX_RECORD_BYTES).refused_by_broker(
+            &r,
+            "MessageSizeTooLarge",
+            1,
+        );
         assert!(dlq.value.len() < 1_000_000, "{}", dlq.value.len());
         let v: Value = serde_json::from_slice(&dlq.value).unwrap();
         assert_schema("dlq", &v);

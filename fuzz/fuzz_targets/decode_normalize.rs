@@ -9,6 +9,7 @@ use tencent_kafka_bridge::query::CallbackQuery;
 use tencent_kafka_bridge::callbacks::{Callback, Kind};
 use tencent_kafka_bridge::event::{Event, Origin};
 use tencent_kafka_bridge::refusal::answer_body;
+use tencent_kafka_bridge::dlq::Dlq;
 use tencent_kafka_bridge::route::{self, Topics};
 
 const EXTRA_COMMANDS: [&str; 5] = [
@@ -40,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
     // The pipeline refuses invalid UTF-8 before decode; its DLQ record must still be JSON.
     let Ok(text) = std::str::from_utf8(body) else {
         let r = tencent_kafka_bridge::refusal::Refusal::NotJson("invalid UTF-8".into());
-        let dlq = route::dlq_record(&topics, &query, &r, body, 1);
+        let dlq = Dlq::new(topics.clone(), usize::MAX).refused_callback(&query, &r, body, 1);
         serde_json::from_slice::<serde_json::Value>(&dlq.value).unwrap();
         return;
     };
@@ -83,7 +84,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(refusal.keeps_on_dlq(), "{refusal:?}");
             let answer: serde_json::Value = serde_json::from_slice(&answer_body(Some(&refusal))).unwrap();
             assert_eq!(answer["ErrorCode"], code);
-            let dlq = route::dlq_record(&topics, &query, &refusal, body, 1);
+            let dlq = Dlq::new(topics.clone(), usize::MAX).refused_callback(&query, &refusal, body, 1);
             let v: serde_json::Value = serde_json::from_slice(&dlq.value).unwrap();
             assert_eq!(v["body"], text);
         }

@@ -7,8 +7,8 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use tencent_kafka_bridge::deliver::spool::log::{self, FrameError, HEADER_LEN, MIN_PAYLOAD_LEN};
-use tencent_kafka_bridge::deliver::spool::{Reader, Store};
+use tencent_kafka_bridge::spool::log::{self, FrameError, HEADER_LEN, MIN_PAYLOAD_LEN};
+use tencent_kafka_bridge::spool::{Reader, Store};
 
 /// Upper bound on how many frames `data` can hold.
 fn max_frames(len: usize) -> usize {

@@ -1,5 +1,6 @@
 //! deliver: hands a routed record off as the delivery mode promises, then the HTTP answer goes
-//! out. Each mode is one file; the spool slots in here as another variant.
+//! out. Each mode is one file; spool mode is the write-ahead log (`crate::spool`) and its
+//! drain (`spool/`), whose append errors become refusals here.
 
 mod kafka;
 mod memory;
@@ -16,7 +17,7 @@ pub use memory::MemoryDelivery;
 pub enum Delivery {
     Memory(MemoryDelivery),
     Kafka(KafkaDelivery),
-    Spool(spool::SpoolWriter),
+    Spool(crate::spool::SpoolWriter),
 }
 
 impl Delivery {
@@ -25,7 +26,7 @@ impl Delivery {
         match self {
             Delivery::Memory(m) => m.deliver(&record),
             Delivery::Kafka(k) => k.deliver(&record).await,
-            Delivery::Spool(s) => s.append(record).await,
+            Delivery::Spool(s) => s.append(record).await.map_err(spool::refusal),
         }
     }
 }

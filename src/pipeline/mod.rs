@@ -9,6 +9,7 @@ use crate::auth::{Authenticator, TrtcAuth};
 use crate::clock::now_ms;
 use crate::decode::Decoder;
 use crate::deliver::Delivery;
+use crate::dlq::Dlq;
 use crate::query::CallbackQuery;
 use crate::record::Record;
 use crate::refusal::Refusal;
@@ -28,6 +29,8 @@ pub struct Pipeline {
     trtc: Option<TrtcAuth>,
     recent: Recent,
     decoder: Decoder,
+    /// Builds "the DLQ copy of this", within the decoder's limit.
+    dlq: Dlq,
     delivery: Delivery,
     missing: Option<Arc<dyn MissingTopics>>,
 }
@@ -59,6 +62,7 @@ impl Pipeline {
             auth,
             trtc,
             recent: Recent::default(),
+            dlq: decoder.dlq(),
             decoder,
             delivery,
             missing: None,
@@ -74,15 +78,12 @@ impl Pipeline {
     }
 
     fn keepable(&self, record: Record) -> Record {
-        let dlq = self.decoder.topics.get(crate::event::Family::Dlq);
         match &self.missing {
-            Some(m) if record.topic != *dlq && m.topic_missing(&record.topic) => {
-                route::broker_refused_record_within(
-                    &self.decoder.topics,
+            Some(m) if record.topic != *self.dlq.topic() && m.topic_missing(&record.topic) => {
+                self.dlq.refused_by_broker(
                     &record,
                     "the topic does not exist (the bridge's last check of the cluster)",
                     now_ms(),
-                    self.decoder.max_record_bytes,
                 )
             }
             _ => record,
@@ -112,14 +113,7 @@ impl Pipeline {
             Err(refusal) => {
                 if refusal.keeps_on_dlq() {
                     let record = route::with_ce_suffix(
-                        route::dlq_record_within(
-                            &self.decoder.topics,
-                            query,
-                            &refusal,
-                            body,
-                            received_at_ms,
-                            self.decoder.max_record_bytes,
-                        ),
+                        self.dlq.refused_callback(query, &refusal, body, received_at_ms),
                         &ce_suffix,
                     );
                     if let Err(e) = self.delivery.deliver(record).await {
@@ -149,14 +143,7 @@ impl Pipeline {
                     kept: vec![(Cow::Borrowed("SdkAppId"), Cow::Borrowed(app))],
                     ..CallbackQuery::default()
                 };
-                let dead = route::dlq_record_within(
-                    &self.decoder.topics,
-                    &query,
-                    &refusal,
-                    body,
-                    received_at_ms,
-                    self.decoder.max_record_bytes,
-                );
+                let dead = self.dlq.refused_callback(&query, &refusal, body, received_at_ms);
                 // Not kept (spool full, broker down): then a retry can help.
                 self.delivery.deliver(dead).await?;
                 return Ok(TrtcOutcome::KeptOnDlq(refusal));

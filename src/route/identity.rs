@@ -86,8 +86,7 @@ mod tests {
         assert_eq!(redrive_ce_suffix(2, 17), redrive_ce_suffix(2, 17));
         assert_ne!(redrive_ce_suffix(2, 17), redrive_ce_suffix(1, 17));
         let q = crate::query::CallbackQuery::parse("SdkAppid=14&CallbackCommand=A.B").unwrap();
-        let dead = crate::route::dlq_record(
-            &Topics::new("t."),
+        let dead = crate::dlq::Dlq::new(Topics::new("t."), usize::MAX).refused_callback(
             &q,
             &crate::refusal::Refusal::NotObject,
             b"[1]",

@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum ToolError {
     #[error(transparent)]
-    Spool(#[from] crate::deliver::spool::SpoolError),
+    Spool(#[from] crate::spool::SpoolError),
     #[error("Kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error(transparent)]

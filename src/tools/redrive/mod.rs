@@ -22,11 +22,12 @@ use super::filter::parse_time;
 use super::produce::send_when_room;
 use crate::config::{DeliveryMode, TopicPrefixArg, UnknownCommands};
 use crate::decode::Decoder;
+use crate::dlq::DlqValue;
 use crate::kafka_args::KafkaArgs;
 use crate::metrics::Metrics;
 use crate::publish::{self, Publisher};
 use crate::record::Record;
-use crate::route::{Topics, BROKER_REFUSED_CODE};
+use crate::route::Topics;
 
 mod state;
 
@@ -59,20 +60,6 @@ pub const REDRIVEN_AT: &str = "redriven-at";
 
 fn redriven_at() -> String {
     super::filter::time(crate::clock::now_ms())
-}
-
-/// One DLQ record, as the bridge wrote it.
-#[derive(Debug, serde::Deserialize)]
-struct Dead {
-    reason: String,
-    error_code: u32,
-    sdk_app_id: String,
-    command: Option<String>,
-    #[serde(default)]
-    query: BTreeMap<String, String>,
-    body: String,
-    body_encoding: String,
-    received_at_ms: i64,
 }
 
 /// What redrive makes of one DLQ record.
@@ -258,7 +245,7 @@ fn read_all<'c>(
 /// Today's decoder over one DLQ record at `place` (partition, offset), which names the
 /// redriven event's `ce_id`: the same record redriven twice is one event.
 fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8], (partition, offset): (i32, i64)) -> Verdict {
-    let dead: Dead = match serde_json::from_slice(payload) {
+    let dead = match DlqValue::parse(payload) {
         Ok(d) => d,
         Err(e) => return Verdict::Stays(format!("not a DLQ record the bridge wrote: {e}")),
     };
@@ -267,18 +254,15 @@ fn judge(args: &RedriveArgs, decoder: &Decoder, payload: &[u8], (partition, offs
     {
         return Verdict::Skip;
     }
-    if dead.error_code == BROKER_REFUSED_CODE {
+    if dead.broker_refused() {
         return Verdict::Stays("the broker refused the event (5041): not a decoding refusal".into());
     }
-    if dead.reason.ends_with(" kept)") && dead.reason.contains("(body of ") {
+    if dead.body_cut() {
         return Verdict::Stays("only the start of the body was kept".into());
     }
-    let body = match dead.body_encoding.as_str() {
-        "base64" => match base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &dead.body) {
-            Ok(b) => b,
-            Err(e) => return Verdict::Stays(format!("body: {e}")),
-        },
-        _ => dead.body.into_bytes(),
+    let body = match dead.body_bytes() {
+        Ok(b) => b,
+        Err(e) => return Verdict::Stays(format!("body: {e}")),
     };
     let decoded = match dead.command.as_deref() {
         Some("TRTC") => decoder

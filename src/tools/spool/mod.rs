@@ -9,9 +9,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use super::error::ToolError;
 use super::filter::Filter;
 use crate::config::SpoolDirArg;
-use crate::deliver::spool::{SpoolView, Walk};
 use crate::event::received_at_ms;
 use crate::record::Record;
+use crate::spool::{SpoolView, Walk};
 
 pub(crate) mod replay;
 

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use crate::config::{DeliveryMode, SpoolDirArg};
-use crate::deliver::spool::SpoolView;
 use crate::kafka_args::KafkaArgs;
 use crate::metrics::Metrics;
 use crate::publish::{self, Publisher};
 use crate::record::Record;
 use crate::route::Topics;
+use crate::spool::SpoolView;
 use crate::tools::error::ToolError;
 use crate::tools::filter::{event_id, Filter};
 use crate::tools::produce::send_when_room;
@@ -298,7 +298,7 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deliver::spool::Store;
+    use crate::spool::Store;
 
     fn record(i: u64) -> Record {
         Record {

@@ -1,7 +1,7 @@
 //! The catch-up reader's state (the reading is in `window.rs`).
 
 use super::lanes::Lane;
-use crate::deliver::spool::reader::Reader;
+use crate::spool::reader::Reader;
 
 /// A second reader over records the main reader left to deferred lanes: it offered every
 /// record from `from` to its position to them.

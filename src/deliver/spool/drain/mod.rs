@@ -37,14 +37,14 @@ use self::lanes::Lanes;
 use self::persist::Persisted;
 use self::round::Round;
 pub use self::sink::Sink;
-use super::cleaner::Cleaner;
 use super::problems::DeliveryProblems;
-use super::reader::Reader;
-use super::stats::SpoolStats;
-use super::writer::Durable;
 use crate::event::received_at_ms;
 use crate::record::Record;
 use crate::route::Topics;
+use crate::spool::cleaner::Cleaner;
+use crate::spool::reader::Reader;
+use crate::spool::stats::SpoolStats;
+use crate::spool::writer::Durable;
 
 /// Records read from disk but not yet delivered: the bound on this thread's memory, whatever
 /// the lanes do (records they defer cost nothing until read again). librdkafka

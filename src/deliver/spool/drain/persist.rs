@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::deliver::spool::cleaner::Cleaner;
-use crate::deliver::spool::reader::Reader;
+use crate::spool::cleaner::Cleaner;
+use crate::spool::reader::Reader;
 
 /// Persisting the watermark more often only saves duplicates after a crash.
 const PERSIST_EVERY: Duration = Duration::from_millis(200);

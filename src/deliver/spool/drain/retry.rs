@@ -15,10 +15,10 @@ use rdkafka::error::KafkaError;
 use super::round::Round;
 use super::State;
 use crate::clock::now_ms;
+use crate::dlq::Dlq;
 use crate::publish::{
     is_permanent, is_purged, is_size, is_unknown_topic, needs_new_producer, Ack, Reported, SendError,
 };
-use crate::route::broker_refused_record_within;
 
 /// The last resort for a DLQ copy the broker refuses for its size.
 const SMALLEST_DLQ_COPY: usize = 4096;
@@ -143,19 +143,17 @@ impl State {
                 tracing::error!(topic = %entry.record.topic, error = %error, "broker refused a record for good; moving it to the DLQ");
                 let max = self.parts.publisher.max_record_bytes();
                 let copy =
-                    broker_refused_record_within(&self.parts.topics, &entry.record, &why, now_ms(), max);
+                    Dlq::new(self.parts.topics.clone(), max).refused_by_broker(&entry.record, &why, now_ms());
                 entry.original = Some(std::mem::replace(&mut entry.record, copy));
             }
             Some(original) if is_size(error) && !entry.shrunk => {
                 // The DLQ takes less than the producer allows: a copy that keeps only the
                 // reason and a sliver of the body must get through, or it blocks the spool.
                 tracing::error!(error = %error, "the DLQ refused a record for its size; keeping a smaller copy");
-                entry.record = broker_refused_record_within(
-                    &self.parts.topics,
+                entry.record = Dlq::new(self.parts.topics.clone(), SMALLEST_DLQ_COPY).refused_by_broker(
                     original,
                     &why,
                     now_ms(),
-                    SMALLEST_DLQ_COPY,
                 );
                 entry.shrunk = true;
             }

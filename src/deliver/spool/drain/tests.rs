@@ -11,12 +11,12 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 use super::lanes::LANE_RECORDS;
 use super::{Drain, DrainParts, Sink};
-use crate::deliver::spool::problems::DeliveryProblems;
-use crate::deliver::spool::stats::SpoolStats;
-use crate::deliver::spool::store::Store;
+use crate::deliver::spool::DeliveryProblems;
 use crate::publish::{Ack, SendError};
 use crate::record::Record;
 use crate::route::Topics;
+use crate::spool::stats::SpoolStats;
+use crate::spool::store::Store;
 
 #[derive(Default)]
 struct Cluster {

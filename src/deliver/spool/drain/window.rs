@@ -8,9 +8,9 @@
 use super::catchup::CatchUp;
 use super::lanes::{Lane, LANE_BYTES, LANE_RECORDS};
 use super::{Pending, State, FRESH_BYTES, FRESH_RECORDS, WINDOW_BYTES, WINDOW_RECORDS};
-use crate::deliver::spool::reader::Reader;
-use crate::deliver::spool::writer::Durable;
 use crate::record::Record;
+use crate::spool::reader::Reader;
+use crate::spool::writer::Durable;
 
 /// Records read from disk in one round at most: lanes that defer what they read could
 /// otherwise keep the thread reading a whole outage's backlog before it handles a report.

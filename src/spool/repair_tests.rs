@@ -4,11 +4,11 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::deliver::spool::dir::segment_path;
-use crate::deliver::spool::fs::faults::FaultyFs;
-use crate::deliver::spool::log;
-use crate::deliver::spool::testutil::{names, read_all, rec, seqs};
-use crate::deliver::spool::{Retention, Store};
+use crate::spool::dir::segment_path;
+use crate::spool::fs::faults::FaultyFs;
+use crate::spool::log;
+use crate::spool::testutil::{names, read_all, rec, seqs};
+use crate::spool::{Retention, Store};
 
 /// A spool of one segment holding `n` records with record `bad` damaged: the dir, the segment
 /// path, and the frames' start offsets.

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-pub use super::commit_window::CommitWindow;
+use super::commit_window::CommitWindow;
+use super::error::AppendError;
 use super::stats::SpoolStats;
 use super::store::Store;
 use crate::record::Record;
-use crate::refusal::Refusal;
 
 /// Appends waiting beyond this make the request wait for room (bounded memory).
 const QUEUE: usize = 4096;
@@ -34,7 +34,7 @@ pub struct Durable {
 
 struct Append {
     record: Record,
-    done: oneshot::Sender<Result<(), Refusal>>,
+    done: oneshot::Sender<Result<(), AppendError>>,
 }
 
 /// The request side of the spool. Cheap to clone.
@@ -42,7 +42,6 @@ struct Append {
 pub struct SpoolWriter {
     tx: mpsc::Sender<Append>,
     stats: Arc<SpoolStats>,
-    max_bytes: u64,
 }
 
 impl SpoolWriter {
@@ -56,29 +55,29 @@ impl SpoolWriter {
     ) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let stats = store.stats();
+        stats.set_max_bytes(max_bytes);
         std::thread::Builder::new()
             .name("spool-writer".into())
-            .spawn(move || write_loop(store, rx, max_bytes, window, on_commit))?;
-        Ok(SpoolWriter { tx, stats, max_bytes })
+            .spawn(move || write_loop(store, rx, window, on_commit))?;
+        Ok(SpoolWriter { tx, stats })
     }
 
     /// Resolves once the record is on disk and fsynced: only then may the OK go out.
-    pub async fn append(&self, record: Record) -> Result<(), Refusal> {
+    pub async fn append(&self, record: Record) -> Result<(), AppendError> {
         if self.is_full() {
-            return Err(Refusal::SpoolFull);
+            return Err(AppendError::Full);
         }
         let (done, rx) = oneshot::channel();
         self.tx
             .send(Append { record, done })
             .await
-            .map_err(|_| Refusal::ShuttingDown)?;
-        rx.await.unwrap_or(Err(Refusal::ShuttingDown))
+            .map_err(|_| AppendError::Stopped)?;
+        rx.await.unwrap_or(Err(AppendError::Stopped))
     }
 
-    /// A soft limit: the spool may pass it by one batch, then refuses until the publisher
-    /// has drained enough for delivered segments to be deleted.
+    /// See [`SpoolStats::full`].
     pub fn is_full(&self) -> bool {
-        self.stats.counted_bytes() >= self.max_bytes
+        self.stats.full()
     }
 
     pub fn stats(&self) -> &Arc<SpoolStats> {
@@ -89,7 +88,6 @@ impl SpoolWriter {
 fn write_loop(
     mut store: Store,
     mut rx: mpsc::Receiver<Append>,
-    max_bytes: u64,
     mut window: CommitWindow,
     on_commit: impl Fn(Durable),
 ) {
@@ -106,14 +104,14 @@ fn write_loop(
             gather(timer, &mut rx, &mut batch, wait);
         }
         // At the limit with everything delivered: a new segment lets the old one go now.
-        if stats.bytes() >= max_bytes && store.roll_if_delivered() {
+        if stats.bytes() >= stats.max_bytes() && store.roll_if_delivered() {
             if let Err(e) = cleaner.advance(stats.delivered()) {
                 tracing::warn!(error = %e, "spool: cannot delete a delivered segment");
             }
         }
-        if stats.counted_bytes() >= max_bytes {
+        if stats.full() {
             for a in batch {
-                let _ = a.done.send(Err(Refusal::SpoolFull));
+                let _ = a.done.send(Err(AppendError::Full));
             }
             continue;
         }
@@ -135,7 +133,7 @@ fn write_loop(
         let answer = result
             .as_ref()
             .map(|_| ())
-            .map_err(|e| Refusal::SpoolWrite(e.to_string()));
+            .map_err(|e| AppendError::Write(e.to_string()));
         for w in waiters {
             let _ = w.send(answer.clone());
         }
@@ -202,7 +200,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::deliver::spool::testutil::{read_all, rec, seqs};
+    use crate::spool::testutil::{read_all, rec, seqs};
 
     /// With a commit window, a crowd of appends is gathered and every one of them is answered
     /// only once durable; nothing is lost or answered twice.

@@ -2,8 +2,8 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 
 use super::*;
-use crate::deliver::spool::fs::faults::FaultyFs;
-use crate::deliver::spool::testutil::{log_files, names, read_all, rec, recs, seqs};
+use crate::spool::fs::faults::FaultyFs;
+use crate::spool::testutil::{log_files, names, read_all, rec, recs, seqs};
 
 #[test]
 fn append_reopen_and_read_everything_back() {
@@ -355,11 +355,6 @@ fn the_zero_span_is_one_chunk_when_less_than_half_is_left() {
     assert_eq!(zero_span(200, 100, 100), None, "an append that grew the file");
 }
 
-fn ro(path: &std::path::Path) -> crate::deliver::spool::fs::FsFile {
-    crate::deliver::spool::fs::FsFile::open(
-        &crate::deliver::spool::fs::real(),
-        path,
-        crate::deliver::spool::fs::How::Read,
-    )
-    .unwrap()
+fn ro(path: &std::path::Path) -> crate::spool::fs::FsFile {
+    crate::spool::fs::FsFile::open(&crate::spool::fs::real(), path, crate::spool::fs::How::Read).unwrap()
 }

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::*;
-use crate::deliver::spool::testutil::recs;
-use crate::deliver::spool::Store;
+use crate::spool::testutil::recs;
+use crate::spool::Store;
 
 /// Scans of a spool that a writer appends to (and rolls) all the while never report damage.
 #[test]
@@ -59,7 +59,7 @@ fn a_frame_being_written_is_reported_in_flight() {
     store.append_batch(&recs(0..5)).unwrap();
     let end = store.end().1;
     let mut frame = Vec::new();
-    log::encode(5, &crate::deliver::spool::testutil::rec(5), &mut frame).unwrap();
+    log::encode(5, &crate::spool::testutil::rec(5), &mut frame).unwrap();
     // Half a frame in the page cache, as a reader may see it mid-write.
     use std::os::unix::fs::FileExt;
     let seg = dir::segment_path(dir.path(), 0);

@@ -1,7 +1,7 @@
 use super::*;
-use crate::deliver::spool::fs::{self as sfs, FsFile, How};
-use crate::deliver::spool::testutil::{log_files, read_all, rec, recs, seqs};
-use crate::deliver::spool::Store;
+use crate::spool::fs::{self as sfs, FsFile, How};
+use crate::spool::testutil::{log_files, read_all, rec, recs, seqs};
+use crate::spool::Store;
 use std::fs;
 
 /// A crash at every byte of the last write: the acknowledged records always survive,
@@ -214,7 +214,7 @@ fn an_unreadable_segment_is_set_aside_and_its_seqs_are_not_reused() {
     let (mut store, _) = Store::open(dir.path(), 1 << 20).unwrap();
     store.append_batch(&recs(0..5)).unwrap();
     drop(store);
-    let unreadable = crate::deliver::spool::dir::segment_path(dir.path(), 5);
+    let unreadable = crate::spool::dir::segment_path(dir.path(), 5);
     fs::create_dir(&unreadable).unwrap();
     let (mut store, recovery) = Store::open(dir.path(), 1 << 20).unwrap();
     assert_eq!(recovery.set_aside.len(), 1);

@@ -8,16 +8,9 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::clock::now_ms;
 use crate::config::DeliveryMode;
-
-/// What the spool holds now, for the summary line (spool mode only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpoolNow {
-    pub bytes: u64,
-    pub records: u64,
-    /// Age of the oldest record not yet delivered; `None` when there is none.
-    pub oldest: Option<Duration>,
-}
+use crate::spool::SpoolSnapshot;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -96,7 +89,8 @@ impl OutageLog {
     }
 
     /// While an outage lasts, a summary line once per interval; true when it logged one.
-    pub fn tick(&self, now: Instant, spool: Option<SpoolNow>) -> bool {
+    /// `spool`: what the spool holds now (spool mode only).
+    pub fn tick(&self, now: Instant, spool: Option<&SpoolSnapshot>) -> bool {
         let Ok(mut state) = self.state.lock() else {
             return false;
         };
@@ -117,7 +111,7 @@ impl OutageLog {
                 lasted = %lasted,
                 spool_bytes = s.bytes,
                 spool_records = s.records,
-                oldest_record_age = %humantime::format_duration(round(s.oldest.unwrap_or_default())),
+                oldest_record_age = %humantime::format_duration(round(s.oldest_age(now_ms()).unwrap_or_default())),
                 "Kafka still unreachable: {}", self.effect
             ),
             None => {

@@ -21,7 +21,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use crate::record::Record;
-use crate::route::HEADER_NAMES;
+use crate::record::{record_time_ms, HEADER_NAMES};
 
 /// Tag of the timestamp extension at the end of a payload.
 const TIMESTAMP_TAG: u8 = 1;
@@ -206,7 +206,7 @@ fn parse(payload: &[u8]) -> Option<(u64, Record)> {
     }
     let value = c.bytes32()?;
     let timestamp_ms = match c.0 {
-        [] => crate::event::record_time_ms(&value),
+        [] => record_time_ms(&value),
         [ms @ .., TIMESTAMP_TAG] => Some(i64::from_le_bytes(<[u8; 8]>::try_from(ms).ok()?)),
         // Other trailing bytes mean the writer and reader disagree on the format: not a record.
         _ => return None,

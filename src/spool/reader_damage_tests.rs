@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::*;
-use crate::deliver::spool::fs::faults::FaultyFs;
-use crate::deliver::spool::testutil::{names, rec, recs, seqs};
-use crate::deliver::spool::{Retention, Store};
+use crate::spool::fs::faults::FaultyFs;
+use crate::spool::testutil::{names, rec, recs, seqs};
+use crate::spool::{Retention, Store};
 
 /// Frame extents `(start, end)` of the records in segment `base`.
 fn extents(dir: &Path, base: u64) -> Vec<(u64, u64)> {
@@ -188,7 +188,7 @@ fn an_unreadable_sector_at_start_costs_only_the_records_on_it() {
     assert_eq!(recovery.records_lost, lost.len() as u64);
     assert_eq!(recovery.next_seq, 300);
     drop(store);
-    let got = crate::deliver::spool::testutil::read_all(dir.path(), 0, 300);
+    let got = crate::spool::testutil::read_all(dir.path(), 0, 300);
     let want: Vec<u64> = (0..300).filter(|s| !lost.contains(s)).collect();
     assert_eq!(seqs(&got), want);
 }

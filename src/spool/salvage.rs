@@ -220,7 +220,7 @@ pub fn report(seg: &SegmentFile, damage: &Damage, kept: Option<&Path>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::deliver::spool::testutil::rec;
+    use crate::spool::testutil::rec;
 
     fn file_with(bytes: &[u8]) -> (tempfile::TempDir, FsFile) {
         let dir = tempfile::tempdir().unwrap();

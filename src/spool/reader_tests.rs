@@ -2,8 +2,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::*;
-use crate::deliver::spool::testutil::{rec, recs, seqs};
-use crate::deliver::spool::Store;
+use crate::spool::testutil::{rec, recs, seqs};
+use crate::spool::Store;
 
 #[test]
 fn never_reads_at_or_past_committed() {
@@ -66,8 +66,8 @@ fn follows_new_segments_as_the_writer_rolls() {
 #[test]
 fn bytes_past_committed_are_never_consumed() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = crate::deliver::spool::fs::faults::FaultyFs::default();
-    let retention = crate::deliver::spool::Retention::default();
+    let disk = crate::spool::fs::faults::FaultyFs::default();
+    let retention = crate::spool::Retention::default();
     let (mut store, _) = Store::open_with(dir.path(), 1 << 20, retention, disk.fs()).unwrap();
     store.append_batch(&recs(0..2)).unwrap();
     let mut reader = store.reader(0);
@@ -109,7 +109,7 @@ fn concurrent_writer_reader_and_cleaner() {
     done.store(true, Ordering::Release);
     let got = publisher.join().unwrap();
     assert_eq!(got, (0..300).map(|s| (s, true)).collect::<Vec<_>>());
-    assert_eq!(crate::deliver::spool::testutil::log_files(dir.path()).len(), 1);
+    assert_eq!(crate::spool::testutil::log_files(dir.path()).len(), 1);
 }
 
 #[test]
@@ -153,8 +153,8 @@ fn skip_to_within_one_segment() {
 #[test]
 fn a_read_error_mid_batch_keeps_what_was_read_and_skips_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let disk = crate::deliver::spool::fs::faults::FaultyFs::default();
-    let retention = crate::deliver::spool::Retention::default();
+    let disk = crate::spool::fs::faults::FaultyFs::default();
+    let retention = crate::spool::Retention::default();
     let (mut store, _) = Store::open_with(dir.path(), 1, retention, disk.fs()).unwrap();
     store.append_batch(&recs(0..5)).unwrap();
     store.append_batch(&recs(5..10)).unwrap();
@@ -197,7 +197,7 @@ fn damage_found_while_running_costs_only_the_damaged_record() {
     assert_eq!(seqs(&got), want);
     assert!(got.iter().all(|(s, r)| *r == rec(*s)));
     assert_eq!(stats.records_lost(), 1);
-    let side = crate::deliver::spool::testutil::names(dir.path());
+    let side = crate::spool::testutil::names(dir.path());
     assert!(side.iter().any(|n| n.contains(".log.damaged-")), "{side:?}");
 }
 
@@ -227,7 +227,7 @@ fn a_deleted_segment_is_not_held_open() {
     assert_eq!(reader.next_batch(3, 10, 1 << 20).unwrap().len(), 3);
     store.append_batch(&recs(3..4)).unwrap(); // rolls: segment 3
     store.cleaner().advance(3).unwrap();
-    let first = crate::deliver::spool::dir::segment_path(dir.path(), 0);
+    let first = crate::spool::dir::segment_path(dir.path(), 0);
     assert!(!first.exists());
     assert!(reader.at.is_some());
     reader.forget_deleted();
@@ -238,11 +238,9 @@ fn a_deleted_segment_is_not_held_open() {
 /// Damages record `n` of segment 0 in place, under any reader, as a disk going bad would.
 fn flip_a_bit_in_record(dir: &std::path::Path, n: usize) {
     use std::os::unix::fs::FileExt;
-    let seg = crate::deliver::spool::dir::segment_path(dir, 0);
+    let seg = crate::spool::dir::segment_path(dir, 0);
     let bytes = std::fs::read(&seg).unwrap();
-    let at = (0..n).fold(0, |at, _| {
-        at + crate::deliver::spool::log::decode(&bytes[at..]).unwrap().2
-    }) + 12;
+    let at = (0..n).fold(0, |at, _| at + crate::spool::log::decode(&bytes[at..]).unwrap().2) + 12;
     let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
     file.write_all_at(&[bytes[at] ^ 0x10], at as u64).unwrap();
 }

@@ -1,14 +1,62 @@
 //! What the spool tells the rest of the bridge: sizes, positions, losses and disk problems.
-//! Shared (behind an `Arc`) by the writer, the drain, health and metrics, which only read it.
+//! Shared (behind an `Arc`) by the writer, the drain, health and metrics; whoever only reads
+//! takes one [`SpoolSnapshot`] (as Vector's buffer usage handle), so a new spool number is a
+//! field here and a line where it is shown. "Full" is decided here, once.
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Duration;
+
+/// The spool's numbers and its limit at one moment: what readiness, `/metrics` and the
+/// outage log read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SpoolSnapshot {
+    /// What counts against the limit ([`SpoolStats::counted_bytes`]): the alert compares it
+    /// with `max_bytes`.
+    pub bytes: u64,
+    /// `--spool-max-bytes`.
+    pub max_bytes: u64,
+    /// Records not yet delivered.
+    pub records: u64,
+    /// `received_at_ms` of the oldest record not yet delivered; 0 when none.
+    pub oldest_undelivered_ms: i64,
+    pub records_lost: u64,
+    pub retained_bytes: u64,
+    pub read_errors: u64,
+    /// Why the drain cannot read the spool, while it cannot.
+    pub read_problem: Option<String>,
+    /// Why appends fail, while they do.
+    pub write_problem: Option<String>,
+}
+
+impl SpoolSnapshot {
+    /// At the limit: appends are refused (503) and readiness says no.
+    pub fn full(&self) -> bool {
+        full(self.bytes, self.max_bytes)
+    }
+
+    /// Age of the oldest record not yet delivered at `now_ms`; `None` when there is none.
+    pub fn oldest_age(&self, now_ms: i64) -> Option<Duration> {
+        match self.oldest_undelivered_ms {
+            0 => None,
+            oldest => Some(Duration::from_millis((now_ms - oldest).max(0) as u64)),
+        }
+    }
+}
+
+/// A soft limit: the spool may pass it by one batch, then refuses until the drain has
+/// delivered enough for delivered segments to be deleted.
+fn full(counted_bytes: u64, max_bytes: u64) -> bool {
+    counted_bytes >= max_bytes
+}
 
 /// Counters updated only after the fact they describe is durable, so a reader of `committed`
 /// never sees a seq that could be lost.
 #[derive(Debug, Default)]
 pub struct SpoolStats {
     bytes: AtomicU64,
+    /// `--spool-max-bytes`, set once when the writer starts.
+    max_bytes: AtomicU64,
     committed: AtomicU64,
     watermark: AtomicU64,
     /// Delivered below this, as the drain knows it (persisted or not yet).
@@ -27,6 +75,29 @@ pub struct SpoolStats {
 }
 
 impl SpoolStats {
+    /// The numbers now, for whoever shows them.
+    pub fn snapshot(&self) -> SpoolSnapshot {
+        SpoolSnapshot {
+            bytes: self.counted_bytes(),
+            max_bytes: self.max_bytes(),
+            // Approximate: gaps count too.
+            records: self.committed().saturating_sub(self.watermark()),
+            oldest_undelivered_ms: self.oldest_ms.load(Ordering::Relaxed),
+            records_lost: self.records_lost(),
+            retained_bytes: self.retained_bytes(),
+            read_errors: self.read_errors.load(Ordering::Relaxed),
+            read_problem: self.read_problem.lock().map_or(None, |p| p.clone()),
+            write_problem: self.write_problem(),
+        }
+    }
+    /// At the limit (see [`SpoolSnapshot::full`]), without taking a whole snapshot.
+    pub fn full(&self) -> bool {
+        full(self.counted_bytes(), self.max_bytes())
+    }
+    /// The spool's size limit.
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes.load(Ordering::Relaxed)
+    }
     /// Total size of the spool's files: live segments and damaged bytes set aside.
     pub fn bytes(&self) -> u64 {
         self.bytes.load(Ordering::Acquire)
@@ -55,10 +126,6 @@ impl SpoolStats {
             bytes
         }
     }
-    /// Records written but not yet delivered (approximate: gaps count too).
-    pub fn pending(&self) -> u64 {
-        self.committed().saturating_sub(self.watermark())
-    }
     /// Acknowledged records that damage made unreadable, since start. 0 in normal life.
     pub fn records_lost(&self) -> u64 {
         self.records_lost.load(Ordering::Relaxed)
@@ -67,32 +134,19 @@ impl SpoolStats {
     pub fn retained_bytes(&self) -> u64 {
         self.retained_bytes.load(Ordering::Relaxed)
     }
-    /// Failed reads of the spool by the drain, since start (each retried).
-    pub fn read_errors(&self) -> u64 {
-        self.read_errors.load(Ordering::Relaxed)
-    }
-    /// When the oldest undelivered record the drain holds was received (ms since the epoch),
-    /// or 0 when it holds none.
-    pub fn oldest_undelivered_ms(&self) -> i64 {
-        self.oldest_ms.load(Ordering::Relaxed)
-    }
-    /// Why the drain cannot read the spool, while it cannot.
-    pub fn read_problem(&self) -> Option<String> {
-        self.read_problem.lock().map_or(None, |p| p.clone())
-    }
     /// Why appends fail, while they do.
     pub fn write_problem(&self) -> Option<String> {
         self.write_problem.lock().map_or(None, |p| p.clone())
     }
 
+    pub(crate) fn set_max_bytes(&self, n: u64) {
+        self.max_bytes.store(n, Ordering::Relaxed);
+    }
     pub(crate) fn add_bytes(&self, n: u64) {
         self.bytes.fetch_add(n, Ordering::AcqRel);
     }
     pub(crate) fn sub_bytes(&self, n: u64) {
-        // Saturating: a miscount must never wrap into an absurd "disk full" figure.
-        let _ = self
-            .bytes
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
+        sub_saturating(&self.bytes, n);
     }
     pub(crate) fn set_active_bytes(&self, n: u64) {
         self.active_bytes.store(n, Ordering::Release);
@@ -113,11 +167,7 @@ impl SpoolStats {
         self.retained_bytes.fetch_add(n, Ordering::Relaxed);
     }
     pub(crate) fn sub_retained_bytes(&self, n: u64) {
-        let _ = self
-            .retained_bytes
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
-                Some(b.saturating_sub(n))
-            });
+        sub_saturating(&self.retained_bytes, n);
     }
     pub(crate) fn add_records_lost(&self, n: u64) {
         self.records_lost.fetch_add(n, Ordering::Relaxed);
@@ -133,6 +183,11 @@ impl SpoolStats {
     pub(crate) fn set_write_problem(&self, problem: Option<String>) -> bool {
         replace(&self.write_problem, problem)
     }
+}
+
+/// Saturating: a miscount must never wrap into an absurd "disk full" figure.
+fn sub_saturating(counter: &AtomicU64, n: u64) {
+    let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| Some(b.saturating_sub(n)));
 }
 
 fn replace(slot: &Mutex<Option<String>>, value: Option<String>) -> bool {

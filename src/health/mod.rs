@@ -11,10 +11,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crate::clock::now_ms;
-use crate::outage::{OutageLog, SpoolNow};
 use crate::publish::Publisher;
 use crate::route::Topics;
+use crate::spool::SpoolStats;
+
+pub mod outage;
+
+pub use outage::OutageLog;
 
 /// What the background check found wrong with Kafka.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,18 +50,6 @@ impl std::fmt::Display for KafkaProblem {
     }
 }
 
-/// What readiness and the outage summary read of the spool: a narrow view handed in by
-/// `lib.rs` (the spool's `SpoolStats` is one), so health knows no spool type.
-pub trait SpoolGauge: Send + Sync {
-    fn bytes(&self) -> u64;
-    /// Records not yet delivered.
-    fn records(&self) -> u64;
-    /// `received_at_ms` of the oldest record not yet delivered; 0 when none.
-    fn oldest_undelivered_ms(&self) -> i64;
-    fn read_problem(&self) -> Option<String>;
-    fn write_problem(&self) -> Option<String>;
-}
-
 #[derive(Default)]
 pub struct Health {
     /// Broker and topics: `None` = fine; otherwise why not.
@@ -72,8 +63,8 @@ pub struct Health {
     /// kafka and memory mode: the producer can never deliver again (fenced, fatal). Only a
     /// restart helps, so liveness fails. Spool mode's drain replaces its producer itself.
     fatal: Mutex<Option<String>>,
-    /// Spool mode: the spool's counters and its size limit.
-    spool: OnceLock<(Arc<dyn SpoolGauge>, u64)>,
+    /// Spool mode: the spool's counters and its size limit, read as one snapshot.
+    spool: OnceLock<Arc<SpoolStats>>,
     /// Tells a broker outage in a few lines (the checks below feed it).
     outage: OnceLock<OutageLog>,
 }
@@ -99,20 +90,13 @@ impl Health {
 
     /// While Kafka is away: the outage's summary line, when one is due.
     fn summarize_outage(&self) {
-        let spool = self.spool.get().map(|(stats, _)| SpoolNow {
-            bytes: stats.bytes(),
-            records: stats.records(),
-            oldest: match stats.oldest_undelivered_ms() {
-                0 => None,
-                oldest => Some(Duration::from_millis((now_ms() - oldest).max(0) as u64)),
-            },
-        });
-        self.outage().tick(std::time::Instant::now(), spool);
+        let spool = self.spool.get().map(|stats| stats.snapshot());
+        self.outage().tick(std::time::Instant::now(), spool.as_ref());
     }
 
     /// Spool mode: readiness also says no while the spool is full.
-    pub fn watch_spool(&self, stats: Arc<dyn SpoolGauge>, max_bytes: u64) {
-        let _ = self.spool.set((stats, max_bytes));
+    pub fn watch_spool(&self, stats: Arc<SpoolStats>) {
+        let _ = self.spool.set(stats);
     }
 
     /// `Some(why)`: publishing is stuck (the spool's drain: the DLQ refuses records).
@@ -159,25 +143,21 @@ impl Health {
             .is_ok_and(|p| !matches!(&*p, Some(KafkaProblem::Unreachable(_))))
     }
 
-    /// Spool mode: the spool's size limit.
-    pub fn spool_max_bytes(&self) -> Option<u64> {
-        self.spool.get().map(|(_, max)| *max)
-    }
-
     /// `Ok(None)`: ready. `Ok(Some(note))`: ready but degraded (spool mode, Kafka away).
     /// `Err(why)`: not ready.
     pub fn readiness(&self) -> Result<Option<String>, String> {
         if self.draining.load(Ordering::Relaxed) {
             return Err("draining".into());
         }
-        if let Some((stats, max)) = self.spool.get() {
-            if stats.bytes() >= *max {
+        let spool = self.spool.get().map(|stats| stats.snapshot());
+        if let Some(spool) = &spool {
+            if spool.full() {
                 return Err(format!(
-                    "spool full ({} of {max} bytes); waiting for Kafka to drain it",
-                    stats.bytes()
+                    "spool full ({} of {} bytes); waiting for Kafka to drain it",
+                    spool.bytes, spool.max_bytes
                 ));
             }
-            if let Some(why) = stats.write_problem() {
+            if let Some(why) = &spool.write_problem {
                 return Err(format!("spool cannot write: {why}"));
             }
         }
@@ -202,7 +182,7 @@ impl Health {
             None => delivery.map_or(Ok(None), Err)?,
         };
         // Still ready: appends stay durable, and the drain retries from the same record.
-        let read = self.spool.get().and_then(|(stats, _)| stats.read_problem());
+        let read = spool.and_then(|s| s.read_problem);
         Ok(match (note, read) {
             (note, None) => note,
             (None, Some(read)) => Some(format!("spool cannot be read, retrying: {read}")),
@@ -324,99 +304,4 @@ pub async fn monitor(health: Arc<Health>, publisher: Publisher, topics: Topics, 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::deliver::spool::SpoolStats;
-
-    #[test]
-    fn readiness_and_liveness_follow_the_delivery_mode() {
-        let direct = Health::new();
-        assert!(direct.readiness().is_err(), "not yet connected");
-        direct.set(None);
-        assert_eq!(direct.readiness(), Ok(None));
-        direct.set_fatal("fenced".into());
-        assert_eq!(direct.liveness(), Err("fenced".into()));
-        assert!(direct.readiness().is_err());
-
-        let spool = Health::new();
-        spool.watch_spool(Arc::new(SpoolStats::default()), 1 << 20);
-        assert!(matches!(spool.readiness(), Ok(Some(note)) if note.contains("spooled")));
-        spool.set(Some(KafkaProblem::MissingTopics {
-            topics: vec!["t".into()],
-            dlq: false,
-        }));
-        assert!(spool.topic_missing("t") && !spool.topic_missing("u"));
-        assert_eq!(
-            spool.readiness(),
-            Ok(Some("missing topics: t; their events are kept on the DLQ".into()))
-        );
-        // The drain replaces a fenced producer itself: no restart needed.
-        spool.set_fatal("fenced".into());
-        assert_eq!(spool.liveness(), Ok(()));
-    }
-
-    /// A missing topic is degraded, never unready, in every mode: its events go to the DLQ.
-    /// Only a missing DLQ (or one refusing records) leaves nothing kept.
-    #[test]
-    fn a_missing_topic_degrades_and_only_a_missing_dlq_makes_unready() {
-        let health = Health::new();
-        health.set(Some(KafkaProblem::MissingTopics {
-            topics: vec!["t.user.state".into(), "t.mic.seat".into()],
-            dlq: false,
-        }));
-        let note = health.readiness().unwrap().unwrap();
-        assert!(note.contains("t.user.state, t.mic.seat"), "{note}");
-        assert_eq!(health.missing_topics().len(), 2);
-        health.set_delivery_problem(Some("the DLQ refuses records".into()));
-        assert!(health.readiness().is_err());
-        health.set_delivery_problem(None);
-        health.set(Some(KafkaProblem::MissingTopics {
-            topics: vec!["t.dlq".into()],
-            dlq: true,
-        }));
-        assert!(health.readiness().unwrap_err().contains("t.dlq"));
-        health.set(None);
-        assert!(!health.topic_missing("t.user.state"));
-        assert_eq!(health.readiness(), Ok(None));
-    }
-
-    /// A spool that cannot be read stays ready (appends are durable) but says so; one that
-    /// cannot be written is not ready, since every callback gets 503.
-    #[test]
-    fn spool_disk_problems_show_in_readiness() {
-        let health = Health::new();
-        let stats = Arc::new(SpoolStats::default());
-        health.watch_spool(stats.clone(), 1 << 20);
-        health.set(None);
-        assert_eq!(health.readiness(), Ok(None));
-        assert!(stats.set_read_problem(Some("EMFILE".into())));
-        assert!(
-            !stats.set_read_problem(Some("EMFILE again".into())),
-            "logged once"
-        );
-        assert_eq!(
-            health.readiness(),
-            Ok(Some("spool cannot be read, retrying: EMFILE again".into()))
-        );
-        stats.set_write_problem(Some("No space left on device".into()));
-        assert_eq!(
-            health.readiness(),
-            Err("spool cannot write: No space left on device".into())
-        );
-        stats.set_write_problem(None);
-        stats.set_read_problem(None);
-        assert_eq!(health.readiness(), Ok(None));
-    }
-
-    #[tokio::test]
-    async fn a_fenced_producer_is_replaced_without_a_restart() {
-        let metrics = crate::metrics::Metrics::new(&Topics::new("t."));
-        let publisher = Publisher::new("127.0.0.1:9", &[], metrics).unwrap();
-        let health = Health::new();
-        publisher.clone().mark_fenced();
-        assert!(publisher.is_fenced());
-        renew(&health, &publisher).await;
-        assert!(!publisher.is_fenced(), "every clone sees the new producer");
-        assert_eq!(health.liveness(), Ok(()));
-    }
-}
+mod tests;

@@ -39,3 +39,18 @@ pub(crate) fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Er
         source,
     }
 }
+
+/// Why an append was not made durable. Each is something a retry can fix; the bridge answers
+/// it as a refusal (`deliver::spool::refusal`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppendError {
+    /// At `--spool-max-bytes` ([`super::SpoolStats::full`]).
+    #[error("spool full")]
+    Full,
+    /// The writer thread is gone.
+    #[error("spool writer stopped")]
+    Stopped,
+    /// The write or its sync failed.
+    #[error("spool write failed: {0}")]
+    Write(String),
+}

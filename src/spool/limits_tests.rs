@@ -4,9 +4,9 @@
 use std::time::{Duration, SystemTime};
 
 use super::*;
-use crate::deliver::spool::fs::faults::FaultyFs;
-use crate::deliver::spool::testutil::{log_files, read_all, rec, recs, seqs};
-use crate::deliver::spool::Retention;
+use crate::spool::fs::faults::FaultyFs;
+use crate::spool::testutil::{log_files, read_all, rec, recs, seqs};
+use crate::spool::Retention;
 
 /// A small spool, filled past its limit and then fully delivered, takes appends again: the
 /// delivered records in the writer's segment (which the cleaner never deletes) do not count,

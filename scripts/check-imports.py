@@ -25,6 +25,7 @@ LAYERS = [
     ["lib"],
     ["cli"],
     ["tools"],
+    ["presence"],
     ["ingress"],
     ["metrics"],
     ["health"],
@@ -39,7 +40,7 @@ LAYERS = [
     ["route"],
     ["callbacks"],
     ["event"],
-    ["config", "config_file"],
+    ["config", "config_file", "kafka_args"],
     ["query"],
     ["refusal", "record", "clock"],
 ]

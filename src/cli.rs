@@ -56,7 +56,13 @@ pub enum Tool {
     #[command(subcommand)]
     Dlq(DlqCommand),
     /// Keep who is in each room or group, in what role, in the compacted topic
-    /// `<prefix>presence` (a consumer group; run several).
+    /// `<prefix>presence`: a consumer group over the member topics; run several instances
+    /// with one --group-id, each restores its partitions' state from `<prefix>presence`.
+    ///
+    ///   tencent-kafka-bridge presence --brokers kafka-1:9092 --group-id presence
+    ///   tencent-kafka-bridge presence --config /etc/tencent-kafka-bridge/presence.toml
+    ///   BRIDGE_KAFKA_BROKERS=kafka-1:9092 tencent-kafka-bridge presence --admin-listen 0.0.0.0:9095
+    #[command(verbatim_doc_comment)]
     Presence(Box<PresenceArgs>),
 }
 

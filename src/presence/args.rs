@@ -11,17 +11,8 @@ use clap::Args;
 use crate::config::LogFormat;
 use crate::kafka_args::KafkaArgs;
 
-/// Fold the member topics into the compacted topic `<prefix>presence`: who is in each room or
-/// group now, in what role. Run several instances with one --group-id: Kafka spreads the
-/// partitions, and each instance restores its partitions' state from `<prefix>presence` itself.
-///
-/// Examples:
-///
-///   tencent-kafka-bridge presence --brokers kafka-1:9092 --group-id presence
-///   tencent-kafka-bridge presence --config /etc/tencent-kafka-bridge/presence.toml
-///   BRIDGE_KAFKA_BROKERS=kafka-1:9092 tencent-kafka-bridge presence --admin-listen 0.0.0.0:9095
+/// The flags of `presence` (its help text and examples are on the subcommand, in `cli`).
 #[derive(Debug, Clone, Args)]
-#[command(verbatim_doc_comment)]
 pub struct PresenceArgs {
     /// TOML file whose keys are these flags' long names. Precedence: flag > env > file.
     #[arg(long, env = "BRIDGE_PRESENCE_CONFIG")]
@@ -70,5 +61,44 @@ pub struct PresenceArgs {
 impl PresenceArgs {
     pub fn output_topic(&self) -> String {
         format!("{}presence", self.topic_prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::cli::{parse, Tool};
+
+    fn presence(args: &[&str]) -> super::PresenceArgs {
+        let mut argv = vec!["tencent-kafka-bridge", "presence"];
+        argv.extend(args);
+        match parse(argv.into_iter().map(Into::into).collect()).unwrap().command {
+            Some(Tool::Presence(p)) => *p,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn its_own_config_file_gives_defaults_and_flags_win_key_by_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("presence.toml");
+        let toml = "group-id = \"g\"\ngrace = \"1m\"\n[kafka-property]\n\"linger.ms\" = \"9\"\n\"client.id\" = \"x\"\n";
+        std::fs::write(&path, toml).unwrap();
+        let path = path.to_str().unwrap();
+        let p = presence(&["--config", path, "--kafka-property", "linger.ms=1,ssl.cipher.suites=A,B"]);
+        assert_eq!(p.group_id, "g");
+        assert_eq!(p.grace, std::time::Duration::from_secs(60));
+        let props: Vec<(&str, &str)> = p.kafka.kafka_properties.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(props, [("client.id", "x"), ("linger.ms", "1"), ("ssl.cipher.suites", "A,B")]);
+        assert_eq!(p.output_topic(), "tencent.presence");
+    }
+
+    #[test]
+    fn a_bridge_key_in_its_config_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("presence.toml");
+        std::fs::write(&path, "sdk-app-id = [\"1\"]\n").unwrap();
+        let argv = ["tencent-kafka-bridge", "presence", "--config", path.to_str().unwrap()];
+        let err = parse(argv.into_iter().map(Into::into).collect()).unwrap_err().to_string();
+        assert!(err.contains("unknown key `sdk-app-id`"), "{err}");
     }
 }

@@ -32,7 +32,7 @@ pub use error::PresenceError;
 /// the group) or until it fails.
 pub async fn run(args: PresenceArgs, shutdown: impl Future<Output = ()>) -> Result<(), PresenceError> {
     let metrics = metrics::PresenceMetrics::new();
-    let addr = args.admin_listen;
+    let (addr, grace) = (args.admin_listen, args.shutdown_timeout);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| PresenceError::Bind { addr, source })?;
@@ -60,7 +60,10 @@ pub async fn run(args: PresenceArgs, shutdown: impl Future<Output = ()>) -> Resu
         done = &mut worker => done,
         () = &mut shutdown => {
             stop.store(true, Ordering::Relaxed);
-            worker.await
+            match tokio::time::timeout(grace, &mut worker).await {
+                Ok(done) => done,
+                Err(_) => Ok(Err(PresenceError::Thread(format!("did not stop within --shutdown-timeout ({grace:?})")))),
+            }
         }
     };
     admin_stop.notify_one();

@@ -4,7 +4,10 @@
 //! fold wrote (what an instance does on assignment, minus the network). Run by
 //! `benches/presence.sh`; figures in BENCHMARKS.md.
 //!
-//!   cargo run --release --example presence_bench -- [MEMBERS_IN_BIG_ROOM] [ROOMS] [MEMBERS_PER_ROOM]
+//!   cargo run --release --example presence_bench -- one 100000       # one room, 100 000 members
+//!   cargo run --release --example presence_bench -- many 10000 10    # 10 000 rooms of 10
+//!
+//! One shape per process, so one run's freed memory does not hide the next one's.
 use std::time::Instant;
 
 use tencent_kafka_bridge::presence::fold::{Fold, Limits, Write};
@@ -35,12 +38,12 @@ fn enter(room: &str, member: &str, n: i64) -> Input {
 
 fn main() {
     let arg = |i: usize, default: usize| std::env::args().nth(i).and_then(|s| s.parse().ok()).unwrap_or(default);
-    let (big, rooms, per_room) = (arg(1, 100_000), arg(2, 10_000), arg(3, 10));
-    let limits = Limits { grace_ms: 600_000, departed_per_room: 5000 };
-    for (name, count, room_of) in [
-        ("one room", big, Box::new(|_| "big".to_owned()) as Box<dyn Fn(usize) -> String>),
-        ("many rooms", rooms * per_room, Box::new(move |i| format!("room-{}", i % rooms.max(1)))),
-    ] {
+    let many = std::env::args().nth(1).as_deref() == Some("many");
+    let (rooms, per_room) = if many { (arg(2, 10_000), arg(3, 10)) } else { (1, arg(2, 100_000)) };
+    let limits = Limits { grace_ms: 600_000, departed_per_room: 2000 };
+    {
+        let (name, count) = (if many { "many rooms" } else { "one room" }, rooms * per_room);
+        let room_of = |i: usize| if many { format!("room-{}", i % rooms.max(1)) } else { "big".to_owned() };
         let inputs: Vec<Input> = (0..count).map(|i| enter(&room_of(i), &format!("user-{i}"), i as i64)).collect();
         // Memory: what the fold holds, nothing else allocated meanwhile.
         let before = rss_kib();

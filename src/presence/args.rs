@@ -42,7 +42,7 @@ pub struct PresenceArgs {
 
     /// Most departed clocks one room's value keeps (the oldest go first, counted in
     /// `tencent_presence_departed_evicted_total`): bounds the room record's size.
-    #[arg(long, env = "BRIDGE_PRESENCE_DEPARTED_PER_ROOM", default_value_t = 5000)]
+    #[arg(long, env = "BRIDGE_PRESENCE_DEPARTED_PER_ROOM", default_value_t = 2000)]
     pub departed_per_room: usize,
 
     /// How often the grace window is swept (tombstones for closed rooms, dropped clocks).

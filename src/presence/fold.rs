@@ -18,7 +18,8 @@ use std::collections::HashMap;
 
 use super::input::{Input, Scope, Source};
 use super::recent::{ids_of, Recent};
-use super::state::{Departed, Grant, Ids, Member, Room, RoomKey};
+use super::rules::{cap_departed, close, enter, grant_all, leave, open, owner, seats, Touched};
+use super::state::{Ids, Member, Room, RoomKey};
 
 /// What became of one input event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,14 @@ pub struct Write {
     pub value: Option<String>,
 }
 
+/// A record to write, rendered once per batch however many events touched it (a big room's
+/// value is rendered once, not once per event).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Touch {
+    Member(RoomKey, String),
+    Room(RoomKey),
+}
+
 /// How long a departed member's clock and a closed room's record outlive them; how many
 /// departed clocks one room keeps at most (the oldest go first).
 #[derive(Debug, Clone, Copy)]
@@ -55,15 +64,6 @@ pub struct Fold {
     pub evicted: u64,
 }
 
-/// What one event touched, written once at the end.
-#[derive(Default)]
-struct Touched {
-    members: Vec<String>,
-    room: bool,
-    applied: bool,
-    late: bool,
-}
-
 impl Fold {
     pub fn new(limits: Limits) -> Fold {
         Fold {
@@ -78,7 +78,38 @@ impl Fold {
         self.rooms.values().map(|r| r.members.len()).sum()
     }
 
+    /// Applies `input` and renders what it touched at once (the tests' and the benches' way;
+    /// the worker renders once per batch with [`Fold::touch`] and [`Fold::render`]).
     pub fn apply(&mut self, input: &Input, now_ms: i64) -> (Verdict, Vec<Write>) {
+        let (verdict, touched) = self.touch(input, now_ms);
+        let writes = touched.iter().filter_map(|t| self.render(t)).collect();
+        (verdict, writes)
+    }
+
+    /// The record a touch asks for now, `None` when none is needed (a room that never had a
+    /// record and still needs none). A room left with nothing is forgotten once its tombstone
+    /// is rendered.
+    pub fn render(&mut self, touch: &Touch) -> Option<Write> {
+        match touch {
+            Touch::Member(key, m) => Some(Write {
+                key: key.member(m),
+                value: self.rooms.get(key).and_then(|room| room.member_json(m)),
+            }),
+            Touch::Room(key) => {
+                let room = self.rooms.get_mut(key)?;
+                let value = room.room_json();
+                let write = (value.is_some() || room.has_record).then(|| Write { key: key.encode(), value: value.clone() });
+                room.has_record = value.is_some();
+                if room.members.is_empty() && room.value.is_empty() {
+                    self.rooms.remove(key);
+                }
+                write
+            }
+        }
+    }
+
+    /// Applies `input`; says which records it touched (render them with [`Fold::render`]).
+    pub fn touch(&mut self, input: &Input, now_ms: i64) -> (Verdict, Vec<Touch>) {
         if self.recent.contains(input) {
             return (Verdict::Duplicate, Vec::new());
         }
@@ -124,11 +155,14 @@ impl Fold {
             self.recent.remember(&ids_of(input), expires);
             self.evicted += cap_departed(room, self.limits.departed_per_room);
         }
-        let writes = writes(&key, room, &t);
-        if room.members.is_empty() && room.value.is_empty() {
+        let mut touched: Vec<Touch> = t.members.iter().map(|m| Touch::Member(key.clone(), m.clone())).collect();
+        if t.room {
+            touched.push(Touch::Room(key.clone()));
+        }
+        if room.members.is_empty() && room.value.is_empty() && !room.has_record {
             self.rooms.remove(&key);
         }
-        (verdict, writes)
+        (verdict, touched)
     }
 
     /// Drops what the grace window no longer needs: departed clocks, closed rooms (their
@@ -228,232 +262,6 @@ fn last_ids_match(room: &Room, input: &Input) -> bool {
             room.members.get(m).is_some_and(|x| same(&x.last))
                 || room.value.departed.get(m).is_some_and(|d| same(&d.last))
         })
-}
-
-fn older(t: Option<i64>, clocks: &[Option<i64>]) -> bool {
-    match (t, clocks.iter().flatten().max()) {
-        (Some(t), Some(clock)) => t < *clock,
-        _ => false,
-    }
-}
-
-fn later(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    a.max(b)
-}
-
-fn enter(room: &mut Room, m: &str, input: &Input, t: &mut Touched) {
-    let time = input.time();
-    let member = room.members.get(m);
-    let departed = room.value.departed.get(m);
-    let clocks = [member.and_then(|x| x.clock_ms), departed.and_then(|d| d.clock_ms), room.value.closed_ms];
-    if older(time, &clocks) {
-        t.late = true;
-        return;
-    }
-    let since = member.map_or(input.when(), |x| x.since_ms);
-    let clock = later(time, member.and_then(|x| x.clock_ms).or(departed.and_then(|d| d.clock_ms)));
-    room.members.insert(
-        m.to_owned(),
-        Member {
-            since_ms: since,
-            updated_ms: input.when(),
-            clock_ms: clock,
-            last: ids_of(input),
-            ..Member::default()
-        },
-    );
-    if room.value.departed.remove(m).is_some() || room.value.closed {
-        room.value.closed = false;
-        room.value.expires_ms = None;
-        t.room = true;
-    }
-    t.members.push(m.to_owned());
-    t.applied = true;
-}
-
-fn leave(room: &mut Room, m: &str, input: &Input, expires_ms: i64, t: &mut Touched) {
-    let time = input.time();
-    let member = room.members.get(m);
-    let departed = room.value.departed.get(m);
-    let previous = member.and_then(|x| x.clock_ms).or(departed.and_then(|d| d.clock_ms));
-    if older(time, &[previous, room.value.closed_ms]) {
-        t.late = true;
-        return;
-    }
-    if room.members.remove(m).is_some() {
-        t.members.push(m.to_owned());
-    }
-    let entry = Departed {
-        clock_ms: later(time, previous),
-        last: ids_of(input),
-        expires_ms,
-    };
-    room.value.departed.insert(m.to_owned(), entry);
-    t.room = true;
-    t.applied = true;
-}
-
-fn open(room: &mut Room, members: &[String], input: &Input, t: &mut Touched) {
-    let time = input.time();
-    if older(time, &[room.value.closed_ms, room.value.opened_ms]) {
-        t.late = true;
-        return;
-    }
-    room.value.opened_ms = Some(input.when());
-    room.value.closed = false;
-    room.value.expires_ms = None;
-    if let Some(owner) = &input.envelope.owner {
-        if !older(time, &[room.value.owner_ms]) {
-            room.value.owner = Some(owner.clone());
-            room.value.owner_ms = later(time, room.value.owner_ms);
-        }
-    }
-    room.value.last_event = Some(ids_of(input));
-    t.room = true;
-    t.applied = true;
-    for m in members {
-        enter(room, m, input, t);
-    }
-}
-
-/// Every member whose presence is not newer than the close goes; the room keeps a closed
-/// record (its clock) for the grace window, then its tombstone.
-fn close(room: &mut Room, input: &Input, expires_ms: i64, t: &mut Touched) {
-    let time = input.time();
-    if older(time, &[room.value.opened_ms, room.value.closed_ms]) {
-        t.late = true;
-        return;
-    }
-    let stays = |x: &Member| matches!((time, x.clock_ms), (Some(t), Some(c)) if c > t);
-    let gone: Vec<String> = room
-        .members
-        .iter()
-        .filter(|(_, x)| !stays(x))
-        .map(|(m, _)| m.clone())
-        .collect();
-    for m in gone {
-        room.members.remove(&m);
-        t.members.push(m);
-    }
-    let newer = |c: Option<i64>| matches!((time, c), (Some(t), Some(c)) if c > t);
-    room.value.departed.retain(|_, d| newer(d.clock_ms));
-    room.value.roles.retain(|_, g| newer(g.at_ms));
-    if !newer(room.value.owner_ms) {
-        room.value.owner = None;
-        room.value.owner_ms = None;
-    }
-    if !newer(room.value.seats_ms) {
-        room.value.seats = None;
-        room.value.seats_ms = None;
-    }
-    room.value.opened_ms = None;
-    room.value.closed_ms = later(time, room.value.closed_ms);
-    room.value.closed = room.members.is_empty();
-    room.value.expires_ms = Some(expires_ms);
-    room.value.last_event = Some(ids_of(input));
-    t.room = true;
-    t.applied = true;
-}
-
-fn grant_all(room: &mut Room, members: &[String], role: Option<&str>, input: &Input, t: &mut Touched) {
-    let Some(role) = role else {
-        return;
-    };
-    let time = input.time();
-    for m in members {
-        let clock = room.value.roles.get(m).and_then(|g| g.at_ms);
-        if older(time, &[clock, room.value.closed_ms]) {
-            t.late = true;
-            continue;
-        }
-        let grant = Grant {
-            role: role.to_owned(),
-            at_ms: later(time, clock),
-        };
-        room.value.roles.insert(m.clone(), grant);
-        if room.members.contains_key(m) {
-            t.members.push(m.clone());
-        }
-        t.room = true;
-        t.applied = true;
-    }
-    if t.applied {
-        room.value.last_event = Some(ids_of(input));
-    }
-}
-
-fn owner(room: &mut Room, input: &Input, t: &mut Touched) {
-    let time = input.time();
-    if older(time, &[room.value.owner_ms, room.value.closed_ms]) {
-        t.late = true;
-        return;
-    }
-    let e = &input.envelope;
-    let previous = room.value.owner.take();
-    room.value.owner = e.owner.clone();
-    room.value.owner_ms = later(time, room.value.owner_ms);
-    room.value.last_event = Some(ids_of(input));
-    for m in [previous, e.previous_owner.clone(), e.owner.clone()].into_iter().flatten() {
-        if room.members.contains_key(&m) && !t.members.contains(&m) {
-            t.members.push(m);
-        }
-    }
-    t.room = true;
-    t.applied = true;
-}
-
-fn seats(room: &mut Room, input: &Input, t: &mut Touched) {
-    let time = input.time();
-    if older(time, &[room.value.seats_ms, room.value.closed_ms]) {
-        t.late = true;
-        return;
-    }
-    let before: Vec<String> = room.value.seats.iter().flatten().filter_map(|s| s.member.clone()).collect();
-    room.value.seats = Some(input.envelope.seats.clone().unwrap_or_default());
-    room.value.seats_ms = later(time, room.value.seats_ms);
-    room.value.last_event = Some(ids_of(input));
-    let after = room.value.seats.iter().flatten().filter_map(|s| s.member.clone());
-    for m in before.into_iter().chain(after) {
-        if room.members.contains_key(&m) && !t.members.contains(&m) {
-            t.members.push(m);
-        }
-    }
-    t.room = true;
-    t.applied = true;
-}
-
-/// Keeps a room's value bounded: the departed clocks that expire first go first.
-fn cap_departed(room: &mut Room, cap: usize) -> u64 {
-    let over = room.value.departed.len().saturating_sub(cap);
-    if over == 0 {
-        return 0;
-    }
-    let mut by_age: Vec<(i64, String)> =
-        room.value.departed.iter().map(|(m, d)| (d.expires_ms, m.clone())).collect();
-    by_age.sort();
-    for (_, m) in by_age.into_iter().take(over) {
-        room.value.departed.remove(&m);
-    }
-    over as u64
-}
-
-fn writes(key: &RoomKey, room: &mut Room, t: &Touched) -> Vec<Write> {
-    let mut out: Vec<Write> = t
-        .members
-        .iter()
-        .map(|m| Write {
-            key: key.member(m),
-            value: room.member_json(m),
-        })
-        .collect();
-    if t.room {
-        let value = room.room_json();
-        if value.is_some() || room.has_record {
-            room.has_record = value.is_some();
-            out.push(Write { key: key.encode(), value });
-        }
-    }
-    out
 }
 
 #[cfg(test)]

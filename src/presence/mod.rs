@@ -16,6 +16,7 @@ pub mod input;
 mod metrics;
 mod recent;
 pub mod restore;
+mod rules;
 pub mod state;
 mod topics;
 mod worker;

@@ -13,7 +13,7 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use super::args::PresenceArgs;
-use super::fold::{Fold, Limits, Write};
+use super::fold::{Fold, Limits, Touch, Verdict, Write};
 use super::input::{Input, Source};
 use super::metrics::PresenceMetrics;
 use super::restore::restore;
@@ -132,21 +132,21 @@ impl Worker {
             status.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
             let batch = self.poll_batch();
             self.follow_assignment(stop)?;
-            let mut writes = Vec::new();
+            let mut touched = Vec::new();
             let mut offsets: HashMap<(String, i32), i64> = HashMap::new();
             for msg in &batch {
                 if let Some(fold) = self.folds.get_mut(&msg.partition()) {
-                    let verdict = apply(fold, &self.args.topic_prefix, msg);
-                    match verdict {
-                        Ok((v, w)) => {
+                    match apply(fold, &self.args.topic_prefix, msg) {
+                        Ok((v, t)) => {
                             self.metrics.event(Some(v));
-                            writes.extend(w.into_iter().map(|w| (msg.partition(), w)));
+                            touched.extend(t.into_iter().map(|t| (msg.partition(), t)));
                         }
                         Err(why) => self.bad_input(msg, &why),
                     }
                     offsets.insert((msg.topic().to_owned(), msg.partition()), msg.offset() + 1);
                 }
             }
+            let mut writes = self.render(touched);
             if last_sweep.elapsed() >= self.args.sweep_interval {
                 last_sweep = Instant::now();
                 let now = now_ms();
@@ -248,6 +248,24 @@ impl Worker {
         self.evicted = evicted;
     }
 
+    /// Each record the batch touched, rendered once, in the order of its last touch.
+    fn render(&mut self, touched: Vec<(i32, Touch)>) -> Vec<(i32, Write)> {
+        let mut last: HashMap<&(i32, Touch), usize> = HashMap::new();
+        for (i, t) in touched.iter().enumerate() {
+            last.insert(t, i);
+        }
+        let mut order: Vec<usize> = last.into_values().collect();
+        order.sort_unstable();
+        let mut out = Vec::with_capacity(order.len());
+        for i in order {
+            let (p, touch) = &touched[i];
+            if let Some(w) = self.folds.get_mut(p).and_then(|f| f.render(touch)) {
+                out.push((*p, w));
+            }
+        }
+        out
+    }
+
     fn check_topics(&mut self) {
         let output = self.args.output_topic();
         match topics::check(&self.consumer, &self.args.topic_prefix, &output, Duration::from_secs(5)) {
@@ -270,11 +288,11 @@ impl Worker {
     }
 }
 
-fn apply(fold: &mut Fold, prefix: &str, msg: &OwnedMessage) -> Result<(super::fold::Verdict, Vec<Write>), String> {
+fn apply(fold: &mut Fold, prefix: &str, msg: &OwnedMessage) -> Result<(Verdict, Vec<Touch>), String> {
     let source = Source::from_topic(prefix, msg.topic()).ok_or("not an input topic")?;
     let ce_id = msg.headers().and_then(|h| h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value));
     let input = Input::parse(source, msg.payload(), ce_id).map_err(|e| e.to_string())?;
-    Ok(fold.apply(&input, now_ms()))
+    Ok(fold.touch(&input, now_ms()))
 }
 
 /// A compacted topic keeps the last value per key: of a batch, only each key's last write.

@@ -15,8 +15,14 @@ use tencent_kafka_bridge::presence::input::{Envelope, Input, Source};
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap_or("VmRSS: 0 kB");
-    line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).unwrap_or(0)
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .unwrap_or("VmRSS: 0 kB");
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 fn enter(room: &str, member: &str, n: i64) -> Input {
@@ -37,14 +43,34 @@ fn enter(room: &str, member: &str, n: i64) -> Input {
 }
 
 fn main() {
-    let arg = |i: usize, default: usize| std::env::args().nth(i).and_then(|s| s.parse().ok()).unwrap_or(default);
+    let arg = |i: usize, default: usize| {
+        std::env::args()
+            .nth(i)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(default)
+    };
     let many = std::env::args().nth(1).as_deref() == Some("many");
-    let (rooms, per_room) = if many { (arg(2, 10_000), arg(3, 10)) } else { (1, arg(2, 100_000)) };
-    let limits = Limits { grace_ms: 600_000, departed_per_room: 2000 };
+    let (rooms, per_room) = if many {
+        (arg(2, 10_000), arg(3, 10))
+    } else {
+        (1, arg(2, 100_000))
+    };
+    let limits = Limits {
+        grace_ms: 600_000,
+        departed_per_room: 2000,
+    };
     {
         let (name, count) = (if many { "many rooms" } else { "one room" }, rooms * per_room);
-        let room_of = |i: usize| if many { format!("room-{}", i % rooms.max(1)) } else { "big".to_owned() };
-        let inputs: Vec<Input> = (0..count).map(|i| enter(&room_of(i), &format!("user-{i}"), i as i64)).collect();
+        let room_of = |i: usize| {
+            if many {
+                format!("room-{}", i % rooms.max(1))
+            } else {
+                "big".to_owned()
+            }
+        };
+        let inputs: Vec<Input> = (0..count)
+            .map(|i| enter(&room_of(i), &format!("user-{i}"), i as i64))
+            .collect();
         // Memory: what the fold holds, nothing else allocated meanwhile.
         let before = rss_kib();
         let mut fold = Fold::new(limits);
@@ -56,7 +82,10 @@ fn main() {
         let held_kib = rss_kib().saturating_sub(before);
         // Restore: the records a second fold wrote, read back into a third.
         let mut writer = Fold::new(limits);
-        let writes: Vec<Write> = inputs.iter().flat_map(|i| writer.apply(i, 1_700_000_000_000).1).collect();
+        let writes: Vec<Write> = inputs
+            .iter()
+            .flat_map(|i| writer.apply(i, 1_700_000_000_000).1)
+            .collect();
         drop((inputs, writer));
         let started = Instant::now();
         let mut restored = Fold::new(limits);

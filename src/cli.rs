@@ -126,7 +126,9 @@ fn presence_config_path(args: &[OsString]) -> Option<std::path::PathBuf> {
             return Some(p.into());
         }
     }
-    std::env::var_os("BRIDGE_PRESENCE_CONFIG").filter(|p| !p.is_empty()).map(Into::into)
+    std::env::var_os("BRIDGE_PRESENCE_CONFIG")
+        .filter(|p| !p.is_empty())
+        .map(Into::into)
 }
 
 fn join_properties(config: &mut Config, matches: &ArgMatches) -> Result<(), clap::Error> {

@@ -107,7 +107,10 @@ mod tests {
             format!("sasl.password={}", secret.display()),
         ]);
         cmd.kafka.merge_file_tables();
-        let cfg = cmd.kafka.client_config(&[("linger.ms", "1"), ("acks", "all")]).unwrap();
+        let cfg = cmd
+            .kafka
+            .client_config(&[("linger.ms", "1"), ("acks", "all")])
+            .unwrap();
         assert_eq!(cfg.get("bootstrap.servers"), Some("k:1"));
         assert_eq!(cfg.get("linger.ms"), Some("5"));
         assert_eq!(cfg.get("acks"), Some("all"));
@@ -116,7 +119,8 @@ mod tests {
 
     #[test]
     fn a_missing_secret_file_is_named() {
-        let cmd = <Cmd as clap::Parser>::parse_from(["x", "--kafka-secret-file", "sasl.password=/nonexistent/pw"]);
+        let cmd =
+            <Cmd as clap::Parser>::parse_from(["x", "--kafka-secret-file", "sasl.password=/nonexistent/pw"]);
         let err = cmd.kafka.client_config(&[]).unwrap_err().to_string();
         assert!(err.contains("/nonexistent/pw"), "{err}");
     }

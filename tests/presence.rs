@@ -4,6 +4,8 @@
 //! each room's records in one partition (the one its input records are on); instances that are
 //! killed, replaced and started fresh must end in the same state.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failed test
+
 mod common;
 #[path = "presence/support.rs"]
 mod support;
@@ -32,7 +34,9 @@ fn counted(metrics: &str) -> u64 {
 fn outcome(metrics: &str, which: &str) -> u64 {
     metrics
         .lines()
-        .filter(|l| l.starts_with("tencent_presence_events_total{") && l.contains(&format!("outcome=\"{which}")))
+        .filter(|l| {
+            l.starts_with("tencent_presence_events_total{") && l.contains(&format!("outcome=\"{which}"))
+        })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum::<f64>() as u64
 }
@@ -49,57 +53,244 @@ fn a_scenario_folds_to_exactly_the_expected_rooms() {
     let brokers = broker.bootstrap();
     let view = Presence::start(&brokers, "presence-scenario");
     let mut feed = Feed::new(&brokers);
-    let emit = |feed: &mut Feed, family, id, state, members: &[&str], time, extra| feed.emit(family, id, state, members, time, extra);
+    let emit = |feed: &mut Feed, family, id, state, members: &[&str], time, extra| {
+        feed.emit(family, id, state, members, time, extra)
+    };
     let l1 = "L1/x#1";
     // A Live room: a role granted before entering, enters, a kick, a late enter after it, a
     // leave, an owner transfer, a seat table.
-    emit(&mut feed, "live.member", l1, Some("opened"), &[], Some(1000), json!({ "owner": "o" }));
-    emit(&mut feed, "live.member", l1, Some("role_changed"), &["d"], Some(1050), json!({ "role": "admin" }));
-    let enter = emit(&mut feed, "live.member", l1, Some("online"), &["a", "b", "c"], Some(1100), json!({}));
-    emit(&mut feed, "live.member", l1, Some("online"), &["d"], Some(1200), json!({}));
-    emit(&mut feed, "live.member", l1, Some("offline"), &["b"], Some(1300), json!({ "cause": "kicked" }));
-    emit(&mut feed, "live.member", l1, Some("online"), &["b"], Some(1250), json!({}));
-    emit(&mut feed, "live.member", l1, Some("offline"), &["c"], Some(1400), json!({ "cause": "leave" }));
+    emit(
+        &mut feed,
+        "live.member",
+        l1,
+        Some("opened"),
+        &[],
+        Some(1000),
+        json!({ "owner": "o" }),
+    );
+    emit(
+        &mut feed,
+        "live.member",
+        l1,
+        Some("role_changed"),
+        &["d"],
+        Some(1050),
+        json!({ "role": "admin" }),
+    );
+    let enter = emit(
+        &mut feed,
+        "live.member",
+        l1,
+        Some("online"),
+        &["a", "b", "c"],
+        Some(1100),
+        json!({}),
+    );
+    emit(
+        &mut feed,
+        "live.member",
+        l1,
+        Some("online"),
+        &["d"],
+        Some(1200),
+        json!({}),
+    );
+    emit(
+        &mut feed,
+        "live.member",
+        l1,
+        Some("offline"),
+        &["b"],
+        Some(1300),
+        json!({ "cause": "kicked" }),
+    );
+    emit(
+        &mut feed,
+        "live.member",
+        l1,
+        Some("online"),
+        &["b"],
+        Some(1250),
+        json!({}),
+    );
+    emit(
+        &mut feed,
+        "live.member",
+        l1,
+        Some("offline"),
+        &["c"],
+        Some(1400),
+        json!({ "cause": "leave" }),
+    );
     feed.send(&enter);
-    emit(&mut feed, "live.member", l1, Some("owner_changed"), &[], Some(1500), json!({ "owner": "a", "previous_owner": "o" }));
+    emit(
+        &mut feed,
+        "live.member",
+        l1,
+        Some("owner_changed"),
+        &[],
+        Some(1500),
+        json!({ "owner": "a", "previous_owner": "o" }),
+    );
     let seats = json!({ "seats": [
         { "index": 0, "member": "a", "taken_disabled": false, "video_disabled": false, "audio_disabled": false },
         { "index": 1, "member": null, "taken_disabled": false, "video_disabled": false, "audio_disabled": false }
     ] });
-    emit(&mut feed, "mic.seat", l1, Some("seats_changed"), &["a"], Some(1600), seats);
+    emit(
+        &mut feed,
+        "mic.seat",
+        l1,
+        Some("seats_changed"),
+        &["a"],
+        Some(1600),
+        seats,
+    );
     // A Chat group without event times: created with members, a join, a leave, a join and
     // leave re-delivered (the join again: a duplicate), a grant after joining, an owner transfer.
     let g = "@TGS#G1";
-    emit(&mut feed, "group.member", g, Some("opened"), &["g1", "g2"], None, json!({ "owner": "g1", "group_type": "public" }));
-    emit(&mut feed, "group.member", g, Some("joined"), &["g3"], None, json!({}));
-    emit(&mut feed, "group.member", g, Some("left"), &["g2"], None, json!({}));
-    let join = emit(&mut feed, "group.member", g, Some("joined"), &["g4"], None, json!({}));
-    emit(&mut feed, "group.member", g, Some("left"), &["g4"], None, json!({}));
+    emit(
+        &mut feed,
+        "group.member",
+        g,
+        Some("opened"),
+        &["g1", "g2"],
+        None,
+        json!({ "owner": "g1", "group_type": "public" }),
+    );
+    emit(
+        &mut feed,
+        "group.member",
+        g,
+        Some("joined"),
+        &["g3"],
+        None,
+        json!({}),
+    );
+    emit(
+        &mut feed,
+        "group.member",
+        g,
+        Some("left"),
+        &["g2"],
+        None,
+        json!({}),
+    );
+    let join = emit(
+        &mut feed,
+        "group.member",
+        g,
+        Some("joined"),
+        &["g4"],
+        None,
+        json!({}),
+    );
+    emit(
+        &mut feed,
+        "group.member",
+        g,
+        Some("left"),
+        &["g4"],
+        None,
+        json!({}),
+    );
     feed.send(&join);
-    emit(&mut feed, "group.member", g, Some("role_changed"), &["g3"], None, json!({ "role": "admin" }));
-    emit(&mut feed, "group.member", g, Some("owner_changed"), &["g3"], None, json!({ "owner": "g3", "previous_owner": "g1" }));
+    emit(
+        &mut feed,
+        "group.member",
+        g,
+        Some("role_changed"),
+        &["g3"],
+        None,
+        json!({ "role": "admin" }),
+    );
+    emit(
+        &mut feed,
+        "group.member",
+        g,
+        Some("owner_changed"),
+        &["g3"],
+        None,
+        json!({ "owner": "g3", "previous_owner": "g1" }),
+    );
     // A Room room closed with members in it, then a late enter from before the close.
-    emit(&mut feed, "room.member", "R2", Some("online"), &["x", "y"], Some(3000), json!({}));
-    emit(&mut feed, "room.member", "R2", Some("closed"), &[], Some(3100), json!({}));
-    emit(&mut feed, "room.member", "R2", Some("online"), &["x"], Some(3050), json!({}));
+    emit(
+        &mut feed,
+        "room.member",
+        "R2",
+        Some("online"),
+        &["x", "y"],
+        Some(3000),
+        json!({}),
+    );
+    emit(
+        &mut feed,
+        "room.member",
+        "R2",
+        Some("closed"),
+        &[],
+        Some(3100),
+        json!({}),
+    );
+    emit(
+        &mut feed,
+        "room.member",
+        "R2",
+        Some("online"),
+        &["x"],
+        Some(3050),
+        json!({}),
+    );
     // TRTC: roles from the enter events.
-    emit(&mut feed, "trtc.member", "T3", Some("online"), &["anchor1"], Some(100), json!({ "role": "anchor" }));
-    emit(&mut feed, "trtc.member", "T3", Some("online"), &["aud1"], Some(110), json!({ "role": "audience" }));
+    emit(
+        &mut feed,
+        "trtc.member",
+        "T3",
+        Some("online"),
+        &["anchor1"],
+        Some(100),
+        json!({ "role": "anchor" }),
+    );
+    emit(
+        &mut feed,
+        "trtc.member",
+        "T3",
+        Some("online"),
+        &["aud1"],
+        Some(110),
+        json!({ "role": "audience" }),
+    );
     // Not our envelope: skipped, counted, nothing stalls behind it.
     feed.send_raw("live.member", l1, b"not the bridge's envelope");
-    emit(&mut feed, "live.member", "L9", Some("online"), &["after-bad"], Some(10), json!({}));
+    emit(
+        &mut feed,
+        "live.member",
+        "L9",
+        Some("online"),
+        &["after-bad"],
+        Some(10),
+        json!({}),
+    );
 
     wait_counted(&[&view], feed.sent.get());
     let admins = |a: &[&str]| json!(a);
     let expected: BTreeMap<String, Value> = [
-        (room("live", l1), json!({ "owner": "a", "admins": admins(&["d"]), "closed": false })),
+        (
+            room("live", l1),
+            json!({ "owner": "a", "admins": admins(&["d"]), "closed": false }),
+        ),
         (member("live", l1, "a"), json!({ "role": "owner", "seat": 0 })),
         (member("live", l1, "d"), json!({ "role": "admin" })),
         (member("live", "L9", "after-bad"), json!({ "role": "member" })),
-        (room("group", g), json!({ "owner": "g3", "admins": admins(&["g3"]), "closed": false })),
+        (
+            room("group", g),
+            json!({ "owner": "g3", "admins": admins(&["g3"]), "closed": false }),
+        ),
         (member("group", g, "g1"), json!({ "role": "member" })),
         (member("group", g, "g3"), json!({ "role": "owner" })),
-        (room("trtc", "T3"), json!({ "owner": null, "admins": admins(&[]), "closed": false })),
+        (
+            room("trtc", "T3"),
+            json!({ "owner": null, "admins": admins(&[]), "closed": false }),
+        ),
         (member("trtc", "T3", "anchor1"), json!({ "role": "anchor" })),
         (member("trtc", "T3", "aud1"), json!({ "role": "audience" })),
     ]
@@ -107,14 +298,26 @@ fn a_scenario_folds_to_exactly_the_expected_rooms() {
     .collect();
     let folded = expect_state(&brokers, &expected);
     // The closed room: its members and its own key are tombstones (the key after the grace).
-    for key in [member("room", "R2", "x"), member("room", "R2", "y"), room("room", "R2")] {
-        assert_eq!(folded.get(&key).map(|(_, v)| v.clone()), Some(None), "{key} is a tombstone");
+    for key in [
+        member("room", "R2", "x"),
+        member("room", "R2", "y"),
+        room("room", "R2"),
+    ] {
+        assert_eq!(
+            folded.get(&key).map(|(_, v)| v.clone()),
+            Some(None),
+            "{key} is a tombstone"
+        );
     }
     // Each room's records in one partition: the partition its input records are on.
     let inputs = input_partitions(&brokers);
     for (room_key, partition) in room_partitions(&folded) {
         let key: Vec<String> = serde_json::from_str(&room_key).unwrap();
-        assert_eq!(inputs.get(&key[2]), Some(&partition), "room {room_key}: state partition vs input partition");
+        assert_eq!(
+            inputs.get(&key[2]),
+            Some(&partition),
+            "room {room_key}: state partition vs input partition"
+        );
     }
     let metrics = view.metrics();
     assert_eq!(outcome(&metrics, "bad_input"), 1, "{metrics}");
@@ -129,24 +332,40 @@ fn a_scenario_folds_to_exactly_the_expected_rooms() {
 fn input_partitions(brokers: &str) -> BTreeMap<String, i32> {
     let mut out = BTreeMap::new();
     for family in support::INPUTS {
-        let msgs = crate::common::consume::read_until(brokers, &format!("tencent.{family}"), Duration::from_secs(3), |_| false);
+        let msgs = crate::common::consume::read_until(
+            brokers,
+            &format!("tencent.{family}"),
+            Duration::from_secs(3),
+            |_| false,
+        );
         for m in msgs {
             let previous = out.insert(m.key.clone(), m.partition);
-            assert!(previous.is_none_or(|p| p == m.partition), "{} on two partitions", m.key);
+            assert!(
+                previous.is_none() || previous == Some(m.partition),
+                "{} on two partitions",
+                m.key
+            );
         }
     }
     out
 }
 
 fn assert_exports_what_the_rules_use(metrics: &str) {
-    let rules = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/prometheus/alerts.yml")).unwrap();
+    let rules = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/prometheus/alerts.yml"
+    ))
+    .unwrap();
     let used: std::collections::BTreeSet<&str> = rules
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|t| t.starts_with("tencent_presence_"))
         .collect();
     assert!(used.len() >= 4, "{used:?}");
     for name in used {
-        assert!(metrics.lines().any(|l| l.starts_with(name)), "{name} is not exported:\n{metrics}");
+        assert!(
+            metrics.lines().any(|l| l.starts_with(name)),
+            "{name} is not exported:\n{metrics}"
+        );
     }
 }
 
@@ -172,14 +391,31 @@ fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_
     let mut feed = Feed::new(&brokers);
     let rooms: Vec<String> = (0..9).map(|i| format!("room-{i}")).collect();
     for r in &rooms {
-        feed.emit("live.member", r, Some("role_changed"), &["pre"], Some(10), json!({ "role": "admin" }));
-        feed.emit("live.member", r, Some("online"), &["u1", "u2"], Some(100), json!({}));
+        feed.emit(
+            "live.member",
+            r,
+            Some("role_changed"),
+            &["pre"],
+            Some(10),
+            json!({ "role": "admin" }),
+        );
+        feed.emit(
+            "live.member",
+            r,
+            Some("online"),
+            &["u1", "u2"],
+            Some(100),
+            json!({}),
+        );
     }
     let phase1: BTreeMap<String, Value> = rooms
         .iter()
         .flat_map(|r| {
             [
-                (room("live", r), json!({ "owner": null, "admins": ["pre"], "closed": false })),
+                (
+                    room("live", r),
+                    json!({ "owner": null, "admins": ["pre"], "closed": false }),
+                ),
                 (member("live", r, "u1"), json!({ "role": "member" })),
                 (member("live", r, "u2"), json!({ "role": "member" })),
             ]
@@ -194,14 +430,24 @@ fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_
     for r in &rooms {
         feed.emit("live.member", r, Some("offline"), &["u1"], Some(200), json!({}));
         feed.emit("live.member", r, Some("online"), &["u1"], Some(150), json!({}));
-        feed.emit("live.member", r, Some("role_changed"), &["later"], Some(250), json!({ "role": "admin" }));
+        feed.emit(
+            "live.member",
+            r,
+            Some("role_changed"),
+            &["later"],
+            Some(250),
+            json!({ "role": "admin" }),
+        );
         feed.emit("live.member", r, Some("online"), &["pre"], Some(300), json!({}));
     }
     let phase2: BTreeMap<String, Value> = rooms
         .iter()
         .flat_map(|r| {
             [
-                (room("live", r), json!({ "owner": null, "admins": ["later", "pre"], "closed": false })),
+                (
+                    room("live", r),
+                    json!({ "owner": null, "admins": ["later", "pre"], "closed": false }),
+                ),
                 (member("live", r, "u2"), json!({ "role": "member" })),
                 (member("live", r, "pre"), json!({ "role": "admin" })),
             ]
@@ -237,6 +483,9 @@ fn refuses_to_start_when_partition_counts_differ_naming_both() {
         let log = p.log();
         log.contains("partitions").then_some(log)
     });
-    assert!(log.contains("tencent.live.member has 3 partitions but tencent.presence has 2"), "{log}");
+    assert!(
+        log.contains("tencent.live.member has 3 partitions but tencent.presence has 2"),
+        "{log}"
+    );
     assert!(!p.wait_exit(Duration::from_secs(30)), "a refusal exits non-zero");
 }

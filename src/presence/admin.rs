@@ -62,15 +62,27 @@ fn route(metrics: &PresenceMetrics, path: &str) -> Response<Full<Bytes>> {
     match path {
         "/healthz" => match metrics.liveness(now_ms()) {
             Ok(()) => json(StatusCode::OK, serde_json::json!({ "status": "ok" })),
-            Err(why) => json(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "status": "failed", "reason": why })),
+            Err(why) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "failed", "reason": why }),
+            ),
         },
         "/readyz" => match metrics.readiness() {
             Ok(None) => json(StatusCode::OK, serde_json::json!({ "status": "ready" })),
-            Ok(Some(note)) => json(StatusCode::OK, serde_json::json!({ "status": "ready", "degraded": note })),
-            Err(why) => json(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "status": "not ready", "reason": why })),
+            Ok(Some(note)) => json(
+                StatusCode::OK,
+                serde_json::json!({ "status": "ready", "degraded": note }),
+            ),
+            Err(why) => json(
+                StatusCode::SERVICE_UNAVAILABLE,
+                serde_json::json!({ "status": "not ready", "reason": why }),
+            ),
         },
         "/metrics" => answer(StatusCode::OK, METRICS_TYPE, metrics.render().into_bytes()),
-        _ => json(StatusCode::NOT_FOUND, serde_json::json!({ "status": "not found" })),
+        _ => json(
+            StatusCode::NOT_FOUND,
+            serde_json::json!({ "status": "not found" }),
+        ),
     }
 }
 
@@ -81,6 +93,7 @@ fn json(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
 fn answer(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(body)));
     *resp.status_mut() = status;
-    resp.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     resp
 }

@@ -22,7 +22,11 @@ pub struct PresenceArgs {
     pub kafka: KafkaArgs,
 
     /// The consumer group every instance of the view joins.
-    #[arg(long, env = "BRIDGE_PRESENCE_GROUP_ID", default_value = "tencent-kafka-bridge-presence")]
+    #[arg(
+        long,
+        env = "BRIDGE_PRESENCE_GROUP_ID",
+        default_value = "tencent-kafka-bridge-presence"
+    )]
     pub group_id: String,
 
     /// Prefix of every topic: reads `<prefix>live.member`, `room.member`, `group.member`,
@@ -84,11 +88,28 @@ mod tests {
         let toml = "group-id = \"g\"\ngrace = \"1m\"\n[kafka-property]\n\"linger.ms\" = \"9\"\n\"client.id\" = \"x\"\n";
         std::fs::write(&path, toml).unwrap();
         let path = path.to_str().unwrap();
-        let p = presence(&["--config", path, "--kafka-property", "linger.ms=1,ssl.cipher.suites=A,B"]);
+        let p = presence(&[
+            "--config",
+            path,
+            "--kafka-property",
+            "linger.ms=1,ssl.cipher.suites=A,B",
+        ]);
         assert_eq!(p.group_id, "g");
         assert_eq!(p.grace, std::time::Duration::from_secs(60));
-        let props: Vec<(&str, &str)> = p.kafka.kafka_properties.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        assert_eq!(props, [("client.id", "x"), ("linger.ms", "1"), ("ssl.cipher.suites", "A,B")]);
+        let props: Vec<(&str, &str)> = p
+            .kafka
+            .kafka_properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            props,
+            [
+                ("client.id", "x"),
+                ("linger.ms", "1"),
+                ("ssl.cipher.suites", "A,B")
+            ]
+        );
         assert_eq!(p.output_topic(), "tencent.presence");
     }
 
@@ -97,8 +118,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("presence.toml");
         std::fs::write(&path, "sdk-app-id = [\"1\"]\n").unwrap();
-        let argv = ["tencent-kafka-bridge", "presence", "--config", path.to_str().unwrap()];
-        let err = parse(argv.into_iter().map(Into::into).collect()).unwrap_err().to_string();
+        let argv = [
+            "tencent-kafka-bridge",
+            "presence",
+            "--config",
+            path.to_str().unwrap(),
+        ];
+        let err = parse(argv.into_iter().map(Into::into).collect())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown key `sdk-app-id`"), "{err}");
     }
 }

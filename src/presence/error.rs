@@ -15,8 +15,10 @@ pub enum PresenceError {
     #[error(transparent)]
     Secret(#[from] crate::kafka_args::SecretFileError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("the consumer thread ended abnormally: {0}")]
     Thread(String),
 }
-

@@ -98,7 +98,10 @@ impl Fold {
             Touch::Room(key) => {
                 let room = self.rooms.get_mut(key)?;
                 let value = room.room_json();
-                let write = (value.is_some() || room.has_record).then(|| Write { key: key.encode(), value: value.clone() });
+                let write = (value.is_some() || room.has_record).then(|| Write {
+                    key: key.encode(),
+                    value: value.clone(),
+                });
                 room.has_record = value.is_some();
                 if room.members.is_empty() && room.value.is_empty() {
                     self.rooms.remove(key);
@@ -114,7 +117,11 @@ impl Fold {
             return (Verdict::Duplicate, Vec::new());
         }
         let key = self.room_key(input);
-        if self.rooms.get(&key).is_some_and(|room| last_ids_match(room, input)) {
+        if self
+            .rooms
+            .get(&key)
+            .is_some_and(|room| last_ids_match(room, input))
+        {
             return (Verdict::Duplicate, Vec::new());
         }
         let room = self.rooms.entry(key.clone()).or_default();
@@ -155,7 +162,11 @@ impl Fold {
             self.recent.remember(&ids_of(input), expires);
             self.evicted += cap_departed(room, self.limits.departed_per_room);
         }
-        let mut touched: Vec<Touch> = t.members.iter().map(|m| Touch::Member(key.clone(), m.clone())).collect();
+        let mut touched: Vec<Touch> = t
+            .members
+            .iter()
+            .map(|m| Touch::Member(key.clone(), m.clone()))
+            .collect();
         if t.room {
             touched.push(Touch::Room(key.clone()));
         }
@@ -182,7 +193,10 @@ impl Fold {
             if changed && room.has_record {
                 let value = room.room_json();
                 room.has_record = value.is_some();
-                out.push(Write { key: key.encode(), value });
+                out.push(Write {
+                    key: key.encode(),
+                    value,
+                });
             }
             if room.members.is_empty() && room.value.is_empty() {
                 gone.push(key.clone());

@@ -4,7 +4,10 @@ use crate::presence::input::{Envelope, Seat};
 const GRACE: i64 = 600_000;
 
 fn fold() -> Fold {
-    Fold::new(Limits { grace_ms: GRACE, departed_per_room: 1000 })
+    Fold::new(Limits {
+        grace_ms: GRACE,
+        departed_per_room: 1000,
+    })
 }
 
 struct Ev(Input);
@@ -58,7 +61,11 @@ fn live_key(member: &str) -> String {
 const LIVE_ROOM: &str = r#"["1400000000","live","r/1#x"]"#;
 
 fn value(writes: &[Write], key: &str) -> Option<serde_json::Value> {
-    let w = writes.iter().rev().find(|w| w.key == key).unwrap_or_else(|| panic!("no write for {key}: {writes:?}"));
+    let w = writes
+        .iter()
+        .rev()
+        .find(|w| w.key == key)
+        .unwrap_or_else(|| panic!("no write for {key}: {writes:?}"));
     w.value.as_deref().map(|v| serde_json::from_str(v).unwrap())
 }
 
@@ -129,12 +136,23 @@ fn duplicates_by_ce_id_or_by_event_id_and_received_at_change_nothing() {
     apply(&mut f, &first);
     apply(&mut f, &ev(Source::Group, "left", &["a"], None, "2").rx(200));
     // The same accepted callback re-sent: same ce_id.
-    assert_eq!(apply(&mut f, &ev(Source::Group, "joined", &["a"], None, "9").rx(300).ce("ce-1")).0, Verdict::Duplicate);
+    assert_eq!(
+        apply(
+            &mut f,
+            &ev(Source::Group, "joined", &["a"], None, "9").rx(300).ce("ce-1")
+        )
+        .0,
+        Verdict::Duplicate
+    );
     // Schema 3 (ce_id = event_id): the pair decides.
-    let same_pair = ev(Source::Group, "joined", &["a"], None, "1").rx(100).ce(&format!("{:0>32}", "1"));
+    let same_pair = ev(Source::Group, "joined", &["a"], None, "1")
+        .rx(100)
+        .ce(&format!("{:0>32}", "1"));
     assert_eq!(apply(&mut f, &same_pair).0, Verdict::Duplicate);
     // Same body (same event_id), received later: a genuine second event.
-    let again = ev(Source::Group, "joined", &["a"], None, "1").rx(400).ce("ce-other");
+    let again = ev(Source::Group, "joined", &["a"], None, "1")
+        .rx(400)
+        .ce("ce-other");
     assert_eq!(apply(&mut f, &again).0, Verdict::Applied);
     assert_eq!(f.members(), 1);
 }
@@ -142,29 +160,54 @@ fn duplicates_by_ce_id_or_by_event_id_and_received_at_change_nothing() {
 #[test]
 fn a_closed_room_tombstones_its_members_and_later_its_own_key() {
     let mut f = fold();
-    apply(&mut f, &ev(Source::Live, "opened", &[], Some(5), "0").owner("boss", None));
+    apply(
+        &mut f,
+        &ev(Source::Live, "opened", &[], Some(5), "0").owner("boss", None),
+    );
     apply(&mut f, &ev(Source::Live, "online", &["a", "b"], Some(10), "1"));
     let (v, w) = apply(&mut f, &ev(Source::Live, "closed", &[], Some(50), "2"));
     assert_eq!(v, Verdict::Applied);
     assert_eq!(value(&w, &live_key("a")), None);
     assert_eq!(value(&w, &live_key("b")), None);
     let room = value(&w, LIVE_ROOM).unwrap();
-    assert_eq!((room["closed"].clone(), room["closed_ms"].clone()), (true.into(), 50.into()));
+    assert_eq!(
+        (room["closed"].clone(), room["closed_ms"].clone()),
+        (true.into(), 50.into())
+    );
     assert_eq!(room["owner"], serde_json::Value::Null);
     // Late events of the closed room change nothing.
-    assert_eq!(apply(&mut f, &ev(Source::Live, "online", &["a"], Some(40), "3")).0, Verdict::Late);
-    assert_eq!(apply(&mut f, &ev(Source::Live, "role_changed", &["a"], Some(40), "4").role("admin")).0, Verdict::Late);
+    assert_eq!(
+        apply(&mut f, &ev(Source::Live, "online", &["a"], Some(40), "3")).0,
+        Verdict::Late
+    );
+    assert_eq!(
+        apply(
+            &mut f,
+            &ev(Source::Live, "role_changed", &["a"], Some(40), "4").role("admin")
+        )
+        .0,
+        Verdict::Late
+    );
     // Within the grace window the closed record stays; after it, the tombstone.
     assert!(f.expire(1_000 + GRACE - 1).is_empty());
     let w = f.expire(1_000 + GRACE);
-    assert_eq!(w, vec![Write { key: LIVE_ROOM.into(), value: None }]);
+    assert_eq!(
+        w,
+        vec![Write {
+            key: LIVE_ROOM.into(),
+            value: None
+        }]
+    );
     assert!(f.rooms.is_empty());
 }
 
 #[test]
 fn a_role_granted_before_entering_is_kept_on_the_room_and_applies_on_entry() {
     let mut f = fold();
-    let (_, w) = apply(&mut f, &ev(Source::Live, "role_changed", &["a"], Some(10), "1").role("admin"));
+    let (_, w) = apply(
+        &mut f,
+        &ev(Source::Live, "role_changed", &["a"], Some(10), "1").role("admin"),
+    );
     assert_eq!(value(&w, LIVE_ROOM).unwrap()["admins"], serde_json::json!(["a"]));
     assert!(w.iter().all(|w| w.key != live_key("a")));
     let (_, w) = apply(&mut f, &ev(Source::Live, "online", &["a"], Some(20), "2"));
@@ -175,13 +218,22 @@ fn a_role_granted_before_entering_is_kept_on_the_room_and_applies_on_entry() {
 fn a_late_grant_still_applies_after_a_later_enter_one_clock_per_kind_of_fact() {
     let mut f = fold();
     apply(&mut f, &ev(Source::Live, "online", &["a"], Some(20), "1"));
-    let (v, w) = apply(&mut f, &ev(Source::Live, "role_changed", &["a"], Some(10), "2").role("admin"));
+    let (v, w) = apply(
+        &mut f,
+        &ev(Source::Live, "role_changed", &["a"], Some(10), "2").role("admin"),
+    );
     assert_eq!(v, Verdict::Applied);
     assert_eq!(value(&w, &live_key("a")).unwrap()["role"], "admin");
     // But a revoke older than the grant is late.
-    let (v, _) = apply(&mut f, &ev(Source::Live, "role_changed", &["a"], Some(5), "3").role("member"));
+    let (v, _) = apply(
+        &mut f,
+        &ev(Source::Live, "role_changed", &["a"], Some(5), "3").role("member"),
+    );
     assert_eq!(v, Verdict::Late);
-    let (_, w) = apply(&mut f, &ev(Source::Live, "role_changed", &["a"], Some(30), "4").role("member"));
+    let (_, w) = apply(
+        &mut f,
+        &ev(Source::Live, "role_changed", &["a"], Some(30), "4").role("member"),
+    );
     assert_eq!(value(&w, &live_key("a")).unwrap()["role"], "member");
     assert_eq!(value(&w, LIVE_ROOM).unwrap()["admins"], serde_json::json!([]));
 }
@@ -189,18 +241,30 @@ fn a_late_grant_still_applies_after_a_later_enter_one_clock_per_kind_of_fact() {
 #[test]
 fn an_owner_transfer_rewrites_both_members_and_the_room() {
     let mut f = fold();
-    apply(&mut f, &ev(Source::Group, "opened", &["old", "new"], None, "1").owner("old", None));
-    let (_, w) = apply(&mut f, &ev(Source::Group, "owner_changed", &["new"], None, "2").owner("new", Some("old")));
+    apply(
+        &mut f,
+        &ev(Source::Group, "opened", &["old", "new"], None, "1").owner("old", None),
+    );
+    let (_, w) = apply(
+        &mut f,
+        &ev(Source::Group, "owner_changed", &["new"], None, "2").owner("new", Some("old")),
+    );
     let group = |m: &str| format!(r#"["1400000000","group","@TGS#g","{m}"]"#);
     assert_eq!(value(&w, &group("new")).unwrap()["role"], "owner");
     assert_eq!(value(&w, &group("old")).unwrap()["role"], "member");
-    assert_eq!(value(&w, r#"["1400000000","group","@TGS#g"]"#).unwrap()["owner"], "new");
+    assert_eq!(
+        value(&w, r#"["1400000000","group","@TGS#g"]"#).unwrap()["owner"],
+        "new"
+    );
 }
 
 #[test]
 fn a_group_opened_with_members_has_them_in() {
     let mut f = fold();
-    let (_, w) = apply(&mut f, &ev(Source::Group, "opened", &["a", "b"], None, "1").owner("a", None));
+    let (_, w) = apply(
+        &mut f,
+        &ev(Source::Group, "opened", &["a", "b"], None, "1").owner("a", None),
+    );
     let group = |m: &str| format!(r#"["1400000000","group","@TGS#g","{m}"]"#);
     assert_eq!(value(&w, &group("a")).unwrap()["role"], "owner");
     assert_eq!(value(&w, &group("b")).unwrap()["role"], "member");
@@ -212,14 +276,29 @@ fn seats_go_to_the_scope_the_room_is_held_under() {
     apply(&mut f, &ev(Source::Room, "online", &["a"], Some(10), "1"));
     let mut seats = ev(Source::Seat, "seats_changed", &["a"], Some(20), "2");
     seats.0.envelope.seats = Some(vec![
-        Seat { index: 0, member: None, taken_disabled: None, video_disabled: None, audio_disabled: None },
-        Seat { index: 1, member: Some("a".into()), taken_disabled: Some(false), video_disabled: None, audio_disabled: None },
+        Seat {
+            index: 0,
+            member: None,
+            taken_disabled: None,
+            video_disabled: None,
+            audio_disabled: None,
+        },
+        Seat {
+            index: 1,
+            member: Some("a".into()),
+            taken_disabled: Some(false),
+            video_disabled: None,
+            audio_disabled: None,
+        },
     ]);
     let (v, w) = apply(&mut f, &seats);
     assert_eq!(v, Verdict::Applied);
     let room = |m: &str| format!(r#"["1400000000","room","r/1#x","{m}"]"#);
     assert_eq!(value(&w, &room("a")).unwrap()["seat"], 1);
-    assert_eq!(value(&w, r#"["1400000000","room","r/1#x"]"#).unwrap()["seats"][1]["member"], "a");
+    assert_eq!(
+        value(&w, r#"["1400000000","room","r/1#x"]"#).unwrap()["seats"][1]["member"],
+        "a"
+    );
     // A room not seen yet: live.
     let mut fresh = fold();
     let (_, w) = apply(&mut fresh, &seats);
@@ -229,7 +308,10 @@ fn seats_go_to_the_scope_the_room_is_held_under() {
 #[test]
 fn trtc_enter_carries_its_role_and_a_role_change_without_state_applies() {
     let mut f = fold();
-    let (_, w) = apply(&mut f, &ev(Source::Trtc, "online", &["a"], Some(10), "1").role("anchor"));
+    let (_, w) = apply(
+        &mut f,
+        &ev(Source::Trtc, "online", &["a"], Some(10), "1").role("anchor"),
+    );
     let trtc = r#"["1400000000","trtc","r/1#x","a"]"#;
     assert_eq!(value(&w, trtc).unwrap()["role"], "anchor");
     let mut change = ev(Source::Trtc, "x", &["a"], Some(20), "2").role("audience");
@@ -262,10 +344,19 @@ fn the_departed_clock_outlives_the_tombstone_across_a_restore() {
     all.extend(apply(&mut f, &ev(Source::Live, "online", &["a"], Some(10), "1")).1);
     all.extend(apply(&mut f, &ev(Source::Live, "offline", &["a"], Some(20), "2")).1);
     let mut g = restored(&all);
-    assert_eq!(apply(&mut g, &ev(Source::Live, "online", &["a"], Some(15), "3")).0, Verdict::Late);
+    assert_eq!(
+        apply(&mut g, &ev(Source::Live, "online", &["a"], Some(15), "3")).0,
+        Verdict::Late
+    );
     // After the grace window, the clock goes (and the room record with it).
     let w = g.expire(1_000 + GRACE);
-    assert_eq!(w, vec![Write { key: LIVE_ROOM.into(), value: None }]);
+    assert_eq!(
+        w,
+        vec![Write {
+            key: LIVE_ROOM.into(),
+            value: None
+        }]
+    );
 }
 
 #[test]
@@ -273,17 +364,40 @@ fn a_redelivery_after_a_restore_is_still_a_duplicate() {
     let mut f = fold();
     let enter = ev(Source::Group, "joined", &["a"], None, "1");
     let mut all = apply(&mut f, &enter).1;
-    all.extend(apply(&mut f, &ev(Source::Group, "role_changed", &["b"], None, "2").role("admin")).1);
+    all.extend(
+        apply(
+            &mut f,
+            &ev(Source::Group, "role_changed", &["b"], None, "2").role("admin"),
+        )
+        .1,
+    );
     let mut g = restored(&all);
     assert_eq!(apply(&mut g, &enter).0, Verdict::Duplicate);
-    assert_eq!(apply(&mut g, &ev(Source::Group, "role_changed", &["b"], None, "2").role("admin")).0, Verdict::Duplicate);
+    assert_eq!(
+        apply(
+            &mut g,
+            &ev(Source::Group, "role_changed", &["b"], None, "2").role("admin")
+        )
+        .0,
+        Verdict::Duplicate
+    );
 }
 
 #[test]
 fn a_restore_keeps_roles_granted_before_entry_and_the_owner() {
     let mut f = fold();
-    let mut all = apply(&mut f, &ev(Source::Live, "role_changed", &["a"], Some(10), "1").role("admin")).1;
-    all.extend(apply(&mut f, &ev(Source::Live, "owner_changed", &[], Some(11), "2").owner("o", Some("p"))).1);
+    let mut all = apply(
+        &mut f,
+        &ev(Source::Live, "role_changed", &["a"], Some(10), "1").role("admin"),
+    )
+    .1;
+    all.extend(
+        apply(
+            &mut f,
+            &ev(Source::Live, "owner_changed", &[], Some(11), "2").owner("o", Some("p")),
+        )
+        .1,
+    );
     let mut g = restored(&all);
     let (_, w) = apply(&mut g, &ev(Source::Live, "online", &["a", "o"], Some(20), "3"));
     assert_eq!(value(&w, &live_key("a")).unwrap()["role"], "admin");
@@ -292,9 +406,15 @@ fn a_restore_keeps_roles_granted_before_entry_and_the_owner() {
 
 #[test]
 fn a_room_keeps_at_most_its_cap_of_departed_clocks() {
-    let mut f = Fold::new(Limits { grace_ms: GRACE, departed_per_room: 2 });
+    let mut f = Fold::new(Limits {
+        grace_ms: GRACE,
+        departed_per_room: 2,
+    });
     for (i, m) in ["a", "b", "c"].iter().enumerate() {
-        apply(&mut f, &ev(Source::Live, "offline", &[m], Some(10 + i as i64), &i.to_string()));
+        apply(
+            &mut f,
+            &ev(Source::Live, "offline", &[m], Some(10 + i as i64), &i.to_string()),
+        );
     }
     assert_eq!(f.evicted, 1);
     assert_eq!(f.rooms.values().next().unwrap().value.departed.len(), 2);

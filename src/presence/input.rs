@@ -18,7 +18,13 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 5] = [Source::Live, Source::Room, Source::Group, Source::Trtc, Source::Seat];
+    pub const ALL: [Source; 5] = [
+        Source::Live,
+        Source::Room,
+        Source::Group,
+        Source::Trtc,
+        Source::Seat,
+    ];
 
     /// The family name, which is also the topic name after the prefix.
     pub fn family(self) -> &'static str {
@@ -140,7 +146,11 @@ impl Input {
             return Err(InputError::NoRoom);
         }
         let ce_id = ce_id.map(|v| String::from_utf8_lossy(v).into_owned());
-        Ok(Input { source, envelope, ce_id })
+        Ok(Input {
+            source,
+            envelope,
+            ce_id,
+        })
     }
 
     /// The room or group id.
@@ -157,6 +167,8 @@ impl Input {
 
     /// The time written as `since_ms`/`updated_ms`: the event's, else when the bridge got it.
     pub fn when(&self) -> i64 {
-        self.envelope.event_time_ms.unwrap_or(self.envelope.received_at_ms)
+        self.envelope
+            .event_time_ms
+            .unwrap_or(self.envelope.received_at_ms)
     }
 }

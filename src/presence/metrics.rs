@@ -81,13 +81,41 @@ impl PresenceMetrics {
         r.register("events", "Input events by outcome: applied, late (older than what was applied), duplicate, irrelevant (a state the view does not fold), bad_input (not the bridge's envelope)", m.events.clone());
         r.register("rooms", "Rooms and groups held by this instance", m.rooms.clone());
         r.register("members", "Members held by this instance", m.members.clone());
-        r.register("partitions", "Input partitions assigned to this instance", m.partitions.clone());
-        r.register("restore_seconds", "Duration of the last restore from the state topic", m.restore_seconds.clone());
-        r.register("restored_records", "State records read back on restore", m.restored_records.clone());
-        r.register("lag", "Records not yet read, per input partition (high watermark - position)", m.lag.clone());
-        r.register("write_failures", "State records Kafka did not acknowledge (the batch is written again)", m.write_failures.clone());
-        r.register("departed_evicted", "Departed members' clocks dropped before their grace window ended (--departed-per-room)", m.departed_evicted.clone());
-        r.register("topic_missing", "1 when an input topic does not exist", m.topic_missing.clone());
+        r.register(
+            "partitions",
+            "Input partitions assigned to this instance",
+            m.partitions.clone(),
+        );
+        r.register(
+            "restore_seconds",
+            "Duration of the last restore from the state topic",
+            m.restore_seconds.clone(),
+        );
+        r.register(
+            "restored_records",
+            "State records read back on restore",
+            m.restored_records.clone(),
+        );
+        r.register(
+            "lag",
+            "Records not yet read, per input partition (high watermark - position)",
+            m.lag.clone(),
+        );
+        r.register(
+            "write_failures",
+            "State records Kafka did not acknowledge (the batch is written again)",
+            m.write_failures.clone(),
+        );
+        r.register(
+            "departed_evicted",
+            "Departed members' clocks dropped before their grace window ended (--departed-per-room)",
+            m.departed_evicted.clone(),
+        );
+        r.register(
+            "topic_missing",
+            "1 when an input topic does not exist",
+            m.topic_missing.clone(),
+        );
         r.register("ready", "1 when /readyz answers 200", m.ready.clone());
         Arc::new(m)
     }
@@ -115,12 +143,18 @@ impl PresenceMetrics {
     }
 
     pub fn lag(&self, topic: &str, partition: i32, lag: i64) {
-        let labels = PartitionLabels { topic: topic.to_owned(), partition };
+        let labels = PartitionLabels {
+            topic: topic.to_owned(),
+            partition,
+        };
         self.lag.get_or_create(&labels).set(lag.max(0));
     }
 
     pub fn forget_partition(&self, topic: &str, partition: i32) {
-        self.lag.remove(&PartitionLabels { topic: topic.to_owned(), partition });
+        self.lag.remove(&PartitionLabels {
+            topic: topic.to_owned(),
+            partition,
+        });
     }
 
     pub fn write_failed(&self, n: u64) {
@@ -133,10 +167,14 @@ impl PresenceMetrics {
 
     pub fn topics(&self, present: &[String], missing: &[String]) {
         for t in present {
-            self.topic_missing.get_or_create(&TopicLabels { topic: t.clone() }).set(0);
+            self.topic_missing
+                .get_or_create(&TopicLabels { topic: t.clone() })
+                .set(0);
         }
         for t in missing {
-            self.topic_missing.get_or_create(&TopicLabels { topic: t.clone() }).set(1);
+            self.topic_missing
+                .get_or_create(&TopicLabels { topic: t.clone() })
+                .set(1);
         }
         if let Ok(mut m) = self.status.missing.lock() {
             *m = missing.to_vec();
@@ -164,8 +202,12 @@ impl PresenceMetrics {
     pub fn liveness(&self, now_ms: i64) -> Result<(), String> {
         let s = &self.status;
         let beat = s.heartbeat_ms.load(Ordering::Relaxed);
-        if s.started.load(Ordering::Relaxed) && !s.restoring.load(Ordering::Relaxed) && now_ms - beat > 60_000 {
-            return Err(format!("the consumer loop has not run for {} s", (now_ms - beat) / 1000));
+        if s.started.load(Ordering::Relaxed) && !s.restoring.load(Ordering::Relaxed) && now_ms - beat > 60_000
+        {
+            return Err(format!(
+                "the consumer loop has not run for {} s",
+                (now_ms - beat) / 1000
+            ));
         }
         Ok(())
     }

@@ -41,13 +41,18 @@ pub async fn run(args: PresenceArgs, shutdown: impl Future<Output = ()>) -> Resu
     let admin_stop = Arc::new(tokio::sync::Notify::new());
     let admin = {
         let (metrics, stop) = (metrics.clone(), admin_stop.clone());
-        tokio::spawn(admin::serve(listener, metrics, async move { stop.notified().await }))
+        tokio::spawn(admin::serve(
+            listener,
+            metrics,
+            async move { stop.notified().await },
+        ))
     };
     let stop = Arc::new(AtomicBool::new(false));
     let mut worker = {
         let (metrics, stop) = (metrics.clone(), stop.clone());
         tokio::task::spawn_blocking(move || {
-            let result = worker::Worker::new(args, metrics.clone()).and_then(|w| w.run(&|| stop.load(Ordering::Relaxed)));
+            let result = worker::Worker::new(args, metrics.clone())
+                .and_then(|w| w.run(&|| stop.load(Ordering::Relaxed)));
             if let Err(e) = &result {
                 if let Ok(mut failed) = metrics.status.failed.lock() {
                     *failed = Some(e.to_string());

@@ -59,7 +59,11 @@ pub fn ids_of(input: &Input) -> Ids {
 /// proof of a duplicate: only the pair is then.
 fn tags(ids: &Ids) -> Vec<String> {
     let mut out = vec![format!("e:{}:{}", ids.event_id, ids.received_at_ms)];
-    if let Some(ce) = ids.ce_id.as_deref().filter(|ce| *ce != ids.event_id && !ce.is_empty()) {
+    if let Some(ce) = ids
+        .ce_id
+        .as_deref()
+        .filter(|ce| *ce != ids.event_id && !ce.is_empty())
+    {
         out.push(format!("c:{ce}"));
     }
     out

@@ -43,7 +43,10 @@ pub fn restore(
     timeout: Duration,
     stop: &dyn Fn() -> bool,
 ) -> Result<Restored, RestoreError> {
-    let err = |source| RestoreError::Kafka { topic: topic.to_owned(), source };
+    let err = |source| RestoreError::Kafka {
+        topic: topic.to_owned(),
+        source,
+    };
     let mut cfg = base.clone();
     cfg.set("enable.partition.eof", "true")
         .set("enable.auto.commit", "false")
@@ -52,7 +55,8 @@ pub fn restore(
     let consumer: BaseConsumer = cfg.create().map_err(err)?;
     let mut tpl = TopicPartitionList::new();
     for p in partitions {
-        tpl.add_partition_offset(topic, *p, Offset::Beginning).map_err(err)?;
+        tpl.add_partition_offset(topic, *p, Offset::Beginning)
+            .map_err(err)?;
     }
     consumer.assign(&tpl).map_err(err)?;
     let mut out = Restored::default();
@@ -63,7 +67,11 @@ pub fn restore(
     let deadline = Instant::now() + timeout;
     while !open.is_empty() {
         if Instant::now() >= deadline || stop() {
-            return Err(RestoreError::Timeout { topic: topic.to_owned(), partitions: open, timeout });
+            return Err(RestoreError::Timeout {
+                topic: topic.to_owned(),
+                partitions: open,
+                timeout,
+            });
         }
         match consumer.poll(Duration::from_millis(200)) {
             None => {}

@@ -29,13 +29,22 @@ pub(super) fn enter(room: &mut Room, m: &str, input: &Input, t: &mut Touched) {
     let time = input.time();
     let member = room.members.get(m);
     let departed = room.value.departed.get(m);
-    let clocks = [member.and_then(|x| x.clock_ms), departed.and_then(|d| d.clock_ms), room.value.closed_ms];
+    let clocks = [
+        member.and_then(|x| x.clock_ms),
+        departed.and_then(|d| d.clock_ms),
+        room.value.closed_ms,
+    ];
     if older(time, &clocks) {
         t.late = true;
         return;
     }
     let since = member.map_or(input.when(), |x| x.since_ms);
-    let clock = later(time, member.and_then(|x| x.clock_ms).or(departed.and_then(|d| d.clock_ms)));
+    let clock = later(
+        time,
+        member
+            .and_then(|x| x.clock_ms)
+            .or(departed.and_then(|d| d.clock_ms)),
+    );
     room.members.insert(
         m.to_owned(),
         Member {
@@ -59,7 +68,9 @@ pub(super) fn leave(room: &mut Room, m: &str, input: &Input, expires_ms: i64, t:
     let time = input.time();
     let member = room.members.get(m);
     let departed = room.value.departed.get(m);
-    let previous = member.and_then(|x| x.clock_ms).or(departed.and_then(|d| d.clock_ms));
+    let previous = member
+        .and_then(|x| x.clock_ms)
+        .or(departed.and_then(|d| d.clock_ms));
     if older(time, &[previous, room.value.closed_ms]) {
         t.late = true;
         return;
@@ -139,7 +150,13 @@ pub(super) fn close(room: &mut Room, input: &Input, expires_ms: i64, t: &mut Tou
     t.applied = true;
 }
 
-pub(super) fn grant_all(room: &mut Room, members: &[String], role: Option<&str>, input: &Input, t: &mut Touched) {
+pub(super) fn grant_all(
+    room: &mut Room,
+    members: &[String],
+    role: Option<&str>,
+    input: &Input,
+    t: &mut Touched,
+) {
     let Some(role) = role else {
         return;
     };
@@ -177,7 +194,10 @@ pub(super) fn owner(room: &mut Room, input: &Input, t: &mut Touched) {
     room.value.owner = e.owner.clone();
     room.value.owner_ms = later(time, room.value.owner_ms);
     room.value.last_event = Some(ids_of(input));
-    for m in [previous, e.previous_owner.clone(), e.owner.clone()].into_iter().flatten() {
+    for m in [previous, e.previous_owner.clone(), e.owner.clone()]
+        .into_iter()
+        .flatten()
+    {
         if room.members.contains_key(&m) && !t.members.contains(&m) {
             t.members.push(m);
         }
@@ -192,7 +212,13 @@ pub(super) fn seats(room: &mut Room, input: &Input, t: &mut Touched) {
         t.late = true;
         return;
     }
-    let before: Vec<String> = room.value.seats.iter().flatten().filter_map(|s| s.member.clone()).collect();
+    let before: Vec<String> = room
+        .value
+        .seats
+        .iter()
+        .flatten()
+        .filter_map(|s| s.member.clone())
+        .collect();
     room.value.seats = Some(input.envelope.seats.clone().unwrap_or_default());
     room.value.seats_ms = later(time, room.value.seats_ms);
     room.value.last_event = Some(ids_of(input));
@@ -212,8 +238,12 @@ pub(super) fn cap_departed(room: &mut Room, cap: usize) -> u64 {
     if over == 0 {
         return 0;
     }
-    let mut by_age: Vec<(i64, String)> =
-        room.value.departed.iter().map(|(m, d)| (d.expires_ms, m.clone())).collect();
+    let mut by_age: Vec<(i64, String)> = room
+        .value
+        .departed
+        .iter()
+        .map(|(m, d)| (d.expires_ms, m.clone()))
+        .collect();
     by_age.sort();
     for (_, m) in by_age.into_iter().take(over) {
         room.value.departed.remove(&m);

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use rdkafka::client::ClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 
@@ -34,7 +33,10 @@ pub struct Layout {
 }
 
 pub fn inputs(prefix: &str) -> Vec<String> {
-    Source::ALL.iter().map(|s| format!("{prefix}{}", s.family())).collect()
+    Source::ALL
+        .iter()
+        .map(|s| format!("{prefix}{}", s.family()))
+        .collect()
 }
 
 /// Partition count of `topic`, `None` when it does not exist.
@@ -42,10 +44,7 @@ pub fn partitions<C: ConsumerContext>(
     consumer: &BaseConsumer<C>,
     topic: &str,
     timeout: Duration,
-) -> Result<Option<usize>, KafkaError>
-where
-    C: ClientContext,
-{
+) -> Result<Option<usize>, KafkaError> {
     let meta = consumer.fetch_metadata(Some(topic), timeout)?;
     Ok(meta
         .topics()
@@ -62,7 +61,8 @@ pub fn check<C: ConsumerContext>(
     output: &str,
     timeout: Duration,
 ) -> Result<Layout, TopicError> {
-    let output_count = partitions(consumer, output, timeout)?.ok_or_else(|| TopicError::OutputMissing(output.to_owned()))?;
+    let output_count =
+        partitions(consumer, output, timeout)?.ok_or_else(|| TopicError::OutputMissing(output.to_owned()))?;
     let (mut present, mut missing) = (Vec::new(), Vec::new());
     for input in inputs(prefix) {
         match partitions(consumer, &input, timeout)? {

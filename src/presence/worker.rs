@@ -13,13 +13,13 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use super::args::PresenceArgs;
+use super::error::PresenceError;
 use super::fold::{Fold, Limits, Touch, Verdict, Write};
 use super::input::{Input, Source};
 use super::metrics::PresenceMetrics;
 use super::restore::restore;
 use super::topics;
 use super::writer::Writer;
-use super::error::PresenceError;
 use crate::clock::now_ms;
 
 /// Hears which partitions a rebalance took away (their state is dropped and restored afresh
@@ -188,9 +188,28 @@ impl Worker {
 
     /// Drops the state of partitions taken away; restores the ones newly assigned.
     fn follow_assignment(&mut self, stop: &dyn Fn() -> bool) -> Result<(), PresenceError> {
-        let revoked: Vec<i32> = self.consumer.context().revoked.lock().map(|mut r| r.drain().collect()).unwrap_or_default();
-        let assigned: HashSet<i32> = self.consumer.assignment()?.elements().iter().map(|e| e.partition()).collect();
-        for p in revoked.iter().chain(self.folds.keys().filter(|p| !assigned.contains(p)).copied().collect::<Vec<_>>().iter()) {
+        let revoked: Vec<i32> = self
+            .consumer
+            .context()
+            .revoked
+            .lock()
+            .map(|mut r| r.drain().collect())
+            .unwrap_or_default();
+        let assigned: HashSet<i32> = self
+            .consumer
+            .assignment()?
+            .elements()
+            .iter()
+            .map(|e| e.partition())
+            .collect();
+        for p in revoked.iter().chain(
+            self.folds
+                .keys()
+                .filter(|p| !assigned.contains(p))
+                .copied()
+                .collect::<Vec<_>>()
+                .iter(),
+        ) {
             if self.folds.remove(p).is_some() {
                 tracing::info!(partition = p, "partition revoked: its state dropped");
                 for topic in &self.subscribed {
@@ -198,7 +217,10 @@ impl Worker {
                 }
             }
         }
-        let mut new: Vec<i32> = assigned.into_iter().filter(|p| !self.folds.contains_key(p)).collect();
+        let mut new: Vec<i32> = assigned
+            .into_iter()
+            .filter(|p| !self.folds.contains_key(p))
+            .collect();
         if new.is_empty() {
             return Ok(());
         }
@@ -268,7 +290,12 @@ impl Worker {
 
     fn check_topics(&mut self) {
         let output = self.args.output_topic();
-        match topics::check(&self.consumer, &self.args.topic_prefix, &output, Duration::from_secs(5)) {
+        match topics::check(
+            &self.consumer,
+            &self.args.topic_prefix,
+            &output,
+            Duration::from_secs(5),
+        ) {
             Ok(layout) => {
                 self.metrics.topics(&layout.present, &layout.missing);
                 if let Err(e) = self.subscribe(layout.present) {
@@ -281,7 +308,7 @@ impl Worker {
 
     fn bad_input(&mut self, msg: &OwnedMessage, why: &str) {
         self.metrics.event(None);
-        if self.last_bad_log.is_none_or(|t| t.elapsed() >= BAD_LOG_INTERVAL) {
+        if !self.last_bad_log.is_some_and(|t| t.elapsed() < BAD_LOG_INTERVAL) {
             self.last_bad_log = Some(Instant::now());
             tracing::warn!(topic = msg.topic(), partition = msg.partition(), offset = msg.offset(), why, "input record skipped: not the bridge's envelope (counted in tencent_presence_events_total{{outcome=\"bad_input\"}}; logged once a minute)");
         }
@@ -290,7 +317,9 @@ impl Worker {
 
 fn apply(fold: &mut Fold, prefix: &str, msg: &OwnedMessage) -> Result<(Verdict, Vec<Touch>), String> {
     let source = Source::from_topic(prefix, msg.topic()).ok_or("not an input topic")?;
-    let ce_id = msg.headers().and_then(|h| h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value));
+    let ce_id = msg
+        .headers()
+        .and_then(|h| h.iter().find(|h| h.key == "ce_id").and_then(|h| h.value));
     let input = Input::parse(source, msg.payload(), ce_id).map_err(|e| e.to_string())?;
     Ok(fold.touch(&input, now_ms()))
 }
@@ -302,5 +331,10 @@ fn last_per_key(writes: Vec<(i32, Write)>) -> Vec<(i32, Write)> {
         last.insert(w.key.as_str(), i);
     }
     let keep: HashSet<usize> = last.into_values().collect();
-    writes.into_iter().enumerate().filter(|(i, _)| keep.contains(i)).map(|(_, w)| w).collect()
+    writes
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep.contains(i))
+        .map(|(_, w)| w)
+        .collect()
 }

@@ -52,7 +52,12 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(30);
 impl Writer {
     pub fn new(base: &ClientConfig, topic: String) -> Result<Writer, KafkaError> {
         let mut cfg = ClientConfig::new();
-        for (k, v) in [("acks", "all"), ("enable.idempotence", "true"), ("compression.type", "lz4"), ("linger.ms", "5")] {
+        for (k, v) in [
+            ("acks", "all"),
+            ("enable.idempotence", "true"),
+            ("compression.type", "lz4"),
+            ("linger.ms", "5"),
+        ] {
             cfg.set(k, v);
         }
         for (k, v) in base.config_map().iter() {
@@ -66,7 +71,12 @@ impl Writer {
 
     /// Writes `batch` ((partition, record) pairs) until every record is acknowledged;
     /// `on_failure` hears of each failed attempt. Gives up only when `stop()` says so.
-    pub fn write(&self, batch: &[(i32, Write)], stop: &dyn Fn() -> bool, on_failure: &dyn Fn(u64)) -> Result<(), WriteError> {
+    pub fn write(
+        &self,
+        batch: &[(i32, Write)],
+        stop: &dyn Fn() -> bool,
+        on_failure: &dyn Fn(u64),
+    ) -> Result<(), WriteError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -81,7 +91,13 @@ impl Writer {
             if flushed.is_ok() && failed == 0 {
                 return Ok(());
             }
-            let why = self.producer.context().last_error.lock().ok().and_then(|l| l.clone());
+            let why = self
+                .producer
+                .context()
+                .last_error
+                .lock()
+                .ok()
+                .and_then(|l| l.clone());
             tracing::warn!(failed, flushed = ?flushed.err(), last_error = ?why, records = batch.len(), "state records not acknowledged: writing the batch again");
             on_failure(failed.max(1));
             if stop() {
@@ -94,7 +110,9 @@ impl Writer {
 
     fn send(&self, partition: i32, w: &Write, stop: &dyn Fn() -> bool) -> Result<(), WriteError> {
         loop {
-            let mut record = BaseRecord::<str, str>::to(&self.topic).partition(partition).key(w.key.as_str());
+            let mut record = BaseRecord::<str, str>::to(&self.topic)
+                .partition(partition)
+                .key(w.key.as_str());
             if let Some(v) = &w.value {
                 record = record.payload(v.as_str());
             }

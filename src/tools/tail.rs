@@ -143,14 +143,25 @@ fn render(msg: &rdkafka::message::BorrowedMessage<'_>, format: TailFormat) -> St
 }
 
 /// A state record of the presence view: who, where, and the value on one line.
-fn presence_line(msg: &rdkafka::message::BorrowedMessage<'_>, key: &str, value: &serde_json::Value) -> String {
+fn presence_line(
+    msg: &rdkafka::message::BorrowedMessage<'_>,
+    key: &str,
+    value: &serde_json::Value,
+) -> String {
     let parts: Vec<String> = serde_json::from_str(key).unwrap_or_default();
-    let place = parts.get(..3).map_or_else(|| key.to_owned(), |p| format!("{} {} {}", p[1], p[0], p[2]));
+    let place = parts
+        .get(..3)
+        .map_or_else(|| key.to_owned(), |p| format!("{} {} {}", p[1], p[0], p[2]));
     let what = match (parts.get(3), value) {
         (Some(member), serde_json::Value::Null) => format!("{member}: left"),
         (Some(member), v) => format!("{member}: {v}"),
         (None, serde_json::Value::Null) => "room gone".to_owned(),
         (None, v) => format!("room {v}"),
     };
-    format!("── {} [{}] @{} {place}  {what}", msg.topic(), msg.partition(), msg.offset())
+    format!(
+        "── {} [{}] @{} {place}  {what}",
+        msg.topic(),
+        msg.partition(),
+        msg.offset()
+    )
 }

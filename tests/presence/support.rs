@@ -18,7 +18,13 @@ use crate::common::http::{get_blocking, get_text_blocking};
 use crate::common::{free_port, wait_for};
 
 pub const APP: &str = "1400000000";
-pub const INPUTS: [&str; 5] = ["live.member", "room.member", "group.member", "trtc.member", "mic.seat"];
+pub const INPUTS: [&str; 5] = [
+    "live.member",
+    "room.member",
+    "group.member",
+    "trtc.member",
+    "mic.seat",
+];
 pub const STATE: &str = "tencent.presence";
 
 /// tansu with `tencent.<input>` and `tencent.presence`, 3 partitions each. The registry the
@@ -56,11 +62,23 @@ impl Feed {
             .set("linger.ms", "0")
             .create()
             .expect("producer");
-        Feed { producer, n: 0, sent: Default::default() }
+        Feed {
+            producer,
+            n: 0,
+            sent: Default::default(),
+        }
     }
 
     /// An event of `family` about room (or group) `id`; `extra` sets more envelope fields.
-    pub fn ev(&mut self, family: &'static str, id: &str, state: Option<&str>, members: &[&str], time: Option<i64>, extra: Value) -> Ev {
+    pub fn ev(
+        &mut self,
+        family: &'static str,
+        id: &str,
+        state: Option<&str>,
+        members: &[&str],
+        time: Option<i64>,
+        extra: Value,
+    ) -> Ev {
         self.n += 1;
         let group = family == "group.member";
         let mut value = json!({
@@ -84,14 +102,25 @@ impl Feed {
         if let (Some(v), Some(extra)) = (value.as_object_mut(), extra.as_object()) {
             v.extend(extra.clone());
         }
-        Ev { family, key: id.to_owned(), value, ce_id: format!("ce-{}-{}", self.n, std::process::id()) }
+        Ev {
+            family,
+            key: id.to_owned(),
+            value,
+            ce_id: format!("ce-{}-{}", self.n, std::process::id()),
+        }
     }
 
     pub fn send(&self, ev: &Ev) {
         let topic = format!("tencent.{}", ev.family);
         let payload = ev.value.to_string();
-        let headers = OwnedHeaders::new().insert(Header { key: "ce_id", value: Some(ev.ce_id.as_str()) });
-        let record = BaseRecord::to(&topic).key(&ev.key).payload(&payload).headers(headers);
+        let headers = OwnedHeaders::new().insert(Header {
+            key: "ce_id",
+            value: Some(ev.ce_id.as_str()),
+        });
+        let record = BaseRecord::to(&topic)
+            .key(&ev.key)
+            .payload(&payload)
+            .headers(headers);
         self.producer.send(record).map_err(|(e, _)| e).expect("send");
         self.producer.flush(Duration::from_secs(10)).expect("flush");
         self.sent.set(self.sent.get() + 1);
@@ -99,13 +128,24 @@ impl Feed {
 
     pub fn send_raw(&self, family: &str, key: &str, payload: &[u8]) {
         let topic = format!("tencent.{family}");
-        self.producer.send(BaseRecord::to(&topic).key(key).payload(payload)).map_err(|(e, _)| e).expect("send");
+        self.producer
+            .send(BaseRecord::to(&topic).key(key).payload(payload))
+            .map_err(|(e, _)| e)
+            .expect("send");
         self.producer.flush(Duration::from_secs(10)).expect("flush");
         self.sent.set(self.sent.get() + 1);
     }
 
     /// Makes and sends; returns the event for a later re-send.
-    pub fn emit(&mut self, family: &'static str, id: &str, state: Option<&str>, members: &[&str], time: Option<i64>, extra: Value) -> Ev {
+    pub fn emit(
+        &mut self,
+        family: &'static str,
+        id: &str,
+        state: Option<&str>,
+        members: &[&str],
+        time: Option<i64>,
+        extra: Value,
+    ) -> Ev {
         let ev = self.ev(family, id, state, members, time, extra);
         self.send(&ev);
         ev
@@ -123,9 +163,11 @@ pub struct Presence {
 impl Presence {
     pub fn start(brokers: &str, group: &str) -> Presence {
         let p = Self::spawn(brokers, group);
-        wait_for(&format!("presence /readyz (log: {})", p.log()), Duration::from_secs(90), || {
-            (get_blocking(&p.admin, "/readyz")? == 200).then_some(())
-        });
+        wait_for(
+            &format!("presence /readyz (log: {})", p.log()),
+            Duration::from_secs(90),
+            || (get_blocking(&p.admin, "/readyz")? == 200).then_some(()),
+        );
         p
     }
 
@@ -140,16 +182,32 @@ impl Presence {
             }
         }
         let child = cmd
-            .args(["presence", "--brokers", brokers, "--group-id", group, "--admin-listen", &admin])
+            .args([
+                "presence",
+                "--brokers",
+                brokers,
+                "--group-id",
+                group,
+                "--admin-listen",
+                &admin,
+            ])
             .args(["--grace", "3s", "--sweep-interval", "300ms"])
             // A dead member leaves the group in seconds (the test's choice, not the product's).
-            .args(["--kafka-property", "session.timeout.ms=6000,heartbeat.interval.ms=500"])
+            .args([
+                "--kafka-property",
+                "session.timeout.ms=6000,heartbeat.interval.ms=500",
+            ])
             .env("BRIDGE_LOG", "info,tencent_kafka_bridge=debug")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log"))
             .spawn()
             .expect("start presence");
-        Presence { child: Some(child), admin, log, _dir: dir }
+        Presence {
+            child: Some(child),
+            admin,
+            log,
+            _dir: dir,
+        }
     }
 
     pub fn log(&self) -> String {
@@ -179,7 +237,9 @@ impl Presence {
     pub fn stop(&mut self, sig: i32) -> bool {
         self.signal(sig);
         let child = self.child.as_mut().expect("running");
-        let status = wait_for("presence to exit", Duration::from_secs(30), || child.try_wait().ok().flatten());
+        let status = wait_for("presence to exit", Duration::from_secs(30), || {
+            child.try_wait().ok().flatten()
+        });
         self.child = None;
         status.success()
     }
@@ -207,7 +267,8 @@ pub fn read_state(brokers: &str, timeout: Duration, mut done: impl FnMut(&Folded
         .expect("consumer");
     let mut tpl = TopicPartitionList::new();
     for p in 0..3 {
-        tpl.add_partition_offset(STATE, p, Offset::Beginning).expect("offset");
+        tpl.add_partition_offset(STATE, p, Offset::Beginning)
+            .expect("offset");
     }
     consumer.assign(&tpl).expect("assign");
     let deadline = Instant::now() + timeout;
@@ -215,7 +276,9 @@ pub fn read_state(brokers: &str, timeout: Duration, mut done: impl FnMut(&Folded
     while !done(&folded) && Instant::now() < deadline {
         while let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) {
             let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
-            let value = m.payload().map(|p| serde_json::from_slice(p).expect("state value is JSON"));
+            let value = m
+                .payload()
+                .map(|p| serde_json::from_slice(p).expect("state value is JSON"));
             folded.insert(key, (m.partition(), value));
         }
     }

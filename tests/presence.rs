@@ -489,3 +489,72 @@ fn refuses_to_start_when_partition_counts_differ_naming_both() {
     );
     assert!(!p.wait_exit(Duration::from_secs(30)), "a refusal exits non-zero");
 }
+
+/// The deploy assets: the example config is the view's own (every key a flag of `presence`),
+/// the unit runs `presence` with it, the manifest runs several replicas of it with probes on
+/// its admin port and creates `tencent.presence` compacted.
+#[test]
+fn deploy_assets_run_the_view_and_create_its_topic_compacted() {
+    let repo = |p: &str| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"))
+        .args(["presence", "--config"])
+        .arg(repo("deploy/presence.example.toml"))
+        .arg("--help")
+        .env_remove("BRIDGE_PRESENCE_CONFIG")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let unit = std::fs::read_to_string(repo("deploy/systemd/tencent-presence.service")).unwrap();
+    assert!(unit.contains("ExecStart=/usr/local/bin/tencent-kafka-bridge presence --config /etc/tencent-kafka-bridge/presence.toml"));
+    let text = std::fs::read_to_string(repo("deploy/kubernetes/presence.yaml")).unwrap();
+    let docs: Vec<Value> = text
+        .split("\n---\n")
+        .filter(|d| d.contains("kind:"))
+        .map(|d| serde_norway::from_str(d).unwrap())
+        .collect();
+    let of = |kind: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+    };
+    assert_eq!(of("KafkaTopic")["metadata"]["name"], "tencent.presence");
+    assert_eq!(of("KafkaTopic")["spec"]["config"]["cleanup.policy"], "compact");
+    let deployment = of("Deployment");
+    assert!(deployment["spec"]["replicas"].as_i64().unwrap() >= 2);
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["args"], json!(["presence"]));
+    let env: BTreeMap<String, String> = container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_owned(),
+                e["value"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let port = env["BRIDGE_PRESENCE_ADMIN_LISTEN"]
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        container["ports"][0]["containerPort"]
+            .as_i64()
+            .unwrap()
+            .to_string(),
+        port
+    );
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(container[probe]["httpGet"]["port"], "admin", "{probe}");
+    }
+    // Every env name is one `presence` reads (its --help lists them).
+    let help = String::from_utf8_lossy(&out.stdout).into_owned();
+    for name in env.keys() {
+        assert!(
+            help.contains(&format!("env: {name}=")),
+            "{name} is not a presence flag's env"
+        );
+    }
+}

@@ -389,7 +389,9 @@ fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_
     let mut a = Presence::start(&brokers, group);
     let mut b = Presence::start(&brokers, group);
     let mut feed = Feed::new(&brokers);
-    let rooms: Vec<String> = (0..9).map(|i| format!("room-{i}")).collect();
+    let rooms = support::rooms_on_every_partition(3);
+    support::wait_assigned(&a);
+    support::wait_assigned(&b);
     for r in &rooms {
         feed.emit(
             "live.member",

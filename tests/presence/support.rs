@@ -325,3 +325,56 @@ pub fn member(scope: &str, id: &str, m: &str) -> String {
 pub fn room(scope: &str, id: &str) -> String {
     json!([APP, scope, id]).to_string()
 }
+
+/// The partition (of 3) a murmur2 producer puts `key` on: Java's `Utils.murmur2`.
+pub fn partition_of(key: &str) -> u32 {
+    const M: u32 = 0x5bd1_e995;
+    let data = key.as_bytes();
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let chunks = data.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]).wrapping_mul(M);
+        k ^= k >> 24;
+        h = h.wrapping_mul(M) ^ k.wrapping_mul(M);
+    }
+    for (i, b) in tail.iter().enumerate().rev() {
+        h ^= u32::from(*b) << (8 * i);
+    }
+    if !tail.is_empty() {
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    ((h ^ (h >> 15)) & 0x7fff_ffff) % 3
+}
+
+/// `per_partition` room ids on each of the 3 partitions.
+pub fn rooms_on_every_partition(per_partition: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for p in 0..3 {
+        out.extend(
+            (0..)
+                .map(|i| format!("room-{i}"))
+                .filter(|r| partition_of(r) == p)
+                .take(per_partition),
+        );
+    }
+    out
+}
+
+/// Waits until the instance holds at least one partition (its share of the group).
+pub fn wait_assigned(p: &Presence) {
+    wait_for(
+        &format!("partitions assigned (log: {})", p.log()),
+        Duration::from_secs(90),
+        || {
+            let metrics = p.metrics();
+            let held = metrics
+                .lines()
+                .find(|l| l.starts_with("tencent_presence_partitions "))
+                .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())?;
+            (held > 0.0).then_some(())
+        },
+    );
+}

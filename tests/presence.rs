@@ -479,7 +479,7 @@ fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_
 fn refuses_to_start_when_partition_counts_differ_naming_both() {
     let broker = common::broker::Broker::start("registry-only.");
     broker.create_topic("tencent.live.member", 3);
-    broker.create_topic("tencent.presence", 2);
+    support::create_compacted(&broker, "tencent.presence", 2);
     let mut p = Presence::spawn(&broker.bootstrap(), "presence-mismatch");
     let log = wait_for("presence to refuse", Duration::from_secs(60), || {
         let log = p.log();

@@ -34,7 +34,7 @@ pub fn broker() -> Broker {
     for family in INPUTS {
         broker.create_topic(&format!("tencent.{family}"), 3);
     }
-    broker.create_topic(STATE, 3);
+    create_compacted(&broker, STATE, 3);
     broker
 }
 
@@ -377,4 +377,15 @@ pub fn wait_assigned(p: &Presence) {
             (held > 0.0).then_some(())
         },
     );
+}
+
+/// `tansu topic create NAME --config cleanup.policy=compact`, as the platform creates it.
+pub fn create_compacted(broker: &Broker, name: &str, partitions: u32) {
+    let out = Command::new(crate::common::broker::tansu_bin())
+        .current_dir(broker.dir.path())
+        .args(["topic", "create", name, "--broker", &format!("tcp://127.0.0.1:{}", broker.port)])
+        .args(["--partitions", &partitions.to_string(), "--config", "cleanup.policy=compact"])
+        .output()
+        .expect("run tansu topic create");
+    assert!(out.status.success(), "tansu topic create {name}: {}", String::from_utf8_lossy(&out.stderr));
 }

@@ -41,9 +41,15 @@ fn outcome(metrics: &str, which: &str) -> u64 {
         .sum::<f64>() as u64
 }
 
-fn expect_state(brokers: &str, expected: &BTreeMap<String, Value>) -> support::Folded {
+fn expect_state(brokers: &str, expected: &BTreeMap<String, Value>, logs: &[&Presence]) -> support::Folded {
     let folded = read_state(brokers, Duration::from_secs(60), |f| projection(f) == *expected);
-    assert_eq!(projection(&folded), *expected, "the folded state topic");
+    let logs: Vec<String> = logs.iter().map(|p| p.log()).collect();
+    assert_eq!(
+        projection(&folded),
+        *expected,
+        "the folded state topic; logs:\n{}",
+        logs.join("\n----\n")
+    );
     folded
 }
 
@@ -296,7 +302,7 @@ fn a_scenario_folds_to_exactly_the_expected_rooms() {
     ]
     .into_iter()
     .collect();
-    let folded = expect_state(&brokers, &expected);
+    let folded = expect_state(&brokers, &expected, &[&view]);
     // The closed room: its members and its own key are tombstones (the key after the grace).
     for key in [
         member("room", "R2", "x"),
@@ -423,7 +429,7 @@ fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_
             ]
         })
         .collect();
-    expect_state(&brokers, &phase1);
+    expect_state(&brokers, &phase1, &[&a, &b]);
     let split = (counted(&a.metrics()), counted(&b.metrics()));
     assert!(split.0 > 0 && split.1 > 0, "both instances work: {split:?}");
     // One instance dies without a word; a replacement joins the group, as a Deployment does.
@@ -455,7 +461,7 @@ fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_
             ]
         })
         .collect();
-    let folded = expect_state(&brokers, &phase2);
+    let folded = expect_state(&brokers, &phase2, &[&b, &c]);
     room_partitions(&folded);
     // Both stop; a fresh instance resumes from the committed offsets and must know the grant
     // made before it started, from the state topic alone.
@@ -470,7 +476,7 @@ fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_
     for r in &rooms {
         phase3.insert(member("live", r, "later"), json!({ "role": "admin" }));
     }
-    expect_state(&brokers, &phase3);
+    expect_state(&brokers, &phase3, &[&d]);
     assert!(counted(&d.metrics()) >= rooms.len() as u64, "{}", d.metrics());
     assert!(d.log().contains("state restored"), "{}", d.log());
 }

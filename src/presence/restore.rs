@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, ClientContext, Offset, TopicPartitionList};
 
 use super::fold::{Fold, Limits};
 
@@ -17,6 +17,8 @@ use super::fold::{Fold, Limits};
 pub enum RestoreError {
     #[error("restoring {topic}: {source}")]
     Kafka { topic: String, source: KafkaError },
+    #[error("restoring {topic} partitions {partitions:?}: stopped before the end")]
+    Stopped { topic: String, partitions: Vec<i32> },
     #[error("restoring {topic} partitions {partitions:?}: no end reached within {timeout:?}")]
     Timeout {
         topic: String,
@@ -24,6 +26,21 @@ pub enum RestoreError {
         timeout: Duration,
     },
 }
+
+/// The end of a partition is what a restore waits for, not an error worth a log line.
+struct QuietEof;
+
+impl ClientContext for QuietEof {
+    fn error(&self, error: KafkaError, reason: &str) {
+        let eof = matches!(error, KafkaError::PartitionEOF(_))
+            || matches!(error, KafkaError::Global(code) if code == rdkafka::types::RDKafkaErrorCode::PartitionEOF);
+        if !eof {
+            tracing::warn!(%error, reason, "restore consumer");
+        }
+    }
+}
+
+impl ConsumerContext for QuietEof {}
 
 /// What a restore read.
 #[derive(Debug, Default)]
@@ -52,7 +69,7 @@ pub fn restore(
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("group.id", "tencent-kafka-bridge-presence-restore");
-    let consumer: BaseConsumer = cfg.create().map_err(err)?;
+    let consumer: BaseConsumer<QuietEof> = cfg.create_with_context(QuietEof).map_err(err)?;
     let mut tpl = TopicPartitionList::new();
     for p in partitions {
         tpl.add_partition_offset(topic, *p, Offset::Beginning)
@@ -66,7 +83,13 @@ pub fn restore(
     let mut open: Vec<i32> = partitions.to_vec();
     let deadline = Instant::now() + timeout;
     while !open.is_empty() {
-        if Instant::now() >= deadline || stop() {
+        if stop() {
+            return Err(RestoreError::Stopped {
+                topic: topic.to_owned(),
+                partitions: open,
+            });
+        }
+        if Instant::now() >= deadline {
             return Err(RestoreError::Timeout {
                 topic: topic.to_owned(),
                 partitions: open,

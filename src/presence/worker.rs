@@ -17,7 +17,7 @@ use super::error::PresenceError;
 use super::fold::{Fold, Limits, Touch, Verdict, Write};
 use super::input::{Input, Source};
 use super::metrics::PresenceMetrics;
-use super::restore::restore;
+use super::restore::{restore, RestoreError};
 use super::topics;
 use super::writer::Writer;
 use crate::clock::now_ms;
@@ -239,7 +239,11 @@ impl Worker {
         let output = self.args.output_topic();
         let result = restore(&self.base, &output, &new, self.limits, RESTORE_TIMEOUT, stop);
         status.restoring.store(false, Ordering::Relaxed);
-        let restored = result?;
+        let restored = match result {
+            // Asked to stop mid-restore: nothing was folded yet, nothing to write or commit.
+            Err(RestoreError::Stopped { .. }) => return Ok(()),
+            other => other?,
+        };
         let seconds = started.elapsed().as_secs_f64();
         self.metrics.restored(seconds, restored.records);
         tracing::info!(partitions = ?new, records = restored.records, unreadable = restored.unreadable, seconds, "state restored");

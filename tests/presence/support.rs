@@ -383,9 +383,24 @@ pub fn wait_assigned(p: &Presence) {
 pub fn create_compacted(broker: &Broker, name: &str, partitions: u32) {
     let out = Command::new(crate::common::broker::tansu_bin())
         .current_dir(broker.dir.path())
-        .args(["topic", "create", name, "--broker", &format!("tcp://127.0.0.1:{}", broker.port)])
-        .args(["--partitions", &partitions.to_string(), "--config", "cleanup.policy=compact"])
+        .args([
+            "topic",
+            "create",
+            name,
+            "--broker",
+            &format!("tcp://127.0.0.1:{}", broker.port),
+        ])
+        .args([
+            "--partitions",
+            &partitions.to_string(),
+            "--config",
+            "cleanup.policy=compact",
+        ])
         .output()
         .expect("run tansu topic create");
-    assert!(out.status.success(), "tansu topic create {name}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "tansu topic create {name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -332,6 +332,22 @@ fn a_scenario_folds_to_exactly_the_expected_rooms() {
     assert_exports_what_the_rules_use(&metrics);
     assert!(view.log().contains("input record skipped"), "{}", view.log());
     run_example(&brokers, l1);
+    // `tail --family presence` prints the records one per line, tombstones as `left`.
+    let tail = std::process::Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"))
+        .args([
+            "tail",
+            "--brokers",
+            &brokers,
+            "--family",
+            "presence",
+            "--from-beginning",
+        ])
+        .args(["--idle-exit", "3s"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tail.stdout);
+    assert!(text.contains(&format!("live {APP} {l1}  d: {{")), "{text}");
+    assert!(text.contains(&format!("live {APP} {l1}  b: left")), "{text}");
 }
 
 /// Room or group id → the partition of its input records.
@@ -565,4 +581,32 @@ fn deploy_assets_run_the_view_and_create_its_topic_compacted() {
             "{name} is not a presence flag's env"
         );
     }
+}
+
+/// A missing input topic does not stop the view: `/readyz` stays 200 and names it, and the
+/// topics that exist are folded.
+#[test]
+fn a_missing_input_topic_is_named_in_readyz_and_the_rest_is_folded() {
+    let broker = common::broker::Broker::start("registry-only.");
+    broker.create_topic("tencent.live.member", 3);
+    support::create_compacted(&broker, "tencent.presence", 3);
+    let brokers = broker.bootstrap();
+    let view = Presence::start(&brokers, "presence-missing");
+    let ready = crate::common::http::get_text_blocking(&view.admin, "/readyz").unwrap();
+    let ready: Value = serde_json::from_str(&ready).unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    let degraded = ready["degraded"].as_str().unwrap();
+    for family in ["room.member", "group.member", "trtc.member", "mic.seat"] {
+        assert!(degraded.contains(&format!("tencent.{family}")), "{degraded}");
+    }
+    assert!(!degraded.contains("live.member"), "{degraded}");
+    let mut feed = Feed::new(&brokers);
+    feed.emit("live.member", "L1", Some("online"), &["m"], Some(1), json!({}));
+    let expected: BTreeMap<String, Value> = [(member("live", "L1", "m"), json!({ "role": "member" }))].into();
+    expect_state(&brokers, &expected, &[&view]);
+    let metrics = view.metrics();
+    assert!(
+        metrics.contains("tencent_presence_topic_missing{topic=\"tencent.mic.seat\"} 1"),
+        "{metrics}"
+    );
 }

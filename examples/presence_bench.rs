@@ -7,7 +7,13 @@
 //!   cargo run --release --example presence_bench -- one 100000       # one room, 100 000 members
 //!   cargo run --release --example presence_bench -- many 10000 10    # 10 000 rooms of 10
 //!
-//! One shape per process, so one run's freed memory does not hide the next one's.
+//!   cargo run --release --example presence_bench -- kafka 127.0.0.1:9092 100000   # restore over Kafka
+//!
+//! One shape per process, so one run's freed memory does not hide the next one's. `kafka`
+//! writes one room of N members to partition 0 of `tencent.presence` (which must exist), then
+//! times the view's own restore of that partition (to partition EOF, through the broker).
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark: a panic is a failed run
+
 use std::time::Instant;
 
 use tencent_kafka_bridge::presence::fold::{Fold, Limits, Write};
@@ -43,6 +49,9 @@ fn enter(room: &str, member: &str, n: i64) -> Input {
 }
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("kafka") {
+        return kafka_restore();
+    }
     let arg = |i: usize, default: usize| {
         std::env::args()
             .nth(i)
@@ -104,4 +113,43 @@ fn main() {
             held_kib as f64 * 100_000.0 / count.max(1) as f64,
         );
     }
+}
+
+fn kafka_restore() {
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    let brokers = std::env::args().nth(2).unwrap_or_else(|| "127.0.0.1:9092".into());
+    let n: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let mut cfg = rdkafka::ClientConfig::new();
+    cfg.set("bootstrap.servers", &brokers);
+    let producer: BaseProducer = cfg.create().expect("producer");
+    let mut fold = Fold::new(Limits { grace_ms: 600_000, departed_per_room: 2000 });
+    let started = Instant::now();
+    for i in 0..n {
+        for w in fold.apply(&enter("big", &format!("user-{i}"), i as i64), 1_700_000_000_000).1 {
+            let mut record = BaseRecord::<str, str>::to("tencent.presence").partition(0).key(w.key.as_str());
+            if let Some(v) = &w.value {
+                record = record.payload(v.as_str());
+            }
+            while let Err((e, r)) = producer.send(record) {
+                assert!(matches!(e, rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)), "{e}");
+                producer.poll(std::time::Duration::from_millis(10));
+                record = r;
+            }
+        }
+    }
+    producer.flush(std::time::Duration::from_secs(120)).expect("flush");
+    let write_s = started.elapsed().as_secs_f64();
+    let limits = Limits { grace_ms: 600_000, departed_per_room: 2000 };
+    let started = Instant::now();
+    let restored = tencent_kafka_bridge::presence::restore::restore(
+        &cfg, "tencent.presence", &[0], limits, std::time::Duration::from_secs(600), &|| false,
+    )
+    .expect("restore");
+    let restore_s = started.elapsed().as_secs_f64();
+    let members: usize = restored.folds.values().map(Fold::members).sum();
+    println!(
+        "kafka restore: records={} members={members} write_s={write_s:.1} restore_s={restore_s:.2} restore_records_per_s={:.0}",
+        restored.records,
+        restored.records as f64 / restore_s,
+    );
 }

@@ -118,31 +118,60 @@ fn main() {
 fn kafka_restore() {
     use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
     let brokers = std::env::args().nth(2).unwrap_or_else(|| "127.0.0.1:9092".into());
-    let n: usize = std::env::args().nth(3).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let n: usize = std::env::args()
+        .nth(3)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
     let mut cfg = rdkafka::ClientConfig::new();
     cfg.set("bootstrap.servers", &brokers);
     let producer: BaseProducer = cfg.create().expect("producer");
-    let mut fold = Fold::new(Limits { grace_ms: 600_000, departed_per_room: 2000 });
+    let mut fold = Fold::new(Limits {
+        grace_ms: 600_000,
+        departed_per_room: 2000,
+    });
     let started = Instant::now();
     for i in 0..n {
-        for w in fold.apply(&enter("big", &format!("user-{i}"), i as i64), 1_700_000_000_000).1 {
-            let mut record = BaseRecord::<str, str>::to("tencent.presence").partition(0).key(w.key.as_str());
+        for w in fold
+            .apply(&enter("big", &format!("user-{i}"), i as i64), 1_700_000_000_000)
+            .1
+        {
+            let mut record = BaseRecord::<str, str>::to("tencent.presence")
+                .partition(0)
+                .key(w.key.as_str());
             if let Some(v) = &w.value {
                 record = record.payload(v.as_str());
             }
             while let Err((e, r)) = producer.send(record) {
-                assert!(matches!(e, rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull)), "{e}");
+                assert!(
+                    matches!(
+                        e,
+                        rdkafka::error::KafkaError::MessageProduction(
+                            rdkafka::types::RDKafkaErrorCode::QueueFull
+                        )
+                    ),
+                    "{e}"
+                );
                 producer.poll(std::time::Duration::from_millis(10));
                 record = r;
             }
         }
     }
-    producer.flush(std::time::Duration::from_secs(120)).expect("flush");
+    producer
+        .flush(std::time::Duration::from_secs(120))
+        .expect("flush");
     let write_s = started.elapsed().as_secs_f64();
-    let limits = Limits { grace_ms: 600_000, departed_per_room: 2000 };
+    let limits = Limits {
+        grace_ms: 600_000,
+        departed_per_room: 2000,
+    };
     let started = Instant::now();
     let restored = tencent_kafka_bridge::presence::restore::restore(
-        &cfg, "tencent.presence", &[0], limits, std::time::Duration::from_secs(600), &|| false,
+        &cfg,
+        "tencent.presence",
+        &[0],
+        limits,
+        std::time::Duration::from_secs(600),
+        &|| false,
     )
     .expect("restore");
     let restore_s = started.elapsed().as_secs_f64();

@@ -404,7 +404,7 @@ fn run_example(brokers: &str, room_id: &str) {
 }
 
 #[test]
-fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_it() {
+fn a_killed_instance_is_replaced_by_one_joining_the_group_with_the_same_state() {
     let broker = broker();
     let brokers = broker.bootstrap();
     let group = "presence-takeover";
@@ -479,22 +479,70 @@ fn a_killed_instance_is_replaced_and_a_fresh_one_remembers_roles_granted_before_
         .collect();
     let folded = expect_state(&brokers, &phase2, &[&b, &c]);
     room_partitions(&folded);
-    // Both stop; a fresh instance resumes from the committed offsets and must know the grant
-    // made before it started, from the state topic alone.
+    // A graceful stop hands the partitions over and exits 0.
     assert!(b.stop(libc::SIGTERM), "SIGTERM exits 0: {}", b.log());
     let mut c = c;
     assert!(c.stop(libc::SIGTERM), "SIGTERM exits 0: {}", c.log());
-    let d = Presence::start(&brokers, group);
+}
+
+#[test]
+fn a_fresh_instance_started_after_both_stopped_knows_a_role_granted_before_it() {
+    let broker = broker();
+    let brokers = broker.bootstrap();
+    let group = "presence-fresh";
+    let mut a = Presence::start(&brokers, group);
+    let mut b = Presence::start(&brokers, group);
+    support::wait_assigned(&a);
+    support::wait_assigned(&b);
+    let rooms = support::rooms_on_every_partition(2);
+    let mut feed = Feed::new(&brokers);
     for r in &rooms {
-        feed.emit("live.member", r, Some("online"), &["later"], Some(400), json!({}));
+        feed.emit("live.member", r, Some("online"), &["m"], Some(100), json!({}));
+        feed.emit(
+            "live.member",
+            r,
+            Some("role_changed"),
+            &["later"],
+            Some(200),
+            json!({ "role": "admin" }),
+        );
     }
-    let mut phase3 = phase2.clone();
+    let before: BTreeMap<String, Value> = rooms
+        .iter()
+        .flat_map(|r| {
+            [
+                (
+                    room("live", r),
+                    json!({ "owner": null, "admins": ["later"], "closed": false }),
+                ),
+                (member("live", r, "m"), json!({ "role": "member" })),
+            ]
+        })
+        .collect();
+    expect_state(&brokers, &before, &[&a, &b]);
+    // A rolling stop: the second goes once the group settled on it alone.
+    assert!(a.stop(libc::SIGTERM), "SIGTERM exits 0: {}", a.log());
+    support::wait_holding(&b, 3);
+    assert!(b.stop(libc::SIGTERM), "SIGTERM exits 0: {}", b.log());
+    // The fresh instance resumes at the committed offsets: it never reads the grants again,
+    // so it knows them from the state topic alone.
+    let fresh = Presence::start(&brokers, group);
+    support::wait_assigned_or(&fresh, || broker.log());
     for r in &rooms {
-        phase3.insert(member("live", r, "later"), json!({ "role": "admin" }));
+        feed.emit("live.member", r, Some("online"), &["later"], Some(300), json!({}));
     }
-    expect_state(&brokers, &phase3, &[&d]);
-    assert!(counted(&d.metrics()) >= rooms.len() as u64, "{}", d.metrics());
-    assert!(d.log().contains("state restored"), "{}", d.log());
+    let mut after = before.clone();
+    for r in &rooms {
+        after.insert(member("live", r, "later"), json!({ "role": "admin" }));
+    }
+    expect_state(&brokers, &after, &[&fresh]);
+    assert_eq!(
+        counted(&fresh.metrics()),
+        rooms.len() as u64,
+        "only the new events: {}",
+        fresh.metrics()
+    );
+    assert!(fresh.log().contains("state restored"), "{}", fresh.log());
 }
 
 #[test]

@@ -98,7 +98,10 @@ pub fn restore(
         }
         match consumer.poll(Duration::from_millis(200)) {
             None => {}
-            Some(Err(KafkaError::PartitionEOF(p))) => open.retain(|x| *x != p),
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                tracing::debug!(partition = p, position = ?consumer.position().ok(), "restore: end of partition");
+                open.retain(|x| *x != p)
+            }
             Some(Err(e)) => tracing::warn!(error = %e, topic, "restore: read error (retried)"),
             Some(Ok(msg)) => {
                 let Some(fold) = out.folds.get_mut(&msg.partition()) else {

@@ -163,7 +163,11 @@ impl Worker {
                 metrics.write_failed(n);
                 metrics.status.heartbeat_ms.store(now_ms(), Ordering::Relaxed);
             };
-            self.writer.write(&last_per_key(writes), stop, &on_failure)?;
+            let writes = last_per_key(writes);
+            self.writer.write(&writes, stop, &on_failure)?;
+            if !batch.is_empty() || !writes.is_empty() {
+                tracing::debug!(records = batch.len(), writes = writes.len(), offsets = ?offsets, "batch folded and written");
+            }
             self.commit(offsets);
             self.observe();
             if last_check.elapsed() >= TOPIC_CHECK_INTERVAL {

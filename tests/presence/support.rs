@@ -365,8 +365,13 @@ pub fn rooms_on_every_partition(per_partition: usize) -> Vec<String> {
 
 /// Waits until the instance holds at least one partition (its share of the group).
 pub fn wait_assigned(p: &Presence) {
+    wait_assigned_or(p, String::new)
+}
+
+/// Waits until the instance holds `n` partitions (the group settled after a member left).
+pub fn wait_holding(p: &Presence, n: u32) {
     wait_for(
-        &format!("partitions assigned (log: {})", p.log()),
+        &format!("{n} partitions held (log: {})", p.log()),
         Duration::from_secs(90),
         || {
             let metrics = p.metrics();
@@ -374,8 +379,38 @@ pub fn wait_assigned(p: &Presence) {
                 .lines()
                 .find(|l| l.starts_with("tencent_presence_partitions "))
                 .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())?;
-            (held > 0.0).then_some(())
+            (held as u32 == n).then_some(())
         },
+    );
+}
+
+/// The same, showing `more()` (the broker's log) when no partition comes.
+pub fn wait_assigned_or(p: &Presence, more: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while Instant::now() < deadline {
+        let metrics = p.metrics();
+        let held = metrics
+            .lines()
+            .find(|l| l.starts_with("tencent_presence_partitions "))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok());
+        if held.is_some_and(|n| n > 0.0) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = more();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| {
+            ["join", "sync", "leave", "heartbeat", "generation", "assign"]
+                .iter()
+                .any(|w| l.to_lowercase().contains(w))
+        })
+        .collect();
+    let tail = lines[lines.len().saturating_sub(120)..].join("\n");
+    panic!(
+        "no partition assigned within 90 s; log: {}\nbroker log:\n{tail}",
+        p.log()
     );
 }
 

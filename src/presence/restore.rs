@@ -27,6 +27,10 @@ pub enum RestoreError {
     },
 }
 
+/// Empty polls after the last partition's end before the restore is done (2 x 100 ms).
+const QUIET_POLLS: usize = 2;
+const QUIET_POLL: Duration = Duration::from_millis(100);
+
 /// The end of a partition is what a restore waits for, not an error worth a log line.
 struct QuietEof;
 
@@ -82,7 +86,10 @@ pub fn restore(
     }
     let mut open: Vec<i32> = partitions.to_vec();
     let deadline = Instant::now() + timeout;
-    while !open.is_empty() {
+    // After every partition's end, a short quiet read: what a broker still returns past the
+    // end it reported (one whose end lags its last batch) is folded too, in order.
+    let mut quiet = 0;
+    while !open.is_empty() || quiet < QUIET_POLLS {
         if stop() {
             return Err(RestoreError::Stopped {
                 topic: topic.to_owned(),
@@ -96,14 +103,20 @@ pub fn restore(
                 timeout,
             });
         }
-        match consumer.poll(Duration::from_millis(200)) {
-            None => {}
+        let wait = if open.is_empty() {
+            QUIET_POLL
+        } else {
+            Duration::from_millis(200)
+        };
+        match consumer.poll(wait) {
+            None => quiet += usize::from(open.is_empty()),
             Some(Err(KafkaError::PartitionEOF(p))) => {
                 tracing::debug!(partition = p, position = ?consumer.position().ok(), "restore: end of partition");
                 open.retain(|x| *x != p)
             }
             Some(Err(e)) => tracing::warn!(error = %e, topic, "restore: read error (retried)"),
             Some(Ok(msg)) => {
+                quiet = 0;
                 let Some(fold) = out.folds.get_mut(&msg.partition()) else {
                     continue;
                 };

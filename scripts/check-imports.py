@@ -25,6 +25,7 @@ LAYERS = [
     ["lib"],
     ["cli"],
     ["tools"],
+    ["presence"],
     ["ingress"],
     ["metrics"],
     ["health"],

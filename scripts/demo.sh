@@ -27,6 +27,9 @@ for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$kafka_port) 2>/dev/null && 
 for family in live.member group.member room.member user.state trtc.member trtc.media mic.seat other dlq; do
   (cd "$work" && tansu topic create "tencent.$family" --broker "tcp://127.0.0.1:$kafka_port" --partitions 3 >/dev/null)
 done
+# The presence view's state topic: compacted, co-partitioned with the member topics.
+(cd "$work" && tansu topic create tencent.presence --broker "tcp://127.0.0.1:$kafka_port" --partitions 3 \
+  --config cleanup.policy=compact >/dev/null)
 
 # The bridge refuses to start without a token (or an explicit --allow-unsigned): give it one
 # the way production does, from a file, and sign the callbacks below with the same one.

@@ -18,6 +18,7 @@ pub(crate) mod ingress;
 pub mod kafka_args;
 pub(crate) mod metrics;
 pub(crate) mod pipeline;
+pub mod presence;
 pub mod publish;
 pub mod query;
 pub mod record;

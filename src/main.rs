@@ -35,6 +35,27 @@ fn main() -> ExitCode {
             Ok(false) => ExitCode::FAILURE,
             Err(e) => fail(anyhow::Error::new(e).context("dlq")),
         },
+        Some(Tool::Presence(args)) => presence(*args),
+    }
+}
+
+fn presence(args: tencent_kafka_bridge::presence::PresenceArgs) -> ExitCode {
+    init_tracing(args.log_format);
+    let result = runtime().and_then(|rt| {
+        rt.block_on(async {
+            let signals = shutdown_signal()?;
+            tencent_kafka_bridge::presence::run(args, signals)
+                .await
+                .context("presence failed")
+        })
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
     }
 }
 

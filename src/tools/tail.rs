@@ -20,7 +20,8 @@ pub struct TailArgs {
     #[command(flatten)]
     pub topic: TopicPrefixArg,
     /// Families to read (default: all): live.member, group.member, room.member, user.state,
-    /// trtc.member, trtc.media, mic.seat, other, dlq.
+    /// trtc.member, trtc.media, mic.seat, other, dlq. Also `presence`: the state topic the
+    /// `presence` view writes, one line per record (`left` for a tombstone).
     #[arg(long = "family", value_delimiter = ',')]
     pub families: Vec<String>,
     /// Start from the oldest record instead of from now.
@@ -125,6 +126,7 @@ fn render(msg: &rdkafka::message::BorrowedMessage<'_>, format: TailFormat) -> St
             "key": key, "headers": headers, "value": value,
         })
         .to_string(),
+        TailFormat::Pretty if msg.topic().ends_with("presence") => presence_line(msg, &key, &value),
         TailFormat::Pretty => {
             let pretty = serde_json::to_string_pretty(&value).unwrap_or_default();
             format!(
@@ -135,4 +137,28 @@ fn render(msg: &rdkafka::message::BorrowedMessage<'_>, format: TailFormat) -> St
             )
         }
     }
+}
+
+/// A state record of the presence view: who, where, and the value on one line.
+fn presence_line(
+    msg: &rdkafka::message::BorrowedMessage<'_>,
+    key: &str,
+    value: &serde_json::Value,
+) -> String {
+    let parts: Vec<String> = serde_json::from_str(key).unwrap_or_default();
+    let place = parts
+        .get(..3)
+        .map_or_else(|| key.to_owned(), |p| format!("{} {} {}", p[1], p[0], p[2]));
+    let what = match (parts.get(3), value) {
+        (Some(member), serde_json::Value::Null) => format!("{member}: left"),
+        (Some(member), v) => format!("{member}: {v}"),
+        (None, serde_json::Value::Null) => "room gone".to_owned(),
+        (None, v) => format!("room {v}"),
+    };
+    format!(
+        "── {} [{}] @{} {place}  {what}",
+        msg.topic(),
+        msg.partition(),
+        msg.offset()
+    )
 }

@@ -30,17 +30,15 @@ LAYERS = [
     ["metrics"],
     ["health"],
     ["pipeline"],
-    ["dedup"],
     ["decode"],
     ["auth"],
     ["deliver"],
     ["publish"],
-    ["kafka_log"],
     ["dlq"],
     ["route"],
     ["callbacks"],
     ["event"],
-    ["config", "config_file", "kafka_args"],
+    ["config", "kafka_args"],
     ["query"],
     ["spool"],
     ["refusal", "record", "clock", "watch"],
@@ -122,7 +120,7 @@ class Crate:
                 if rel == "main.rs" or TEST_FILES.search(rel):
                     continue
                 self.rel[module_of(rel)] = rel
-        # `#[path = "x.rs"] mod y;` (config_validate.rs is config::validate)
+        # `#[path = "x.rs"] mod y;` (a test file named apart from its module)
         for mod, rel in list(self.rel.items()):
             text = open(os.path.join(root, rel), encoding="utf-8").read()
             for m in re.finditer(r'#\[path\s*=\s*"([^"]+)"\]\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)', text):

@@ -5,8 +5,9 @@ use std::ffi::OsString;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::config::file as config_file;
 use crate::config::Config;
-use crate::config_file;
+use crate::kafka_args::KafkaArgs;
 use crate::presence::PresenceArgs;
 use crate::tools::send::SendArgs;
 use crate::tools::spool::SpoolCommand;
@@ -88,30 +89,30 @@ pub fn parse(args: Vec<OsString>) -> Result<Cli, clap::Error> {
     }
     let matches = cmd.try_get_matches_from(args)?;
     let mut cli = Cli::from_arg_matches(&matches)?;
-    join_properties(&mut cli.config, &matches)?;
-    cli.config.merge_file_tables();
-    match &mut cli.command {
-        Some(Tool::CheckConfig(config)) => {
-            if let Some(sub) = matches.subcommand_matches("check-config") {
-                join_properties(config, sub)?;
-            }
-            config.merge_file_tables();
-        }
-        Some(Tool::Tail(tail)) => {
-            if let Some(sub) = matches.subcommand_matches("tail") {
-                tail.kafka_properties = joined(sub, "kafka_properties")?;
-            }
-        }
-        Some(Tool::Presence(presence)) => {
-            if let Some(sub) = matches.subcommand_matches("presence") {
-                presence.kafka.kafka_properties = joined(sub, "kafka_properties")?;
-                presence.kafka.kafka_secret_files = joined(sub, "kafka_secret_files")?;
-            }
-            presence.kafka.merge_file_tables();
-        }
-        _ => {}
+    finish(&mut cli.config.kafka, &matches)?;
+    // A tool's flags are in the innermost subcommand's matches (`dlq redrive`).
+    let mut leaf = &matches;
+    while let Some((_, sub)) = leaf.subcommand() {
+        leaf = sub;
+    }
+    if let Some(kafka) = cli.command.as_mut().and_then(Tool::kafka) {
+        finish(kafka, leaf)?;
     }
     Ok(cli)
+}
+
+impl Tool {
+    /// The Kafka connection flags of the tool that takes them.
+    fn kafka(&mut self) -> Option<&mut KafkaArgs> {
+        match self {
+            Tool::CheckConfig(config) => Some(&mut config.kafka),
+            Tool::Tail(tail) => Some(&mut tail.kafka),
+            Tool::Spool(SpoolCommand::Replay(replay)) => Some(&mut replay.kafka),
+            Tool::Dlq(DlqCommand::Redrive(redrive)) => Some(&mut redrive.kafka),
+            Tool::Presence(presence) => Some(&mut presence.kafka),
+            Tool::Send(_) | Tool::Spool(_) => None,
+        }
+    }
 }
 
 /// `presence --config FILE` (or `BRIDGE_PRESENCE_CONFIG`), found before clap runs.
@@ -131,38 +132,11 @@ fn presence_config_path(args: &[OsString]) -> Option<std::path::PathBuf> {
         .map(Into::into)
 }
 
-fn join_properties(config: &mut Config, matches: &ArgMatches) -> Result<(), clap::Error> {
-    config.kafka_properties = joined(matches, "kafka_properties")?;
-    config.kafka_secret_files = joined(matches, "kafka_secret_files")?;
-    Ok(())
-}
-
-/// The pairs of a `property_piece` list, cut values rejoined within each flag (or env value):
-/// a separate `--kafka-property x` is still refused.
-fn joined(matches: &ArgMatches, id: &str) -> Result<Vec<(String, String)>, clap::Error> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let Some(occurrences) = matches.get_occurrences::<(String, String)>(id) else {
-        return Ok(out);
-    };
-    for occurrence in occurrences {
-        let first = out.len();
-        for (key, value) in occurrence.cloned() {
-            if key.is_empty() && value.is_empty() {
-                continue; // "a=1," or ",a=1": a stray comma, not a value
-            } else if !key.is_empty() {
-                out.push((key, value));
-            } else if out.len() > first {
-                if let Some((_, previous)) = out.last_mut() {
-                    previous.push(',');
-                    previous.push_str(&value);
-                }
-            } else {
-                let why = format!("{value:?} is not KEY=VALUE");
-                return Err(Cli::command().error(clap::error::ErrorKind::ValueValidation, why));
-            }
-        }
-    }
-    Ok(out)
+/// [`KafkaArgs::finish`], its refusal a clap error (exit 2).
+fn finish(kafka: &mut KafkaArgs, matches: &ArgMatches) -> Result<(), clap::Error> {
+    kafka
+        .finish(matches)
+        .map_err(|why| Cli::command().error(clap::error::ErrorKind::ValueValidation, why))
 }
 
 fn file_error(e: config_file::FileError) -> clap::Error {

@@ -9,16 +9,13 @@ pub mod callbacks;
 pub mod cli;
 pub mod clock;
 pub mod config;
-pub(crate) mod config_file;
 pub(crate) mod decode;
-pub(crate) mod dedup;
 pub mod deliver;
 pub mod dlq;
 pub mod event;
 pub(crate) mod health;
 pub(crate) mod ingress;
 pub mod kafka_args;
-pub(crate) mod kafka_log;
 pub(crate) mod metrics;
 pub(crate) mod pipeline;
 pub mod presence;
@@ -66,21 +63,38 @@ pub enum RunError {
 
 /// Runs the bridge until `shutdown` resolves, then drains within `--shutdown-timeout`.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
-    let topics = Topics::new(&config.topic_prefix);
-    let keyring = Arc::new(auth::Keyring::from_config(&config));
+    let bridge = build(&config)?;
+    serve(&config, bridge, shutdown).await
+}
+
+/// Every stage, built and wired, and the tasks already running beside them: what [`serve`]
+/// puts on the listeners and stops in order.
+struct Bridge {
+    app: Arc<Ingress>,
+    publisher: Publisher,
+    drain: Option<deliver::spool::Drain>,
+    monitor: tokio::task::JoinHandle<()>,
+    token_watches: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Builds every stage from the configuration (a spool is opened and recovered here); starts
+/// the Kafka check and the token file watches. Inside the runtime, before anything listens.
+fn build(config: &Config) -> Result<Bridge, RunError> {
+    let topics = Topics::new(&config.topic.topic_prefix);
+    let keyring = Arc::new(auth::Keyring::from_config(config));
     let metrics = Metrics::with_auth(&topics, Some(keyring.clone()));
     let token_watches = auth::reload::watch_files(&keyring, watch::INTERVAL);
     metrics.set_unsigned_allowed(config.allow_unsigned);
-    let properties = publish::properties_for(config.delivery, &config.kafka_properties);
+    let properties = publish::properties_for(config.delivery, &config.kafka.kafka_properties);
     if config.delivery == DeliveryMode::Spool {
-        for ignored in publish::overridden_in_spool_mode(&config.kafka_properties) {
+        for ignored in publish::overridden_in_spool_mode(&config.kafka.kafka_properties) {
             tracing::warn!(property = %ignored, "ignored in spool mode: librdkafka never expires a record there (message.timeout.ms=0), so a timeout cannot reorder a room; the spool keeps it until delivered");
         }
     }
-    let publisher = Publisher::new(&config.brokers, &properties, metrics.clone())?;
+    let publisher = Publisher::new(&config.kafka.brokers, &properties, metrics.clone())?;
     let health = Health::new();
     health.log_outages(health::OutageLog::new(
-        &config.brokers,
+        &config.kafka.brokers,
         config.delivery,
         config.outage_summary_interval,
     ));
@@ -100,7 +114,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
                 commit_window: config.spool_commit_window,
             };
             let spool = deliver::spool::start(
-                &config.spool_dir,
+                &config.spool.spool_dir,
                 &settings,
                 publisher.clone(),
                 topics.clone(),
@@ -127,7 +141,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     };
     let app = Arc::new(Ingress {
         pipeline: pipeline(
-            &config,
+            config,
             &keyring,
             topics.clone(),
             delivery,
@@ -139,11 +153,31 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         metrics,
         callback_path: config.callback_path.clone(),
         trtc_path: config.trtc_key.is_some().then(|| config.trtc_path.clone()),
-        limits: limits(&config),
+        limits: limits(config),
         refusal_log: ingress::RefusalLog::default(),
         hangup_log: Arc::default(),
         tls,
     });
+    Ok(Bridge {
+        app,
+        publisher,
+        drain,
+        monitor,
+        token_watches,
+    })
+}
+
+/// Listens (callbacks and admin) until `shutdown` resolves, then drains within
+/// `--shutdown-timeout`: the callbacks in flight, the spool's drain, the producer's queue;
+/// the admin listener last.
+async fn serve(config: &Config, bridge: Bridge, shutdown: impl Future<Output = ()>) -> Result<(), RunError> {
+    let Bridge {
+        app,
+        publisher,
+        drain,
+        monitor,
+        token_watches,
+    } = bridge;
     let listener = bind(config.listen).await?;
     let admin = bind(config.admin_listen).await?;
     let admin_addr = admin.local_addr().unwrap_or(config.admin_listen);
@@ -164,7 +198,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
         callback_path = %config.callback_path,
         trtc_path = config.trtc_key.as_ref().map(|_| config.trtc_path.as_str()),
         delivery = ?config.delivery,
-        brokers = %config.brokers,
+        brokers = %config.kafka.brokers,
         https = config.tls_cert_file.is_some(),
         "tencent-kafka-bridge started"
     );
@@ -267,7 +301,7 @@ fn readings(
 /// later. Here, not in `config`, because only the producer knows its properties.
 pub fn validate(config: Config) -> Result<Config, ConfigError> {
     let config = config.validate()?;
-    publish::check_properties(&config.brokers, &config.kafka_properties)
+    publish::check_properties(&config.kafka.brokers, &config.kafka.kafka_properties)
         .map_err(|e| ConfigError::KafkaProperty(e.to_string()))?;
     let mut config = config;
     if let (Some(cert), Some(key)) = (&config.tls_cert_file, &config.tls_key_file) {

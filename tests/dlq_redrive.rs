@@ -61,7 +61,7 @@ fn a_redrive_publishes_what_the_decoder_now_accepts_once_even_when_run_twice() {
         .unwrap();
     // One partition (one key); the still-refused record last. (Records redriven after one still
     // refused are remembered in the commit's metadata, which tansu 0.6 does not keep: that
-    // part is unit-tested in src/tools/redrive_state.rs.)
+    // part is unit-tested in src/tools/redrive/state.rs.)
     for value in [
         dead(room_cmd, room, "EventTime: expected integer", 4002),
         dead(
@@ -214,4 +214,59 @@ fn a_redrive_killed_part_way_resumes_from_its_last_batch() {
         text(&second)
     );
     assert_eq!(committed(&brokers), Some(N));
+}
+
+/// Every Kafka tool takes `--kafka-secret-file` and `BRIDGE_KAFKA_SECRET_FILES` like the bridge
+/// (issue 27): a property whose value is only in a file reaches the tool's clients. tansu has
+/// no SASL, so the property is `bootstrap.servers` itself, with `--brokers` (or
+/// `BRIDGE_KAFKA_BROKERS`) naming a port nothing listens on: a tool that read the broker's
+/// address anywhere but the file could not reach it.
+#[test]
+fn tools_reach_kafka_with_a_property_given_only_in_a_secret_file() {
+    let broker = Broker::start_with("tencent.", &["--storage-engine", "sqlite://secret.db"]);
+    let brokers = broker.bootstrap();
+    let nowhere = format!("127.0.0.1:{}", common::free_port());
+    let secret = broker.dir.path().join("kafka-address");
+    std::fs::write(&secret, format!("{brokers}\n")).unwrap();
+    let secret_file = format!("bootstrap.servers={}", secret.display());
+    let command = "Room.CallbackAfterMemberEnter";
+    let body = r#"{"CallbackCommand":"Room.CallbackAfterMemberEnter","Operator_Account":"u1","RoomId":"secret-room","MemberCount":2,"Type":"Enter","MemberList_Account":["u1"],"EventTime":"1670574414123"}"#;
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    let value = dead(command, body, "EventTime: expected integer", 4002);
+    producer
+        .send(BaseRecord::to("tencent.dlq").key(APP).payload(&value))
+        .map_err(|(e, _)| e)
+        .unwrap();
+    producer.flush(Duration::from_secs(30)).unwrap();
+
+    // tail, configured through the environment only.
+    let mut tail = std::process::Command::new(env!("CARGO_BIN_EXE_tencent-kafka-bridge"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("BRIDGE_")) {
+        tail.env_remove(k);
+    }
+    let tail = tail
+        .args(["tail", "--family", "dlq", "--from-beginning", "--format", "json"])
+        .args(["--max-events", "1", "--idle-exit", "30s"])
+        .env("BRIDGE_KAFKA_BROKERS", &nowhere)
+        .env("BRIDGE_KAFKA_SECRET_FILES", &secret_file)
+        .output()
+        .unwrap();
+    assert!(tail.status.success(), "{}", text(&tail));
+    let line: serde_json::Value =
+        serde_json::from_slice(&tail.stdout).unwrap_or_else(|_| panic!("{}", text(&tail)));
+    assert_eq!(line["topic"], "tencent.dlq", "{line}");
+    assert_eq!(line["value"]["event_id"], event_id(command, body), "{line}");
+
+    // dlq redrive: its consumer and its producer both.
+    let out = redrive(&nowhere, &["--kafka-secret-file", &secret_file]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("redrove 1 to"), "{}", text(&out));
+    let msgs = read_until(&brokers, "tencent.room.member", Duration::from_secs(30), |m| {
+        !m.is_empty()
+    });
+    assert_eq!(msgs.len(), 1, "{msgs:?}");
+    assert_eq!(msgs[0].value["event_id"], event_id(command, body), "{msgs:?}");
 }

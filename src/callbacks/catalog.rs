@@ -131,7 +131,6 @@ pub struct Row {
     pub required: &'static [&'static str],
 }
 
-#[path = "rows.rs"]
 mod rows;
 pub use rows::ROWS;
 

@@ -177,9 +177,7 @@ fn rule<'s>(rule: Rule, s: &'s Scanned<'_>) -> Option<Cow<'s, str>> {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "roles_tests.rs"]
 mod roles_tests;

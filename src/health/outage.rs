@@ -3,7 +3,7 @@
 //! most one summary per interval while it lasts (how long, how much is spooled, how old the
 //! oldest record is), and one when it ends. An hour-long outage is then about 60 lines, not
 //! tens of thousands that bury everything else (librdkafka's own lines go to debug, see
-//! [`crate::kafka_log`]).
+//! `publish/kafka_log.rs`).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};

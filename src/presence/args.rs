@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, TopicPrefixArg};
 use crate::kafka_args::KafkaArgs;
 
 /// The flags of `presence` (its help text and examples are on the subcommand, in `cli`).
@@ -29,10 +29,10 @@ pub struct PresenceArgs {
     )]
     pub group_id: String,
 
-    /// Prefix of every topic: reads `<prefix>live.member`, `room.member`, `group.member`,
-    /// `trtc.member`, `mic.seat`; writes `<prefix>presence`.
-    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
-    pub topic_prefix: String,
+    /// The bridge's --topic-prefix: reads `<prefix>live.member`, `room.member`,
+    /// `group.member`, `trtc.member`, `mic.seat`; writes `<prefix>presence`.
+    #[command(flatten)]
+    pub topic: TopicPrefixArg,
 
     /// Admin listener: /metrics, /healthz, /readyz. Keep it private.
     #[arg(long, env = "BRIDGE_PRESENCE_ADMIN_LISTEN", default_value = "127.0.0.1:9095")]
@@ -64,7 +64,7 @@ pub struct PresenceArgs {
 
 impl PresenceArgs {
     pub fn output_topic(&self) -> String {
-        format!("{}presence", self.topic_prefix)
+        format!("{}presence", self.topic.topic_prefix)
     }
 }
 

@@ -93,7 +93,12 @@ impl Worker {
         };
         let consumer: BaseConsumer<Rebalances> = cfg.create_with_context(context)?;
         let output = args.output_topic();
-        let layout = topics::check(&consumer, &args.topic_prefix, &output, Duration::from_secs(10))?;
+        let layout = topics::check(
+            &consumer,
+            &args.topic.topic_prefix,
+            &output,
+            Duration::from_secs(10),
+        )?;
         metrics.topics(&layout.present, &layout.missing);
         let writer = Writer::new(&base, output)?;
         let limits = Limits {
@@ -140,7 +145,7 @@ impl Worker {
             let mut offsets: HashMap<(String, i32), i64> = HashMap::new();
             for msg in &batch {
                 if let Some(fold) = self.folds.get_mut(&msg.partition()) {
-                    match apply(fold, &self.args.topic_prefix, msg) {
+                    match apply(fold, &self.args.topic.topic_prefix, msg) {
                         Ok((v, t)) => {
                             self.metrics.event(Some(v));
                             touched.extend(t.into_iter().map(|t| (msg.partition(), t)));
@@ -308,7 +313,7 @@ impl Worker {
         let output = self.args.output_topic();
         match topics::check(
             &self.consumer,
-            &self.args.topic_prefix,
+            &self.args.topic.topic_prefix,
             &output,
             Duration::from_secs(5),
         ) {

@@ -14,10 +14,11 @@ use rdkafka::producer::{
 use rdkafka::ClientContext;
 use tokio::sync::oneshot;
 
-use crate::kafka_log::KafkaLog;
+use self::kafka_log::KafkaLog;
 use crate::record::Record;
 
 mod errors;
+mod kafka_log;
 mod settings;
 
 pub use errors::{is_permanent, is_purged, is_size, is_unknown_topic, needs_new_producer};

@@ -1,7 +1,7 @@
 //! The log's file operations behind one seam, so that a test can make the disk misbehave the
 //! way real disks do: a read that fails with EIO at one offset (a bad sector), a write that
 //! fails with ENOSPC (a full volume), a copy that stops half-way (a crash). Production uses
-//! [`RealFs`]; the tests' `FaultyFs` (`fs_faults.rs`) fails what it is told to.
+//! [`RealFs`]; the tests' `FaultyFs` (`fs/faults.rs`) fails what it is told to.
 //!
 //! The seam is deliberately thin: it keeps `std::fs::File` as the handle and routes each
 //! operation through the trait with the file's path, which is all a fault needs to choose
@@ -228,5 +228,4 @@ pub fn read_around_holes(file: &FsFile, buf: &mut [u8], offset: u64) -> io::Resu
 }
 
 #[cfg(test)]
-#[path = "fs_faults.rs"]
 pub mod faults;

@@ -215,5 +215,4 @@ impl SpoolView {
 }
 
 #[cfg(test)]
-#[path = "inspect_tests.rs"]
 mod tests;

@@ -257,5 +257,4 @@ pub fn read_frame<R: Read>(r: &mut R, buf: &mut Vec<u8>) -> io::Result<ReadFrame
 }
 
 #[cfg(test)]
-#[path = "log_tests.rs"]
 mod tests;

@@ -366,9 +366,7 @@ impl Reader {
 }
 
 #[cfg(test)]
-#[path = "reader_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "reader_damage_tests.rs"]
 mod damage_tests;

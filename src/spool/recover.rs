@@ -327,5 +327,4 @@ fn delete_delivered(
 }
 
 #[cfg(test)]
-#[path = "recover_tests.rs"]
 mod tests;

@@ -222,5 +222,4 @@ fn cut(fs: &Fs, seg: &SegmentFile, len: u64) -> Result<(), SpoolError> {
 }
 
 #[cfg(test)]
-#[path = "repair_tests.rs"]
 mod tests;

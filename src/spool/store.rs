@@ -332,5 +332,4 @@ fn create_dir(dir: &Path) -> Result<(), SpoolError> {
 }
 
 #[cfg(test)]
-#[path = "store_tests.rs"]
 mod tests;

@@ -237,5 +237,4 @@ mod tests {
 }
 
 #[cfg(test)]
-#[path = "limits_tests.rs"]
 mod limits_tests;

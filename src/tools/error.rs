@@ -7,6 +7,8 @@ pub enum ToolError {
     Spool(#[from] crate::spool::SpoolError),
     #[error("Kafka: {0}")]
     Kafka(#[from] rdkafka::error::KafkaError),
+    #[error(transparent)]
+    SecretFile(#[from] crate::kafka_args::SecretFileError),
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
 }

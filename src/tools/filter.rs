@@ -4,6 +4,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
 
+use crate::config::TopicPrefixArg;
 use crate::event::received_at_ms;
 use crate::record::Record;
 
@@ -19,9 +20,9 @@ pub struct Filter {
     /// Only these families (live.member, room.member, group.member, user.state, mic.seat, other, dlq, ...).
     #[arg(long = "family", value_delimiter = ',')]
     pub families: Vec<String>,
-    /// The bridge's --topic-prefix: a family's topic is this plus the family.
-    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
-    pub topic_prefix: String,
+    /// A family's topic is the prefix plus the family.
+    #[command(flatten)]
+    pub topic: TopicPrefixArg,
     /// Only records with this Kafka key (a room or group id).
     #[arg(long)]
     pub key: Option<String>,
@@ -35,7 +36,7 @@ impl Filter {
         let family_ok = self.families.is_empty()
             || record
                 .topic
-                .strip_prefix(self.topic_prefix.as_str())
+                .strip_prefix(self.topic.topic_prefix.as_str())
                 .is_some_and(|family| self.families.iter().any(|f| f == family));
         let key_ok = self
             .key
@@ -113,7 +114,9 @@ mod tests {
         assert!(Filter::default().matches(&r));
         let f = |families: &[&str]| Filter {
             families: families.iter().map(|s| s.to_string()).collect(),
-            topic_prefix: "tencent.".into(),
+            topic: TopicPrefixArg {
+                topic_prefix: "tencent.".into(),
+            },
             ..Filter::default()
         };
         assert!(f(&["room.member"]).matches(&r));

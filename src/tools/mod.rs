@@ -5,8 +5,6 @@ mod error;
 pub(crate) mod filter;
 mod produce;
 pub(crate) mod redrive;
-mod redrive_state;
-pub(crate) mod replay;
 pub mod samples;
 pub mod send;
 pub mod spool;

@@ -5,18 +5,20 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 
+use super::error::ToolError;
+use crate::config::TopicPrefixArg;
 use crate::event::Family;
+use crate::kafka_args::KafkaArgs;
 
 #[derive(Debug, Args)]
 pub struct TailArgs {
-    #[arg(long, env = "BRIDGE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
-    pub brokers: String,
-    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
-    pub topic_prefix: String,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub topic: TopicPrefixArg,
     /// Families to read (default: all): live.member, group.member, room.member, user.state,
     /// trtc.member, trtc.media, mic.seat, other, dlq. Also `presence`: the state topic the
     /// `presence` view writes, one line per record (`left` for a tombstone).
@@ -33,9 +35,6 @@ pub struct TailArgs {
     /// Exit after this many records.
     #[arg(long)]
     pub max_events: Option<usize>,
-    /// Extra librdkafka consumer properties, KEY=VALUE (TLS, SASL).
-    #[arg(long = "kafka-property", value_delimiter = ',', value_parser = crate::config::property_piece)]
-    pub kafka_properties: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -45,15 +44,12 @@ pub enum TailFormat {
 }
 
 /// Blocking: runs until `--idle-exit`, `--max-events` or Ctrl-C.
-pub fn run(args: &TailArgs) -> Result<(), KafkaError> {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", &args.brokers)
-        .set("group.id", "tencent-kafka-bridge-tail")
-        .set("enable.auto.commit", "false");
-    for (k, v) in &args.kafka_properties {
-        cfg.set(k, v);
-    }
-    let consumer: BaseConsumer = cfg.create()?;
+pub fn run(args: &TailArgs) -> Result<(), ToolError> {
+    let defaults = [
+        ("group.id", "tencent-kafka-bridge-tail"),
+        ("enable.auto.commit", "false"),
+    ];
+    let consumer: BaseConsumer = args.kafka.client_config(&defaults)?.create()?;
     let families: Vec<String> = if args.families.is_empty() {
         Family::ALL.iter().map(|f| f.name().to_owned()).collect()
     } else {
@@ -66,11 +62,11 @@ pub fn run(args: &TailArgs) -> Result<(), KafkaError> {
     };
     let mut tpl = TopicPartitionList::new();
     for family in &families {
-        let topic = format!("{}{family}", args.topic_prefix);
+        let topic = format!("{}{family}", args.topic.topic_prefix);
         let meta = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
         for t in meta.topics() {
             if t.partitions().is_empty() {
-                eprintln!("tail: topic {topic} not found on {}", args.brokers);
+                eprintln!("tail: topic {topic} not found on {}", args.kafka.brokers);
             }
             for p in t.partitions() {
                 tpl.add_partition_offset(&topic, p.id(), start)?;

@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::kafka_args::KafkaArgs;
+
 /// The bridge's configuration: every flag has a `BRIDGE_*` env twin and a key in the
 /// `--config` file.
 #[derive(Debug, Clone, Args)]
@@ -95,34 +97,11 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_SIGN_MAX_SKEW", default_value = "300s", value_parser = humantime::parse_duration)]
     pub sign_max_skew: Duration,
 
-    /// Kafka bootstrap servers (comma list).
-    #[arg(long, env = "BRIDGE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
-    pub brokers: String,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
 
-    /// Prefix of every topic: `<prefix>live.member`, `<prefix>group.member`,
-    /// `<prefix>room.member`, `<prefix>other`, `<prefix>dlq`.
-    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
-    pub topic_prefix: String,
-
-    /// Any librdkafka producer property, KEY=VALUE, repeatable; overrides the bridge's defaults
-    /// (e.g. `security.protocol=SASL_SSL`, `linger.ms=20`). Env: comma list. A comma followed
-    /// by no `=` stays in the value (`ssl.cipher.suites=A,B`).
-    #[arg(long = "kafka-property", env = "BRIDGE_KAFKA_PROPERTIES", value_delimiter = ',', value_parser = property_piece)]
-    pub kafka_properties: Vec<(String, String)>,
-
-    /// A librdkafka property whose value is read from a file, KEY=PATH, repeatable (e.g.
-    /// `sasl.password=/var/run/secrets/kafka/password`). Env: comma list.
-    #[arg(long = "kafka-secret-file", env = "BRIDGE_KAFKA_SECRET_FILES", value_delimiter = ',', value_parser = property_piece)]
-    pub kafka_secret_files: Vec<(String, String)>,
-
-    /// The config file's `[kafka-property]` table (set only by --config): merged under
-    /// --kafka-property, which wins key by key, instead of being replaced by it.
-    #[arg(long = "config-file-kafka-property", hide = true, value_parser = parse_property)]
-    pub file_kafka_properties: Vec<(String, String)>,
-
-    /// The config file's `[kafka-secret-file]` table, merged the same way.
-    #[arg(long = "config-file-kafka-secret-file", hide = true, value_parser = parse_property)]
-    pub file_kafka_secret_files: Vec<(String, String)>,
+    #[command(flatten)]
+    pub topic: TopicPrefixArg,
 
     /// When the OK goes out. spool: once fsynced to the local spool (survives kill -9 and
     /// broker outages; costs one shared fsync). memory: once queued in the producer (fastest;
@@ -131,10 +110,8 @@ pub struct Config {
     #[arg(long, env = "BRIDGE_DELIVERY", value_enum, default_value_t = DeliveryMode::Spool)]
     pub delivery: DeliveryMode,
 
-    /// Spool directory (created if missing; one bridge per directory). Put it on a volume
-    /// that outlives the container if the backlog must survive a pod restart.
-    #[arg(long, env = "BRIDGE_SPOOL_DIR", default_value = "spool")]
-    pub spool_dir: PathBuf,
+    #[command(flatten)]
+    pub spool: SpoolDirArg,
 
     /// Spool size limit (e.g. 1GiB, 512MiB). Larger rides out longer broker outages; at the
     /// limit callbacks get 503 (code 5032) and /readyz 503 until Kafka drains it.
@@ -279,10 +256,10 @@ impl Config {
             "sign-max-skew",
             q(&humantime::format_duration(self.sign_max_skew).to_string()),
         );
-        line("brokers", q(&self.brokers));
-        line("topic-prefix", q(&self.topic_prefix));
+        line("brokers", q(&self.kafka.brokers));
+        line("topic-prefix", q(&self.topic.topic_prefix));
         line("delivery", q(&format!("{:?}", self.delivery).to_lowercase()));
-        line("spool-dir", q(&self.spool_dir.display().to_string()));
+        line("spool-dir", q(&self.spool.spool_dir.display().to_string()));
         line("spool-max-bytes", self.spool_max_bytes.to_string());
         line("spool-segment-bytes", self.spool_segment_bytes.to_string());
         line(
@@ -334,7 +311,7 @@ impl Config {
             tls.unwrap_or("off (plain HTTP on listen)")
         ));
         out.push_str("\n[kafka-property]\n");
-        for (k, v) in &self.kafka_properties {
+        for (k, v) in &self.kafka.kafka_properties {
             let v = if secret(k) { "<redacted>" } else { v.as_str() };
             out.push_str(&format!("{k:?} = {v:?}\n"));
         }
@@ -388,50 +365,14 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
     n.checked_mul(mult).ok_or_else(|| format!("{s:?} is too large"))
 }
 
-pub fn parse_property(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
-        _ => Err(format!("{s:?} is not KEY=VALUE")),
-    }
-}
-
-/// One comma-separated piece of a KEY=VALUE list. A piece without `=` is the rest of the
-/// previous value, cut by its own comma (`ssl.cipher.suites=A,B`); its key stays empty until
-/// `cli::joined` puts it back.
-pub fn property_piece(s: &str) -> Result<(String, String), String> {
-    if s.contains('=') {
-        parse_property(s)
-    } else {
-        Ok((String::new(), s.to_owned()))
-    }
-}
-
-impl Config {
-    /// Folds the config file's property tables under the flags' (see `config_file`).
-    pub fn merge_file_tables(&mut self) {
-        self.kafka_properties = merged(&mut self.file_kafka_properties, &self.kafka_properties);
-        self.kafka_secret_files = merged(&mut self.file_kafka_secret_files, &self.kafka_secret_files);
-    }
-}
-
-/// `base` overridden key by key by `over`, in order, one entry per key (`base` is emptied).
-fn merged(base: &mut Vec<(String, String)>, over: &[(String, String)]) -> Vec<(String, String)> {
-    let mut out = std::mem::take(base);
-    for (key, value) in over {
-        out.retain(|(k, _)| k != key);
-        out.push((key.clone(), value.clone()));
-    }
-    out
-}
-
-#[path = "config_validate.rs"]
+pub(crate) mod file;
+mod groups;
+pub use groups::{SpoolDirArg, TopicPrefixArg};
 mod validate;
 pub use validate::ConfigError;
 
-#[path = "config_tokens.rs"]
 pub mod tokens;
 pub use tokens::{AppTokens, TokenSource};
 
 #[cfg(test)]
-#[path = "config_tests.rs"]
 pub(crate) mod tests;

@@ -15,31 +15,28 @@ use clap::Args;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
-use rdkafka::ClientConfig;
 
+use self::state::{Done, Progress};
 use super::error::ToolError;
 use super::filter::parse_time;
 use super::produce::send_when_room;
-use super::redrive_state::{Done, Progress};
-use crate::config::{DeliveryMode, UnknownCommands};
+use crate::config::{DeliveryMode, TopicPrefixArg, UnknownCommands};
 use crate::decode::Decoder;
 use crate::dlq::DlqValue;
+use crate::kafka_args::KafkaArgs;
 use crate::metrics::Metrics;
 use crate::publish::{self, Publisher};
 use crate::record::Record;
 use crate::route::Topics;
 
+mod state;
+
 #[derive(Debug, Args)]
 pub struct RedriveArgs {
-    /// Kafka bootstrap servers.
-    #[arg(long, env = "BRIDGE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
-    pub brokers: String,
-    /// librdkafka properties, KEY=VALUE, as for the bridge (TLS, SASL).
-    #[arg(long = "kafka-property", value_parser = crate::config::parse_property)]
-    pub kafka_properties: Vec<(String, String)>,
-    /// The bridge's --topic-prefix.
-    #[arg(long, env = "BRIDGE_TOPIC_PREFIX", default_value = "tencent.")]
-    pub topic_prefix: String,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
+    pub topic: TopicPrefixArg,
     /// Only DLQ records received at or after this (RFC 3339, or a duration ago like 6h).
     #[arg(long, value_parser = parse_time)]
     pub since: Option<i64>,
@@ -76,17 +73,17 @@ enum Verdict {
 
 /// Runs; `Ok(false)` when a publish failed (each named on stderr).
 pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
-    let dlq = format!("{}dlq", args.topic_prefix);
+    let dlq = format!("{}dlq", args.topic.topic_prefix);
     let consumer = consumer(args)?;
     let mut progress = Progress::load(&consumer, &dlq)?;
-    let properties = publish::properties_for(DeliveryMode::Kafka, &args.kafka_properties);
+    let properties = publish::properties_for(DeliveryMode::Kafka, &args.kafka.properties()?);
     let publisher = Publisher::new(
-        &args.brokers,
+        &args.kafka.brokers,
         &properties,
-        Metrics::new(&Topics::new(&args.topic_prefix)),
+        Metrics::new(&Topics::new(&args.topic.topic_prefix)),
     )?;
     let decoder = Decoder {
-        topics: Topics::new(&args.topic_prefix),
+        topics: Topics::new(&args.topic.topic_prefix),
         unknown: args.unknown_commands,
         max_record_bytes: publisher.max_record_bytes(),
     };
@@ -118,7 +115,7 @@ pub fn run(args: &RedriveArgs) -> Result<bool, ToolError> {
         args.dry_run,
         &dlq,
     )?;
-    tally.print(args.dry_run, failed, &args.brokers);
+    tally.print(args.dry_run, failed, &args.kafka.brokers);
     Ok(failed == 0)
 }
 
@@ -195,18 +192,15 @@ fn settle(rx: &std::sync::mpsc::Receiver<Report>, n: usize, progress: &mut Progr
     failed
 }
 
-fn consumer(args: &RedriveArgs) -> Result<BaseConsumer, KafkaError> {
-    let mut cfg = ClientConfig::new();
-    cfg.set("bootstrap.servers", &args.brokers)
-        .set("group.id", &args.group)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "true")
-        .set("auto.offset.reset", "earliest");
-    for (k, v) in &args.kafka_properties {
-        cfg.set(k, v);
-    }
-    cfg.create()
+fn consumer(args: &RedriveArgs) -> Result<BaseConsumer, ToolError> {
+    let defaults = [
+        ("group.id", args.group.as_str()),
+        ("enable.auto.commit", "false"),
+        ("enable.auto.offset.store", "false"),
+        ("enable.partition.eof", "true"),
+        ("auto.offset.reset", "earliest"),
+    ];
+    Ok(args.kafka.client_config(&defaults)?.create()?)
 }
 
 /// Every record from the remembered positions to the end of each partition, judged, except
@@ -331,5 +325,4 @@ impl Tally {
 }
 
 #[cfg(test)]
-#[path = "redrive_tests.rs"]
 mod tests;

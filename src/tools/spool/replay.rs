@@ -5,21 +5,21 @@
 //! (idempotent, acks=all), so one room's records keep their order.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use super::error::ToolError;
-use super::filter::{event_id, Filter};
-use super::produce::send_when_room;
-use crate::config::DeliveryMode;
+use crate::config::{DeliveryMode, SpoolDirArg};
+use crate::kafka_args::KafkaArgs;
 use crate::metrics::Metrics;
 use crate::publish::{self, Publisher};
 use crate::record::Record;
 use crate::route::Topics;
 use crate::spool::SpoolView;
+use crate::tools::error::ToolError;
+use crate::tools::filter::{event_id, Filter};
+use crate::tools::produce::send_when_room;
 
 /// The header that tells a replayed record from the original (RFC 3339, when it was replayed).
 pub const REPLAYED_AT: &str = "replayed-at";
@@ -28,15 +28,10 @@ const IN_FLIGHT: usize = 10_000;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
-    /// The spool directory (the bridge's --spool-dir).
-    #[arg(long, env = "BRIDGE_SPOOL_DIR", default_value = "spool")]
-    pub spool_dir: PathBuf,
-    /// Kafka bootstrap servers.
-    #[arg(long, env = "BRIDGE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
-    pub brokers: String,
-    /// librdkafka properties, KEY=VALUE, as for the bridge (TLS, SASL).
-    #[arg(long = "kafka-property", value_parser = crate::config::parse_property)]
-    pub kafka_properties: Vec<(String, String)>,
+    #[command(flatten)]
+    pub dir: SpoolDirArg,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
     #[command(flatten)]
     pub filter: Filter,
     /// Print what would be published, per topic, and publish nothing.
@@ -140,19 +135,19 @@ impl Reply {
 
 /// Replays; `Ok(false)` when any record failed or was gone (each named on stderr).
 pub fn run(args: &ReplayArgs) -> Result<bool, ToolError> {
-    let view = SpoolView::read(&args.spool_dir)?;
+    let view = SpoolView::read(&args.dir.spool_dir)?;
     let plan = Plan::of(&view, &args.filter)?;
     if args.dry_run || plan.seqs.is_empty() {
         print_plan(&plan.per_topic, plan.seqs.len() as u64, args.dry_run);
         return Ok(true);
     }
-    let properties = publish::properties_for(DeliveryMode::Kafka, &args.kafka_properties);
-    let publisher = Publisher::new(&args.brokers, &properties, Metrics::new(&Topics::new("")))?;
-    let replayed_at = super::filter::time(crate::clock::now_ms());
+    let properties = publish::properties_for(DeliveryMode::Kafka, &args.kafka.properties()?);
+    let publisher = Publisher::new(&args.kafka.brokers, &properties, Metrics::new(&Topics::new("")))?;
+    let replayed_at = crate::tools::filter::time(crate::clock::now_ms());
     let outcome = replay(&view, &args.filter, &plan, &replayed_at, |record, reply| {
         send_when_room(&publisher, record, move |r| reply.report(r));
     })?;
-    outcome.print(&args.brokers);
+    outcome.print(&args.kafka.brokers);
     Ok(outcome.complete())
 }
 

@@ -4,16 +4,18 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use self::dedup::Recent;
 use crate::auth::{Authenticator, TrtcAuth};
 use crate::clock::now_ms;
 use crate::decode::Decoder;
-use crate::dedup::Recent;
 use crate::deliver::Delivery;
 use crate::dlq::Dlq;
 use crate::query::CallbackQuery;
 use crate::record::Record;
 use crate::refusal::Refusal;
 use crate::route;
+
+mod dedup;
 
 /// Which topics the cluster lacks, as the last check found (health, in the bridge): handed in,
 /// so the pipeline knows no health type.

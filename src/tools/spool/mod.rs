@@ -3,16 +3,17 @@
 //! each works beside a running bridge.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::error::ToolError;
 use super::filter::Filter;
-use super::replay;
+use crate::config::SpoolDirArg;
 use crate::event::received_at_ms;
 use crate::record::Record;
 use crate::spool::{SpoolView, Walk};
+
+pub(crate) mod replay;
 
 #[derive(Debug, Subcommand)]
 pub enum SpoolCommand {
@@ -25,7 +26,7 @@ pub enum SpoolCommand {
     #[command(verbatim_doc_comment)]
     Inspect(InspectArgs),
     /// Checks every frame (length and CRC) and exits 1 on damage, naming where; 0 when intact.
-    Verify(DirArg),
+    Verify(SpoolDirArg),
     /// Publishes matching records again, as they were (key, headers, value, event_id) plus a
     /// `replayed-at` header, in spool order, with the bridge's producer settings.
     ///
@@ -35,16 +36,9 @@ pub enum SpoolCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct DirArg {
-    /// The spool directory (the bridge's --spool-dir).
-    #[arg(long, env = "BRIDGE_SPOOL_DIR", default_value = "spool")]
-    pub spool_dir: PathBuf,
-}
-
-#[derive(Debug, Args)]
 pub struct InspectArgs {
     #[command(flatten)]
-    pub dir: DirArg,
+    pub dir: SpoolDirArg,
     /// List the records (seq, received time, topic, key, event_id, size) too.
     #[arg(long)]
     pub records: bool,
@@ -259,7 +253,7 @@ fn record_line(format: Format, seq: u64, record: &Record, len: usize) -> String 
     }
 }
 
-fn verify(args: &DirArg) -> Result<bool, ToolError> {
+fn verify(args: &SpoolDirArg) -> Result<bool, ToolError> {
     let view = SpoolView::read(&args.spool_dir)?;
     let records: u64 = view.segments.iter().map(|s| s.records()).sum();
     let mut damaged = 0;

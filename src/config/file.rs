@@ -147,7 +147,10 @@ mod tests {
         let cfg = load(toml, &[]).unwrap();
         assert_eq!(cfg.sdk_app_ids, ["1", "2"]);
         assert_eq!(cfg.max_body_bytes, 10);
-        assert_eq!(cfg.kafka_properties, [("linger.ms".to_owned(), "20".to_owned())]);
+        assert_eq!(
+            cfg.kafka.kafka_properties,
+            [("linger.ms".to_owned(), "20".to_owned())]
+        );
         let cfg = load(toml, &["--listen", "127.0.0.1:7"]).unwrap();
         assert_eq!(cfg.listen.port(), 7);
     }

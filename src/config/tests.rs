@@ -22,7 +22,8 @@ fn parse_exactly(args: &[&str]) -> Result<Config, String> {
 
 /// The values given for one librdkafka property, in order.
 pub(crate) fn property<'c>(cfg: &'c Config, key: &str) -> Vec<&'c str> {
-    cfg.kafka_properties
+    cfg.kafka
+        .kafka_properties
         .iter()
         .filter(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
@@ -101,6 +102,7 @@ fn a_comma_without_equals_stays_in_the_value() {
     // A stray comma is not a value.
     let cfg = parse(&["--sdk-app-id", "1", "--kafka-property", ",linger.ms=7,"]).unwrap();
     assert!(cfg
+        .kafka
         .kafka_properties
         .contains(&("linger.ms".to_owned(), "7".to_owned())));
 }
@@ -118,7 +120,7 @@ fn tail_rejoins_cut_values_too() {
         panic!("not tail");
     };
     assert_eq!(
-        tail.kafka_properties,
+        tail.kafka.kafka_properties,
         [("ssl.cipher.suites".to_owned(), "A,B".to_owned())]
     );
 }

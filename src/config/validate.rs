@@ -99,15 +99,16 @@ impl Config {
         }
         self.read_secret_files()?;
         self.resolve_tokens()?;
-        if self.brokers.trim().is_empty() {
+        if self.kafka.brokers.trim().is_empty() {
             return Err(ConfigError::NoBrokers);
         }
         if self.max_body_bytes == 0 {
             return Err(ConfigError::ZeroBodyLimit);
         }
         let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-        if !self.topic_prefix.chars().all(legal) || self.topic_prefix.len() > 200 {
-            return Err(ConfigError::BadTopicPrefix(self.topic_prefix));
+        let prefix = &self.topic.topic_prefix;
+        if !prefix.chars().all(legal) || prefix.len() > 200 {
+            return Err(ConfigError::BadTopicPrefix(self.topic.topic_prefix));
         }
         if self.max_connections == 0 || self.max_headers == 0 {
             return Err(ConfigError::ZeroLimit);
@@ -128,19 +129,12 @@ impl Config {
 
     /// Secrets mounted as files (Kubernetes secrets, systemd credentials) become values.
     fn read_secret_files(&mut self) -> Result<(), ConfigError> {
-        let read = |flag: &'static str, path: &std::path::Path| {
-            std::fs::read_to_string(path)
-                .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
-                .map_err(|source| ConfigError::SecretFile {
-                    flag,
-                    path: path.to_owned(),
-                    source,
-                })
-        };
-        for (key, path) in &self.kafka_secret_files {
-            let value = read("--kafka-secret-file", std::path::Path::new(path))?;
-            self.kafka_properties.push((key.clone(), value));
-        }
+        let secrets = self.kafka.secrets().map_err(|e| ConfigError::SecretFile {
+            flag: "--kafka-secret-file",
+            path: e.path.into(),
+            source: e.source,
+        })?;
+        self.kafka.kafka_properties.extend(secrets);
         Ok(())
     }
 }

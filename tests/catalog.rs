@@ -9,9 +9,7 @@ mod common;
 use common::bridge::{Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
 use common::consume::read_until;
-use common::events::{expect_event, send_ok, WAIT};
-use common::http::post;
-use common::samples::query;
+use common::events::{expect_event, refused_and_kept, send_ok, WAIT};
 use serde_json::{json, Value};
 use tencent_kafka_bridge::tools::samples;
 
@@ -199,22 +197,7 @@ async fn wire_quirks_are_accepted_and_the_malformed_still_refused() {
         ),
     ];
     for (command, body, info) in cases {
-        let a = post(
-            &bridge.addr(),
-            &query("/callback", APP_ID, command, Some(TOKEN)),
-            body.to_owned(),
-        )
-        .await;
-        assert_eq!((a.status, a.code(), a.info()), (400, 4005, info), "{command}");
-        let dlq = read_until(&broker.bootstrap(), "tencent.dlq", WAIT, |m| {
-            m.iter().any(|m| m.value["body"] == body)
-        });
-        let d = dlq
-            .iter()
-            .find(|m| m.value["body"] == body)
-            .expect("kept on the DLQ");
-        assert_eq!(d.value["reason"], info);
-        common::assert_schema("dlq", &d.value);
+        refused_and_kept(&broker, &bridge, command, body, info).await;
     }
 }
 

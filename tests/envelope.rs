@@ -12,26 +12,13 @@ use std::time::Duration;
 use common::bridge::{Bridge, APP_ID};
 use common::broker::Broker;
 use common::consume::{read_until, Msg};
-use common::events::{expect_event, send_ok, WAIT};
+use common::events::{assert_event_time, expect_event, sample, send_ok, WAIT};
 use common::http::{get_text_blocking, post_with};
 use common::samples::{trtc, trtc_headers, TRTC_KEY};
 use common::wait_for;
 use serde_json::{json, Value};
 use tencent_kafka_bridge::event::event_id;
 use tencent_kafka_bridge::spool::SpoolView;
-use tencent_kafka_bridge::tools::samples;
-
-fn sample(name: &str) -> (&'static str, &'static str) {
-    samples::find(name).unwrap()
-}
-
-/// The record timestamp, read by a real consumer, is the event's time.
-fn assert_event_time(m: &Msg) {
-    let want = m.value["event_time_ms"]
-        .as_i64()
-        .or(m.value["received_at_ms"].as_i64());
-    assert_eq!(m.timestamp_ms, want, "{:?}", m.value);
-}
 
 /// Records acknowledged while Kafka is cut off sit in the spool with their `ce_id`; after a
 /// SIGKILL and a restart each is sent with that id, and `spool replay` sends it again with the

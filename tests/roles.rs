@@ -11,25 +11,12 @@ use std::collections::HashSet;
 
 use common::bridge::{Bridge, APP_ID, TOKEN};
 use common::broker::Broker;
-use common::consume::{read_until, Msg};
-use common::events::{expect_event, send_ok, WAIT};
+use common::consume::read_until;
+use common::events::{assert_event_time, expect_event, refused_and_kept, sample, send_ok, WAIT};
 use common::http::post;
 use common::samples::query;
 use serde_json::{json, Value};
 use tencent_kafka_bridge::event::event_id;
-use tencent_kafka_bridge::tools::samples;
-
-fn sample(name: &str) -> (&'static str, &'static str) {
-    samples::find(name).unwrap()
-}
-
-/// The record timestamp, read by a real consumer, is the event's time.
-fn assert_event_time(m: &Msg) {
-    let want = m.value["event_time_ms"]
-        .as_i64()
-        .or(m.value["received_at_ms"].as_i64());
-    assert_eq!(m.timestamp_ms, want, "{:?}", m.value);
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn role_owner_and_seat_callbacks_are_typed_events_stamped_with_their_time() {
@@ -217,21 +204,6 @@ async fn two_identical_callbacks_are_two_ce_ids_and_bad_role_input_is_kept_on_th
         ),
     ];
     for (command, body, info) in cases {
-        let a = post(
-            &bridge.addr(),
-            &query("/callback", APP_ID, command, Some(TOKEN)),
-            body.to_owned(),
-        )
-        .await;
-        assert_eq!((a.status, a.code(), a.info()), (400, 4005, info), "{command}");
-        let dlq = read_until(&broker.bootstrap(), "tencent.dlq", WAIT, |m| {
-            m.iter().any(|m| m.value["body"] == body)
-        });
-        let d = dlq
-            .iter()
-            .find(|m| m.value["body"] == body)
-            .expect("kept on the DLQ");
-        assert_eq!(d.value["reason"], info);
-        common::assert_schema("dlq", &d.value);
+        refused_and_kept(&broker, &bridge, command, body, info).await;
     }
 }

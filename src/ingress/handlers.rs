@@ -24,11 +24,7 @@ type Answer = Response<Full<Bytes>>;
 pub(super) async fn callback_path(app: &Arc<Ingress>, conn: &Conn, req: Request<Incoming>) -> Answer {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let received = if parts.method == Method::POST {
-        read_body(app, conn, &parts.headers, body).await
-    } else {
-        Err(Refusal::MethodNotAllowed)
-    };
+    let received = posted_body(app, conn, &parts, body).await;
     let body = match received {
         Ok(body) => body,
         Err(refusal) => {
@@ -109,11 +105,7 @@ fn log_refusal(refusal: &Refusal, query: Option<&CallbackQuery<'_>>) {
 pub(super) async fn trtc_path(app: &Arc<Ingress>, conn: &Conn, req: Request<Incoming>) -> Answer {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let received = if parts.method == Method::POST {
-        read_body(app, conn, &parts.headers, body).await
-    } else {
-        Err(Refusal::MethodNotAllowed)
-    };
+    let received = posted_body(app, conn, &parts, body).await;
     let body = match received {
         Ok(body) => body,
         Err(refusal) => return trtc_answer(app, Err(refusal), started),
@@ -150,6 +142,19 @@ fn trtc_answer(app: &Ingress, result: Result<TrtcOutcome, Refusal>, started: Ins
         }
         Err(refusal) => refused(app, &refusal, None),
     }
+}
+
+/// The body of a POST; any other method is refused before a byte of it is read.
+async fn posted_body(
+    app: &Ingress,
+    conn: &Conn,
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+) -> Result<Bytes, Refusal> {
+    if parts.method != Method::POST {
+        return Err(Refusal::MethodNotAllowed);
+    }
+    read_body(app, conn, &parts.headers, body).await
 }
 
 /// The body within the size and time limits; refused at once while draining, and when the

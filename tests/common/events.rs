@@ -58,3 +58,37 @@ pub fn expect_event(broker: &Broker, topic: &str, app: &str, command: &str, body
     );
     msg
 }
+
+/// A malformed callback of a modelled command: refused 400 (4005) naming the field, and kept on
+/// the DLQ with that reason, schema-valid.
+pub async fn refused_and_kept(broker: &Broker, bridge: &Bridge, command: &str, body: &str, info: &str) {
+    let a = post(
+        &bridge.addr(),
+        &query("/callback", APP_ID, command, Some(TOKEN)),
+        body.to_owned(),
+    )
+    .await;
+    assert_eq!((a.status, a.code(), a.info()), (400, 4005, info), "{command}");
+    let dlq = read_until(&broker.bootstrap(), "tencent.dlq", WAIT, |m| {
+        m.iter().any(|m| m.value["body"] == body)
+    });
+    let d = dlq
+        .iter()
+        .find(|m| m.value["body"] == body)
+        .expect("kept on the DLQ");
+    assert_eq!(d.value["reason"], info);
+    assert_schema("dlq", &d.value);
+}
+
+/// A sample of `send` by name: (command, body).
+pub fn sample(name: &str) -> (&'static str, &'static str) {
+    tencent_kafka_bridge::tools::samples::find(name).expect("a sample of that name")
+}
+
+/// The record timestamp, read by a real consumer, is the event's time.
+pub fn assert_event_time(m: &Msg) {
+    let want = m.value["event_time_ms"]
+        .as_i64()
+        .or(m.value["received_at_ms"].as_i64());
+    assert_eq!(m.timestamp_ms, want, "{:?}", m.value);
+}

@@ -8,7 +8,7 @@ use std::fmt;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::plan::{deeper, Key, State, Val, Want};
-use super::values::{Field, Path, Walk};
+use super::values::{not_an_object, Field, Path, Walk};
 use crate::event::Seat;
 
 /// The wire names of a seat's fields.
@@ -198,30 +198,7 @@ impl<'de, 's> Visitor<'de> for Entry<'s, 'de> {
             audio_disabled: audio,
         }))
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        let depth = self.depth;
-        let _ = self.not_object();
-        Walk(depth).visit_seq(seq)?;
-        Ok(None)
-    }
+    not_an_object!();
 }
 
 enum Slot<'v, 'de> {

@@ -9,6 +9,39 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 
 use super::plan::{deeper, Key, State, Val, Want};
 
+/// The visits of a value that had to be an object (an entry of a member list, a seat): each
+/// records the field error once (`not_object`); an array is still walked, so its nesting
+/// counts against the limit, before it is refused. One definition for every such visitor.
+macro_rules! not_an_object {
+    () => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(self.not_object())
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(self.not_object())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(self.not_object())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(self.not_object())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(self.not_object())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(self.not_object())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            let depth = self.depth;
+            let _ = self.not_object();
+            Walk(depth).visit_seq(seq)?;
+            Ok(None)
+        }
+    };
+}
+pub(super) use not_an_object;
+
 /// Where a value sits, formatted only when an error names it.
 #[derive(Clone, Copy)]
 pub(super) enum Path {
@@ -223,30 +256,7 @@ impl<'de, 's> Visitor<'de> for Entry<'s, 'de> {
         }
         Ok(id.flatten())
     }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(self.not_object())
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
-        let depth = self.depth;
-        let _ = self.not_object();
-        Walk(depth).visit_seq(seq)?;
-        Ok(None)
-    }
+    not_an_object!();
 }
 
 impl Entry<'_, '_> {

@@ -1,25 +1,10 @@
-//! Roles, owners and seats (`../shared/catalog.md`, "Roles, owners, seats"): Tencent's samples
-//! as published, quirks included, and the bad inputs each row refuses.
+//! Roles, owners and seats: the samples Tencent publishes for these callbacks, exactly as
+//! published (quirks included), and the bad inputs each row refuses.
 
 use super::*;
 use crate::event::{Family, Seat};
 
-fn decode(command: &str, body: &str) -> Result<Facts<'static>, Refusal> {
-    let body: &'static str = Box::leak(body.to_owned().into_boxed_str());
-    let cb: &'static Callback<'static> = Box::leak(Box::new(Callback::decode(
-        Kind::from_name(command),
-        command,
-        body,
-    )?));
-    Ok(cb.facts())
-}
-
-fn field_error(command: &str, body: &str) -> String {
-    match decode(command, body) {
-        Err(Refusal::BadField(m)) => m,
-        other => panic!("expected a field error, got {other:?}"),
-    }
-}
+use super::tests::{decode, field_error};
 
 const FIELD_CHANGED: &str = "Group.CallbackAfterMemberFieldChanged";
 const GROUP_OWNER: &str = "Group.CallbackAfterChangeGroupOwner";

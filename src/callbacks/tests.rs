@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn decode(command: &str, body: &str) -> Result<Facts<'static>, Refusal> {
+pub(super) fn decode(command: &str, body: &str) -> Result<Facts<'static>, Refusal> {
     // Leaked: a test's bodies live as long as the test.
     let body: &'static str = Box::leak(body.to_owned().into_boxed_str());
     let cb: &'static Callback<'static> = Box::leak(Box::new(Callback::decode(
@@ -13,7 +13,7 @@ fn decode(command: &str, body: &str) -> Result<Facts<'static>, Refusal> {
     Ok(cb.facts())
 }
 
-fn field_error(command: &str, body: &str) -> String {
+pub(super) fn field_error(command: &str, body: &str) -> String {
     match decode(command, body) {
         Err(Refusal::BadField(m)) => m,
         other => panic!("expected a field error, got {other:?}"),

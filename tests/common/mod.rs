@@ -54,3 +54,25 @@ pub fn assert_schema(family: &str, value: &serde_json::Value) {
         "{family} record fails {path}: {errors:?}\n{value:#}"
     );
 }
+
+/// Java's `Utils.murmur2` (the default partitioner of Java producers and Kafka Streams).
+pub fn java_murmur2(data: &[u8]) -> u32 {
+    const M: u32 = 0x5bd1_e995;
+    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
+    let chunks = data.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]).wrapping_mul(M);
+        k ^= k >> 24;
+        h = h.wrapping_mul(M) ^ k.wrapping_mul(M);
+    }
+    for (i, b) in tail.iter().enumerate().rev() {
+        h ^= u32::from(*b) << (8 * i);
+    }
+    if !tail.is_empty() {
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^ (h >> 15)
+}

@@ -326,27 +326,9 @@ pub fn room(scope: &str, id: &str) -> String {
     json!([APP, scope, id]).to_string()
 }
 
-/// The partition (of 3) a murmur2 producer puts `key` on: Java's `Utils.murmur2`.
+/// The partition (of 3) a murmur2 producer puts `key` on.
 pub fn partition_of(key: &str) -> u32 {
-    const M: u32 = 0x5bd1_e995;
-    let data = key.as_bytes();
-    let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
-    let chunks = data.chunks_exact(4);
-    let tail = chunks.remainder();
-    for c in chunks {
-        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]).wrapping_mul(M);
-        k ^= k >> 24;
-        h = h.wrapping_mul(M) ^ k.wrapping_mul(M);
-    }
-    for (i, b) in tail.iter().enumerate().rev() {
-        h ^= u32::from(*b) << (8 * i);
-    }
-    if !tail.is_empty() {
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> 13;
-    h = h.wrapping_mul(M);
-    ((h ^ (h >> 15)) & 0x7fff_ffff) % 3
+    (crate::common::java_murmur2(key.as_bytes()) & 0x7fff_ffff) % 3
 }
 
 /// `per_partition` room ids on each of the 3 partitions.

@@ -1,5 +1,5 @@
 //! The catalog's table: one row per modelled command, in [`Kind`] order. Field names exactly
-//! as Tencent publishes them (`../shared/catalog.md` has the samples and their quirks).
+//! as Tencent publishes them (their samples and quirks are the unit tests in `callbacks/tests.rs` and `roles_tests.rs`).
 
 use super::{Kind, Members, Row, Rule, Subject, KINDS};
 use crate::event::Family;

@@ -244,8 +244,8 @@ start_server() { # name, then the command (@PORT@: the callback port, @ADMIN@: t
   (pin "$SERVER_CPU" "${args[@]}") >"$WORK/$name.log" 2>&1 &
   SERVER_PID=$!; PIDS+=("$SERVER_PID")
   local ready=0
-  for _ in $(seq 600); do   # 60 s: the bridge waits for broker metadata, and the spool ceiling
-                            # its first sync, which a busy disk can hold for many seconds
+  for _ in $(seq 600); do   # 60 s: the bridge waits for broker metadata; a loaded machine
+                            # (a CI runner building beside it) can take a while to start a server
     alive "$SERVER_PID" || break
     if yardstick "$name" || peer "$name"; then port_open "$HTTP_PORT" && { ready=1; break; }
     else curl -fs "http://127.0.0.1:$ADMIN_PORT/readyz" >/dev/null 2>&1 && { ready=1; break; }; fi

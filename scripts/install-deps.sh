@@ -16,6 +16,9 @@ apt_install() { # package
     || { $SUDO apt-get update -qq && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null; }
 }
 command -v wrk >/dev/null 2>&1 || { echo "installing wrk..." >&2; apt_install wrk; }
+# openssl makes tests/tls.rs's test CA; curl is one of its TLS clients (and the demo's).
+command -v openssl >/dev/null 2>&1 || { echo "installing openssl..." >&2; apt_install openssl; }
+command -v curl >/dev/null 2>&1 || { echo "installing curl..." >&2; apt_install curl; }
 command -v systemd-analyze >/dev/null 2>&1 || { echo "installing systemd (systemd-analyze)..." >&2; apt_install systemd; }
 # --no-install-recommends: the server and promtool, not node-exporter. Nothing is started: the
 # tests run their own prometheus on 127.0.0.1.

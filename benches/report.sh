@@ -91,11 +91,11 @@ print_targets() {
     echo "| memory over HTTPS beside plain HTTP (information) | ${FIG[memory-tls.rps]%.*} vs ${FIG[memory.rps]%.*} OK req/s: $(awk -v a="${FIG[memory-tls.rps]}" -v b="${FIG[memory.rps]}" 'BEGIN{ if (b>0) printf "%.0f", a/b*100; else print 0}') % (per server core: ${FIG[memory-tls.cratio]:-?} % vs ${FIG[memory.cratio]:-?} % of baseline) | — |"
   fi
   peer_targets
-  issue17_targets
+  issue29_targets
   echo "| no acknowledged event of the bridge missing on Kafka | see the table above | $([[ $FAILED == 0 ]] && echo met || echo "**missed**") |"
 }
 
-# memory ÷ best peer >= 3x, spool ÷ best peer >= 2.5x (OK req/s at peak, this run), when the run
+# memory ÷ best peer >= 10x, spool ÷ best peer >= 6x (issue 29) (OK req/s at peak, this run), when the run
 # measured a peer and the mode.
 peer_targets() {
   local t best="" rps=0 m want x
@@ -104,7 +104,7 @@ peer_targets() {
     if [[ -z $best ]] || awk -v a="${FIG[$t.rps]}" -v b="$rps" 'BEGIN{exit !(a > b)}'; then best=$t; rps=${FIG[$t.rps]}; fi
   done
   [[ -n $best ]] || return 0
-  for m in memory:3 spool:2.5; do
+  for m in memory:10 spool:6; do
     t=${m%%:*} want=${m##*:}
     ran "$t" || continue
     if awk -v b="$rps" 'BEGIN{exit !(b > 0)}'; then
@@ -116,25 +116,28 @@ peer_targets() {
   done
 }
 
-# Issue 17's rows (durable at the speed of memory), when the run measured what they compare.
-issue17_targets() {
-  local x v
-  if ran spool && ran memory; then
-    x=$(awk -v a="${FIG[spool.rps]}" -v b="${FIG[memory.rps]}" 'BEGIN{printf "%.2f", (b > 0 ? a/b : 0)}')
-    local c=""
-    ran ceiling-spool && ran ceiling-memory && c=$(awk -v a="${FIG[ceiling-spool.rps]}" -v b="${FIG[ceiling-memory.rps]}" \
-      'BEGIN{if (b > 0) printf "; their ceilings (no bridge code): %.2f", a/b}')
-    echo "| spool req/s ÷ memory req/s >= 0.85 | $x$c | $(verdict_of "$x" 0.85 '>=') |"
-  fi
-  if ran spool; then
-    v=$(tr ',' '\n' <<<"${FIG[spool.threads]}" | awk -F= '$1 ~ /^spool-(writer|drain)$/ {s += $2} END {printf "%.1f", s}')
-    echo "| spool's own CPU per request (writer + drain) <= 2 µs | $v µs | $(verdict_of "$v" 2 '<=') |"
-    v=${FIG[spool.rate_p99]}
-    echo "| spool p99 at half its peak <= 2.5 ms | $(ms "$v") ms | $(verdict_of "$v" 2500 '<=') |"
-  fi
+# Issue 29's rows (the bridge against its own ceilings, in the same run), when the run
+# measured what they compare.
+issue29_targets() {
+  local x v c
+  thread_us() { # target thread-regex: the sum of those threads' µs per OK request
+    tr ',' '\n' <<<"${FIG[$1.threads]:-}" | awk -F= -v re="$2" '$1 ~ re {s += $2} END {printf "%.1f", s}'
+  }
   if ran memory && ran ceiling-memory; then
     x=$(awk -v a="${FIG[memory.rps]}" -v b="${FIG[ceiling-memory.rps]}" 'BEGIN{printf "%.2f", (b > 0 ? a/b : 0)}')
     echo "| memory req/s ÷ ceiling-memory req/s >= 0.90 | $x | $(verdict_of "$x" 0.90 '>=') |"
+    v=$(thread_us memory '^tokio-rt-worker$'); c=$(thread_us ceiling-memory '^tokio-rt-worker$')
+    x=$(awk -v a="$v" -v b="$c" 'BEGIN{printf "%+.1f", a-b}')
+    echo "| tokio worker CPU per request, memory − ceiling-memory's <= +1.5 µs | $x µs ($v vs $c) | $(verdict_of "$x" 1.5 '<=') |"
+  fi
+  if ran spool && ran ceiling-spool; then
+    x=$(awk -v a="${FIG[spool.rps]}" -v b="${FIG[ceiling-spool.rps]}" 'BEGIN{printf "%.2f", (b > 0 ? a/b : 0)}')
+    echo "| spool req/s ÷ ceiling-spool req/s >= 0.85 | $x | $(verdict_of "$x" 0.85 '>=') |"
+    v=$(thread_us spool '^spool-(writer|drain)$'); c=$(thread_us ceiling-spool '^ceiling-writer$')
+    x=$(awk -v a="$v" -v b="$c" 'BEGIN{printf "%+.1f", a-b}')
+    echo "| spool writer + drain CPU per request − ceiling writer's <= +0.5 µs | $x µs ($v vs $c) | $(verdict_of "$x" 0.5 '<=') |"
+    x=$(awk -v a="${FIG[spool.rate_p99]}" -v b="${FIG[ceiling-spool.rate_p99]}" 'BEGIN{printf "%.2f", (b > 0 ? a/b : 0)}')
+    echo "| spool p99 at half peak ÷ ceiling-spool's <= 1.25 | $x ($(ms "${FIG[spool.rate_p99]}") vs $(ms "${FIG[ceiling-spool.rate_p99]}") ms) | $(verdict_of "$x" 1.25 '<=') |"
   fi
   if ran kafka; then
     v=${FIG[kafka.peak_p99]}

@@ -37,7 +37,8 @@
 # TARGETS ("baseline ceiling-memory memory memory-tls ceiling-spool spool kafka peer-python peer-node"; the ratios
 # need baseline, the peer ratios memory or spool and a peer), FLAT_RATE (1000),
 # FLAT_OUTAGE_SECS (300), FSYNC_SAMPLES (1000), SERVER_CPU, LOAD_CPU,
-# BROKER_CPU, KAFKA_THREADS_CPU (see place_kafka_threads), NICE, SCHED=fifo, KEEP_WORK=1 (keep the temp dir and logs), BENCH_PROFILE (release | dev).
+# BROKER_CPU, KAFKA_THREADS_CPU (see place_kafka_threads), NICE, SCHED=fifo, KEEP_WORK=1 (keep the temp dir and logs), BENCH_PROFILE (release | dev),
+# BENCH_BIN_DIR (prebuilt binaries: an A/B of two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -91,7 +92,10 @@ RUN_ID=r$(date +%s)$RANDOM
 # harness is exercised, the figures mean nothing); release is what the figures are quoted from.
 PROFILE=${BENCH_PROFILE:-release}
 case $PROFILE in release) OUT=release ;; dev|debug) PROFILE=dev; OUT=debug ;; *) echo "BENCH_PROFILE: release or dev" >&2; exit 2 ;; esac
-BIN_DIR=${CARGO_TARGET_DIR:-$ROOT/target}/$OUT
+# BENCH_BIN_DIR: take the three binaries (tencent-kafka-bridge, examples/baseline,
+# examples/count_events) from there and build nothing: an A/B of two builds on the same quiet
+# machine, one run after the other (copy a build's binaries aside before changing the code).
+BIN_DIR=${BENCH_BIN_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}/$OUT}
 BRIDGE=$BIN_DIR/tencent-kafka-bridge
 BASELINE=$BIN_DIR/examples/baseline
 COUNT=$BIN_DIR/examples/count_events
@@ -121,8 +125,12 @@ if [[ $DO_MAIN == 1 && " $TARGETS " == *" peer-node "* ]]; then
 fi
 [[ $(nproc) -ge 2 ]] || { SERVER_CPU=0; LOAD_CPU=0; BROKER_CPU=0; }
 
-echo "== building ($PROFILE profile)"
-cargo build --profile "$PROFILE" --quiet --bin tencent-kafka-bridge --example baseline --example count_events
+if [[ -n ${BENCH_BIN_DIR:-} ]]; then
+  echo "== binaries from $BENCH_BIN_DIR (not built)"
+else
+  echo "== building ($PROFILE profile)"
+  cargo build --profile "$PROFILE" --quiet --bin tencent-kafka-bridge --example baseline --example count_events
+fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/bridge-bench.XXXXXX")
 # shellcheck source=benches/lib.sh
